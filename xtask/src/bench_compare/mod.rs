@@ -1,0 +1,341 @@
+//! `cargo xtask bench-compare`: before/after benchmark comparison that a noisy 2-core machine
+//! cannot fool.
+//!
+//! 1. The base revision (`--base`, else `$OTLP_SPOOL_BENCH_BASE`, else `HEAD~1`) is checked out
+//!    in a detached git worktree under `<target>/bench-compare/base`; the head is the working tree
+//!    as it is, uncommitted changes included.
+//! 2. Both trees build their criterion bench targets (`cargo bench --no-run`) into the same target
+//!    dir, so shared dependencies build once.
+//! 3. The executables run in alternating rounds (base first in even rounds, head first in odd
+//!    ones), each run with a fresh `CRITERION_HOME`, and the medians criterion estimated are read
+//!    back from its JSON files.
+//! 4. [`stats::compare`] turns the paired rounds into a change and a noise figure; only a slowdown
+//!    beyond `max(threshold, noise)` is a regression, and only a regression fails the command.
+
+mod build;
+mod measure;
+mod stats;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+
+use crate::workspace;
+use measure::{BenchCommand, Timing};
+use stats::{Sample, Verdict};
+
+/// Command-line options of `bench-compare`.
+#[derive(Debug, Clone)]
+pub(crate) struct Options {
+    base: Option<String>,
+    packages: Vec<String>,
+    quick: bool,
+    rounds: Option<usize>,
+    threshold_pct: f64,
+    filter: Option<String>,
+    /// Hidden, for xtask's own tests: compare two ready commands instead of two git trees.
+    commands: Option<(String, String)>,
+}
+
+impl Options {
+    pub(crate) fn parse(args: &[String]) -> Result<Self> {
+        let mut opts = Options {
+            base: None,
+            packages: Vec::new(),
+            quick: false,
+            rounds: None,
+            threshold_pct: 5.0,
+            filter: None,
+            commands: None,
+        };
+        let mut it = args.iter();
+        while let Some(arg) = it.next() {
+            let mut value = |name: &str| {
+                it.next()
+                    .cloned()
+                    .with_context(|| format!("`{name}` needs a value"))
+            };
+            match arg.as_str() {
+                "--base" => opts.base = Some(value("--base")?),
+                "-p" | "--package" => opts.packages.push(value("--package")?),
+                "--quick" => opts.quick = true,
+                "--rounds" => {
+                    let n: usize = value("--rounds")?
+                        .parse()
+                        .context("`--rounds` takes a positive integer")?;
+                    if n == 0 {
+                        bail!("`--rounds` takes a positive integer");
+                    }
+                    opts.rounds = Some(n);
+                }
+                "--threshold" => {
+                    let pct: f64 = value("--threshold")?
+                        .trim_end_matches('%')
+                        .parse()
+                        .context("`--threshold` takes a percentage, e.g. 5")?;
+                    if !(pct.is_finite() && pct >= 0.0) {
+                        bail!("`--threshold` must be a non-negative percentage");
+                    }
+                    opts.threshold_pct = pct;
+                }
+                "--filter" => opts.filter = Some(value("--filter")?),
+                "--compare-commands" => {
+                    let base = value("--compare-commands")?;
+                    let head = value("--compare-commands")?;
+                    opts.commands = Some((base, head));
+                }
+                other => bail!("unexpected argument `{other}` (see `cargo xtask help`)"),
+            }
+        }
+        Ok(opts)
+    }
+
+    fn timing(&self) -> Timing {
+        // Quick mode keeps slow benchmarks (milliseconds per iteration) from stretching the run:
+        // 20 samples and a 5,000-resample bootstrap instead of criterion's 100 and 100,000.
+        let (warm_up_secs, measurement_secs, sample_size, nresamples) = if self.quick {
+            (0.2, 0.5, Some(20), Some(5_000))
+        } else {
+            (1.0, 3.0, None, None)
+        };
+        Timing {
+            warm_up_secs,
+            measurement_secs,
+            sample_size,
+            nresamples,
+            filter: self.filter.clone(),
+        }
+    }
+
+    fn rounds(&self) -> usize {
+        self.rounds.unwrap_or(if self.quick { 2 } else { 4 })
+    }
+}
+
+pub(crate) fn run(opts: &Options) -> Result<ExitCode> {
+    let scratch = workspace::target_dir().join("bench-compare");
+    std::fs::create_dir_all(&scratch)?;
+    let pairs = match &opts.commands {
+        Some((base, head)) => vec![(
+            command_from_line("base", base)?,
+            command_from_line("head", head)?,
+        )],
+        None => match prepare_trees(opts, &scratch)? {
+            Some(pairs) => pairs,
+            None => return Ok(ExitCode::SUCCESS),
+        },
+    };
+    let results = measure_rounds(&pairs, opts, &scratch)?;
+    let regressions = report(&results, opts.threshold_pct / 100.0);
+    if let Some(base) = &opts.base
+        && opts.commands.is_none()
+    {
+        eprintln!("bench-compare: base {base}");
+    }
+    if regressions > 0 {
+        eprintln!("bench-compare: {regressions} regression(s) beyond max(threshold, noise)");
+        Ok(ExitCode::FAILURE)
+    } else {
+        eprintln!("bench-compare: no regression beyond max(threshold, noise)");
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Checks out the base, builds both trees and pairs their bench targets by crate and name.
+/// Returns `None` when there is nothing to compare (no base revision, no shared benches).
+fn prepare_trees(
+    opts: &Options,
+    scratch: &Path,
+) -> Result<Option<Vec<(BenchCommand, BenchCommand)>>> {
+    let root = workspace::root();
+    let base_rev = opts
+        .base
+        .clone()
+        .or_else(|| {
+            std::env::var("OTLP_SPOOL_BENCH_BASE")
+                .ok()
+                .filter(|s| !s.is_empty())
+        })
+        .unwrap_or_else(|| "HEAD~1".to_string());
+    let sha = match workspace::output_checked(
+        Command::new("git")
+            .current_dir(&root)
+            .args(["rev-parse", "--verify", "--quiet"])
+            .arg(format!("{base_rev}^{{commit}}")),
+    ) {
+        Ok(sha) => sha.trim().to_string(),
+        Err(_) => {
+            eprintln!(
+                "bench-compare: base revision `{base_rev}` does not exist here; nothing to compare"
+            );
+            return Ok(None);
+        }
+    };
+    eprintln!("bench-compare: base {base_rev} = {sha}, head = working tree");
+
+    let base_tree = scratch.join("base");
+    add_worktree(&root, &base_tree, &sha)?;
+
+    let head_crates = select(&root, &opts.packages)?;
+    let base_crates = workspace::crates_with(&base_tree, "benches")?;
+    let (shared, head_only): (Vec<String>, Vec<String>) = head_crates
+        .into_iter()
+        .partition(|c| base_crates.contains(c));
+    for c in &head_only {
+        eprintln!("bench-compare: {c} has no benches at the base; not compared");
+    }
+    if shared.is_empty() {
+        eprintln!("bench-compare: no crate has benches on both sides; nothing to compare");
+        return Ok(None);
+    }
+    // The head must build; a base that does not (a broken older commit) leaves nothing to compare.
+    let head = build::build_benches(&root, &shared)?;
+    let base = match build::build_benches(&base_tree, &shared) {
+        Ok(base) => base,
+        Err(err) => {
+            eprintln!("bench-compare: the base does not build ({err:#}); nothing to compare");
+            return Ok(None);
+        }
+    };
+    let mut pairs = Vec::new();
+    for h in head {
+        match base.iter().find(|b| b.label == h.label) {
+            Some(b) => pairs.push((b.clone(), h)),
+            None => eprintln!(
+                "bench-compare: bench {} is new in head; not compared",
+                h.label
+            ),
+        }
+    }
+    Ok(Some(pairs))
+}
+
+fn select(root: &Path, packages: &[String]) -> Result<Vec<String>> {
+    let with_benches = workspace::crates_with(root, "benches")?;
+    if packages.is_empty() {
+        return Ok(with_benches);
+    }
+    for p in packages {
+        if !with_benches.contains(p) {
+            bail!("crate `{p}` has no benches (crates/{p}/benches)");
+        }
+    }
+    Ok(packages.to_vec())
+}
+
+fn add_worktree(root: &Path, path: &Path, sha: &str) -> Result<()> {
+    if path.exists() {
+        // A leftover from an earlier run: drop it (and git's record of it) and start clean.
+        let _ = Command::new("git")
+            .current_dir(root)
+            .args(["worktree", "remove", "--force"])
+            .arg(path)
+            .status();
+        if path.exists() {
+            std::fs::remove_dir_all(path)
+                .with_context(|| format!("removing {}", path.display()))?;
+        }
+    }
+    workspace::run_checked(
+        Command::new("git")
+            .current_dir(root)
+            .args(["worktree", "prune"]),
+    )?;
+    workspace::run_checked(
+        Command::new("git")
+            .current_dir(root)
+            .args(["worktree", "add", "--detach", "--quiet"])
+            .arg(path)
+            .arg(sha),
+    )
+}
+
+fn command_from_line(label: &str, line: &str) -> Result<BenchCommand> {
+    let mut words = line.split_whitespace().map(str::to_string);
+    let program = words
+        .next()
+        .with_context(|| format!("empty {label} command"))?;
+    Ok(BenchCommand {
+        label: label.to_string(),
+        program: program.into(),
+        args: words.collect(),
+        cwd: std::env::current_dir()?,
+    })
+}
+
+/// Samples per benchmark id: `(base, head)`, index `i` from round `i`.
+type Results = BTreeMap<String, (Vec<Sample>, Vec<Sample>)>;
+
+fn measure_rounds(
+    pairs: &[(BenchCommand, BenchCommand)],
+    opts: &Options,
+    scratch: &Path,
+) -> Result<Results> {
+    let timing = opts.timing();
+    let rounds = opts.rounds();
+    let mut results = Results::new();
+    for round in 0..rounds {
+        for (pair_index, (base, head)) in pairs.iter().enumerate() {
+            let base_first = round.is_multiple_of(2);
+            let order: [(bool, &BenchCommand); 2] = if base_first {
+                [(true, base), (false, head)]
+            } else {
+                [(false, head), (true, base)]
+            };
+            let mut round_samples: [BTreeMap<String, Sample>; 2] = Default::default();
+            for (is_base, bench) in order {
+                let side = if is_base { "base" } else { "head" };
+                eprintln!(
+                    "bench-compare: round {}/{rounds}: {side} {}",
+                    round + 1,
+                    bench.label
+                );
+                let home = scratch.join(format!("criterion-{side}-{pair_index}"));
+                round_samples[usize::from(!is_base)] = measure::run_once(bench, &timing, &home)?;
+            }
+            let [base_samples, head_samples] = round_samples;
+            for (id, b) in base_samples {
+                if let Some(h) = head_samples.get(&id) {
+                    let entry = results.entry(id).or_default();
+                    entry.0.push(b);
+                    entry.1.push(*h);
+                }
+            }
+        }
+    }
+    Ok(results)
+}
+
+/// Prints the table and returns how many benchmarks regressed.
+fn report(results: &Results, threshold: f64) -> usize {
+    let width = results.keys().map(String::len).max().unwrap_or(9).max(9);
+    println!(
+        "{:<width$}  {:>12}  {:>12}  {:>8}  {:>7}  verdict",
+        "benchmark", "base", "head", "change", "noise"
+    );
+    let mut regressions = 0;
+    for (id, (base, head)) in results {
+        let Some(c) = stats::compare(base, head, threshold) else {
+            println!("{id:<width$}  (no usable samples)");
+            continue;
+        };
+        let verdict = match c.verdict {
+            Verdict::Regression => {
+                regressions += 1;
+                "REGRESSION"
+            }
+            Verdict::Improvement => "improved",
+            Verdict::Unchanged => "~",
+        };
+        println!(
+            "{id:<width$}  {:>12}  {:>12}  {:>+7.1}%  {:>6.1}%  {verdict}",
+            stats::format_ns(c.base_ns),
+            stats::format_ns(c.head_ns),
+            c.change * 100.0,
+            c.noise * 100.0,
+        );
+    }
+    regressions
+}
