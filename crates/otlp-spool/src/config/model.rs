@@ -1,0 +1,445 @@
+//! The configuration tree: every key, its default and its meaning. Field names are the YAML keys.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize, Serializer};
+
+use super::secret::Secret;
+use super::units::{ByteSize, HumanDuration};
+
+/// The whole configuration of an otlp-spool instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the `traces/`, `metrics/` and `logs/` folders go. Default `./otlp-spool-data`.
+    pub output_dir: PathBuf,
+    /// OTLP/gRPC listen address. Default `127.0.0.1:4317`.
+    pub grpc_addr: SocketAddr,
+    /// OTLP/HTTP listen address (also `/health`, `/ready`, `/metrics`). Default `127.0.0.1:4318`.
+    pub http_addr: SocketAddr,
+    /// Request limits and authentication of the OTLP endpoints.
+    pub receiver: ReceiverConfig,
+    /// The in-memory buffer between the endpoints and the writers.
+    pub buffer: BufferConfig,
+    /// The files.
+    pub storage: StorageConfig,
+    /// Forwarding to a remote OTLP endpoint; absent means no forwarding.
+    pub forward: Option<ForwardConfig>,
+    /// The process's own logs.
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            output_dir: PathBuf::from("./otlp-spool-data"),
+            grpc_addr: SocketAddr::from(([127, 0, 0, 1], 4317)),
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 4318)),
+            receiver: ReceiverConfig::default(),
+            buffer: BufferConfig::default(),
+            storage: StorageConfig::default(),
+            forward: None,
+            log: LogConfig::default(),
+        }
+    }
+}
+
+/// `receiver:` limits and authentication of the OTLP endpoints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReceiverConfig {
+    /// Largest request body, checked after decompression. Default 20MiB.
+    pub max_body_size: ByteSize,
+    /// Requests handled at once; more wait. Default 256.
+    pub max_concurrent_requests: usize,
+    /// When set, every request must carry `authorization: Bearer <token>`.
+    pub bearer_token: Option<Secret>,
+    /// Serve TLS with this certificate and key (PEM files).
+    pub tls: Option<ServerTlsConfig>,
+}
+
+impl Default for ReceiverConfig {
+    fn default() -> Self {
+        Self {
+            max_body_size: ByteSize(20 << 20),
+            max_concurrent_requests: 256,
+            bearer_token: None,
+            tls: None,
+        }
+    }
+}
+
+/// `receiver.tls:` certificate and private key, PEM.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerTlsConfig {
+    /// Certificate chain file.
+    pub cert_file: PathBuf,
+    /// Private key file.
+    pub key_file: PathBuf,
+}
+
+/// What a full buffer does with a new request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum BufferPolicy {
+    /// Refuse it: the client gets backpressure (503 / UNAVAILABLE with a retry hint).
+    #[default]
+    Reject,
+    /// Drop the oldest buffered requests to make room (counted in self-metrics).
+    DropOldest,
+}
+
+/// `buffer:` one bounded lane per signal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BufferConfig {
+    /// Memory bound of each signal's lane. Default 64MiB.
+    pub max_bytes: ByteSize,
+    /// A batch is written once it holds this many requests. Default 1024.
+    pub max_batch_items: usize,
+    /// ... or this many bytes. Default 8MiB.
+    pub max_batch_bytes: ByteSize,
+    /// ... or its oldest request is this old. Default 1s.
+    pub max_batch_age: HumanDuration,
+    /// What happens when a lane is full: `reject` (default) or `drop_oldest`. (There is no
+    /// `block`: an OTLP server answers backpressure at once rather than holding requests.)
+    pub policy: BufferPolicy,
+    /// The retry hint sent with backpressure. Default 1s.
+    pub retry_after: HumanDuration,
+}
+
+impl Default for BufferConfig {
+    fn default() -> Self {
+        Self {
+            max_bytes: ByteSize(64 << 20),
+            max_batch_items: 1024,
+            max_batch_bytes: ByteSize(8 << 20),
+            max_batch_age: HumanDuration(Duration::from_secs(1)),
+            policy: BufferPolicy::Reject,
+            retry_after: HumanDuration(Duration::from_secs(1)),
+        }
+    }
+}
+
+/// File format of the spool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum FileFormat {
+    /// Arrow IPC stream files (`.arrow`).
+    #[default]
+    Arrow,
+    /// Parquet files (`.parquet`).
+    Parquet,
+}
+
+/// Compression inside the files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum FileCompression {
+    /// None.
+    #[default]
+    None,
+    /// zstd.
+    Zstd,
+    /// LZ4 frame.
+    Lz4,
+}
+
+/// When written data is forced to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum FsyncPolicy {
+    /// Never: the OS decides; a power loss can lose recent files.
+    None,
+    /// When a file is finalized (default).
+    #[default]
+    OnRotate,
+    /// After every batch: slowest, loses at most the batch in flight.
+    EveryBatch,
+}
+
+/// `storage:` files, rotation and retention.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// `arrow` (default) or `parquet`.
+    pub format: FileFormat,
+    /// `none` (default), `zstd` or `lz4`.
+    pub compression: FileCompression,
+    /// Start a new file past this size. Default 64MiB.
+    pub rotate_size: ByteSize,
+    /// ... or past this age. Default 10m.
+    pub rotate_age: HumanDuration,
+    /// Delete finalized files older than this (per signal). Default: keep.
+    pub retention_age: Option<HumanDuration>,
+    /// Delete the oldest finalized files past this total (per signal). Default: keep.
+    pub retention_size: Option<ByteSize>,
+    /// `none`, `on_rotate` (default) or `every_batch`.
+    pub fsync: FsyncPolicy,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            format: FileFormat::Arrow,
+            compression: FileCompression::None,
+            rotate_size: ByteSize(64 << 20),
+            rotate_age: HumanDuration(Duration::from_secs(600)),
+            retention_age: None,
+            retention_size: None,
+            fsync: FsyncPolicy::OnRotate,
+        }
+    }
+}
+
+/// Wire protocol of the forwarder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum ForwardProtocol {
+    /// OTLP/gRPC.
+    #[default]
+    #[serde(rename = "grpc")]
+    Grpc,
+    /// OTLP/HTTP with protobuf bodies.
+    #[serde(rename = "http/protobuf")]
+    HttpProtobuf,
+    /// OTLP/HTTP with JSON bodies.
+    #[serde(rename = "http/json")]
+    HttpJson,
+}
+
+impl ForwardProtocol {
+    /// Parses the spelling used in YAML, flags and environment.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "grpc" => Ok(Self::Grpc),
+            "http/protobuf" => Ok(Self::HttpProtobuf),
+            "http/json" => Ok(Self::HttpJson),
+            other => Err(format!(
+                "unknown protocol `{other}` (expected grpc, http/protobuf or http/json)"
+            )),
+        }
+    }
+}
+
+/// `forward:` the remote OTLP endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardConfig {
+    /// `http://host:port` or `https://host:port` (for HTTP, the `/v1/<signal>` path is appended).
+    pub endpoint: String,
+    /// `grpc` (default), `http/protobuf` or `http/json`.
+    #[serde(default)]
+    pub protocol: ForwardProtocol,
+    /// Extra headers sent with every request. Values of headers whose names look secret are
+    /// redacted in `--print-config`.
+    #[serde(default, serialize_with = "redact_secret_headers")]
+    pub headers: BTreeMap<String, String>,
+    /// Credentials; at most one kind.
+    #[serde(default)]
+    pub auth: AuthConfig,
+    /// Trust settings for `https` endpoints.
+    #[serde(default)]
+    pub tls: ClientTlsConfig,
+    /// `none` (default) or `gzip`.
+    #[serde(default)]
+    pub compression: ForwardCompression,
+    /// Time allowed for one export call. Default 10s.
+    #[serde(default = "default_forward_timeout")]
+    pub timeout: HumanDuration,
+    /// Memory bound of the forwarder's own queue. Default 64MiB.
+    #[serde(default = "default_forward_queue")]
+    pub queue_size: ByteSize,
+    /// Retries of transient failures.
+    #[serde(default)]
+    pub retry: RetryConfig,
+    /// The circuit breaker in front of the remote.
+    #[serde(default)]
+    pub breaker: BreakerConfig,
+}
+
+fn default_forward_timeout() -> HumanDuration {
+    HumanDuration(Duration::from_secs(10))
+}
+
+fn default_forward_queue() -> ByteSize {
+    ByteSize(64 << 20)
+}
+
+impl ForwardConfig {
+    /// A forwarding section with defaults for everything but the endpoint.
+    pub fn new(endpoint: impl Into<String>) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            protocol: ForwardProtocol::default(),
+            headers: BTreeMap::new(),
+            auth: AuthConfig::default(),
+            tls: ClientTlsConfig::default(),
+            compression: ForwardCompression::default(),
+            timeout: default_forward_timeout(),
+            queue_size: default_forward_queue(),
+            retry: RetryConfig::default(),
+            breaker: BreakerConfig::default(),
+        }
+    }
+}
+
+fn redact_secret_headers<S: Serializer>(
+    headers: &BTreeMap<String, String>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let shown: BTreeMap<&str, &str> = headers
+        .iter()
+        .map(|(k, v)| {
+            let lower = k.to_ascii_lowercase();
+            let secret = ["auth", "key", "token", "secret", "password", "cookie"]
+                .iter()
+                .any(|w| lower.contains(w));
+            (k.as_str(), if secret { "<redacted>" } else { v.as_str() })
+        })
+        .collect();
+    shown.serialize(s)
+}
+
+/// `forward.auth:` one of bearer token, API key or basic credentials.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Sent as `authorization: Bearer <token>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bearer_token: Option<Secret>,
+    /// Sent as `<header>: <value>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<ApiKeyConfig>,
+    /// Sent as `authorization: Basic base64(username:password)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basic: Option<BasicAuthConfig>,
+}
+
+/// `forward.auth.api_key:`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyConfig {
+    /// Header name. Default `x-api-key`.
+    #[serde(default = "default_api_key_header")]
+    pub header: String,
+    /// The key.
+    pub value: Secret,
+}
+
+fn default_api_key_header() -> String {
+    "x-api-key".to_string()
+}
+
+/// `forward.auth.basic:`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuthConfig {
+    /// User name.
+    pub username: String,
+    /// Password.
+    pub password: Secret,
+}
+
+/// `forward.tls:`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientTlsConfig {
+    /// Trust this CA (PEM) instead of the system roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// Request compression of the forwarder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ForwardCompression {
+    /// None.
+    #[default]
+    None,
+    /// gzip.
+    Gzip,
+}
+
+/// `forward.retry:` exponential back-off with jitter for transient failures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryConfig {
+    /// Attempts per batch, the first included. Default 5.
+    pub max_attempts: u32,
+    /// First back-off. Default 500ms.
+    pub initial_backoff: HumanDuration,
+    /// Back-off cap. Default 30s.
+    pub max_backoff: HumanDuration,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            initial_backoff: HumanDuration(Duration::from_millis(500)),
+            max_backoff: HumanDuration(Duration::from_secs(30)),
+        }
+    }
+}
+
+/// `forward.breaker:` when to stop calling a failing remote.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BreakerConfig {
+    /// Consecutive failures that open the breaker. Default 5.
+    pub failure_threshold: u32,
+    /// First open period. Default 30s.
+    pub open_duration: HumanDuration,
+    /// Cap of the exponentially growing open period. Default 5m.
+    pub max_open_duration: HumanDuration,
+    /// Probes admitted at once while half-open. Default 1.
+    pub half_open_probes: u32,
+    /// Successful probes that close it again. Default 1.
+    pub successes_to_close: u32,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        Self {
+            failure_threshold: 5,
+            open_duration: HumanDuration(Duration::from_secs(30)),
+            max_open_duration: HumanDuration(Duration::from_secs(300)),
+            half_open_probes: 1,
+            successes_to_close: 1,
+        }
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `log:` the process's own logs (tracing).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A tracing filter such as `info` or `otlp_spool=debug,info`. `RUST_LOG` wins when set.
+    pub level: String,
+    /// `text` (default) or `json`.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".to_string(),
+            format: LogFormat::Text,
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! otlp-spool: receive OpenTelemetry data, hold it in a bounded buffer, spool it to Arrow files
+//! and forward it.
+//!
+//! - [`Spool`]: the embedded API (a pipeline in your own process).
+//! - [`Pipeline`]: buffer lanes and writers behind the [`Sink`](otlp_spool_core::Sink) trait.
+//! - [`config`]: the configuration model shared with the `otlp-spool` binary.
+//! - [`run_service`]: what `otlp-spool serve` runs.
+
+pub mod config;
+mod pipeline;
+mod service;
+mod spool;
+
+pub use pipeline::{FlushError, Pipeline, StartError};
+pub use service::run_service;
+pub use spool::{ServeAddrs, Spool, SpoolBuilder, SpoolError};

@@ -1,0 +1,313 @@
+//! One signal's lane: a `BatchBuffer` of accepted requests and the flusher thread that turns
+//! ready batches into Arrow record batches and hands them to the storage writer.
+//!
+//! Invariants:
+//! - Nothing accepted is lost silently. A failed write gets its batch back and is retried with
+//!   back-off (the buffer fills meanwhile and the receivers answer with backpressure); only at
+//!   shutdown, once the drain deadline has passed, or when conversion itself fails, are items
+//!   given up, and then they are counted in `dropped_items` and logged.
+//! - The flusher never spins: it parks until the buffer's ready hook, a flush request, the age
+//!   deadline of the oldest item, or the next housekeeping tick wakes it.
+//! - A flush request is answered only after everything accepted before it is in a finalized
+//!   file (drain all, write, rotate).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use arrow_array::RecordBatch;
+use otlp_spool_buffer::{Batch, BatchBuffer};
+use otlp_spool_core::{Signal, Telemetry, proto};
+use otlp_spool_storage::SignalWriter;
+
+use super::item::Item;
+use super::metrics::LaneMetrics;
+
+/// How often the flusher runs the writer's housekeeping (rotation by age, retention).
+const TICK: Duration = Duration::from_secs(1);
+/// Back-off bounds between attempts of a failing write.
+const MIN_BACKOFF: Duration = Duration::from_millis(50);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Flush bookkeeping: requests are numbered; `done` is the last number served.
+#[derive(Debug, Default)]
+struct FlushState {
+    requested: u64,
+    done: u64,
+    /// The first failure seen while serving flushes since the last request, if any.
+    error: Option<String>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Lane {
+    pub(crate) signal: Signal,
+    pub(crate) buffer: BatchBuffer<Item>,
+    /// The buffer's byte bound.
+    pub(crate) capacity: u64,
+    pub(crate) metrics: LaneMetrics,
+    pub(crate) retry_after: Duration,
+    writer: SignalWriter,
+    flush: Mutex<FlushState>,
+    flushed: Condvar,
+    /// Set at shutdown: past this instant a failing write is given up (and counted).
+    give_up_after: Mutex<Option<Instant>>,
+    /// Test hook: while set, the flusher leaves the buffer alone (a stalled disk).
+    paused: AtomicBool,
+    thread: Mutex<Option<thread::Thread>>,
+    written_files: AtomicU64,
+}
+
+impl Lane {
+    pub(crate) fn new(
+        signal: Signal,
+        buffer: BatchBuffer<Item>,
+        capacity: u64,
+        writer: SignalWriter,
+        retry_after: Duration,
+    ) -> Self {
+        Self {
+            signal,
+            buffer,
+            capacity,
+            metrics: LaneMetrics::default(),
+            retry_after,
+            writer,
+            flush: Mutex::new(FlushState::default()),
+            flushed: Condvar::new(),
+            give_up_after: Mutex::new(None),
+            paused: AtomicBool::new(false),
+            thread: Mutex::new(None),
+            written_files: AtomicU64::new(0),
+        }
+    }
+
+    /// Starts the flusher thread.
+    pub(crate) fn spawn(self: &Arc<Self>) -> std::io::Result<JoinHandle<()>> {
+        let lane = Arc::clone(self);
+        let handle = thread::Builder::new()
+            .name(format!("otlp-spool-flush-{}", self.signal))
+            .spawn(move || lane.run())?;
+        *self.thread.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle.thread().clone());
+        let waker = handle.thread().clone();
+        self.buffer.set_ready_hook(move || waker.unpark());
+        Ok(handle)
+    }
+
+    fn wake(&self) {
+        if let Some(t) = self
+            .thread
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            t.unpark();
+        }
+    }
+
+    /// Asks the flusher to write and finalize everything accepted so far; waits up to
+    /// `timeout` for it.
+    pub(crate) fn flush(&self, timeout: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.flush.lock().unwrap_or_else(|e| e.into_inner());
+        state.requested += 1;
+        state.error = None;
+        let ticket = state.requested;
+        self.wake();
+        while state.done < ticket {
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(format!(
+                    "{} flush did not finish within {timeout:?}",
+                    self.signal
+                ));
+            }
+            state = self
+                .flushed
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        match state.error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Stops accepting; the flusher drains what is left, retrying failed writes until
+    /// `deadline`, then exits.
+    pub(crate) fn close(&self, deadline: Instant) {
+        *self.give_up_after.lock().unwrap_or_else(|e| e.into_inner()) = Some(deadline);
+        self.buffer.close();
+        self.wake();
+    }
+
+    pub(crate) fn set_paused(&self, paused: bool) {
+        self.paused.store(paused, Ordering::SeqCst);
+        self.wake();
+    }
+
+    /// Finalized files this lane produced.
+    pub(crate) fn files_finalized(&self) -> u64 {
+        self.written_files.load(Ordering::Relaxed)
+    }
+
+    fn run(&self) {
+        let mut next_tick = Instant::now() + TICK;
+        loop {
+            let closed = self.buffer.is_closed();
+            if self.paused.load(Ordering::SeqCst) && !closed {
+                thread::park_timeout(Duration::from_millis(20));
+                continue;
+            }
+            let pending_flush = {
+                let s = self.flush.lock().unwrap_or_else(|e| e.into_inner());
+                (s.requested > s.done).then_some(s.requested)
+            };
+            if pending_flush.is_some() || closed {
+                let batch = self.buffer.drain_all();
+                let mut outcome = self.write(batch);
+                if let Some(ticket) = pending_flush {
+                    if outcome.is_ok() {
+                        outcome = self.rotate();
+                    }
+                    let mut s = self.flush.lock().unwrap_or_else(|e| e.into_inner());
+                    s.done = ticket;
+                    if let Err(e) = outcome {
+                        s.error.get_or_insert(e);
+                    }
+                    self.flushed.notify_all();
+                }
+                if closed && self.buffer.is_empty() {
+                    return;
+                }
+                continue;
+            }
+            if let Some(batch) = self.buffer.drain() {
+                let _ = self.write(batch);
+                continue;
+            }
+            let now = Instant::now();
+            if now >= next_tick {
+                self.tick();
+                next_tick = now + TICK;
+            }
+            let wait = self
+                .buffer
+                .time_until_ready()
+                .unwrap_or(TICK)
+                .min(next_tick.saturating_duration_since(now));
+            // Never spin: even a deadline that is already due waits a millisecond.
+            thread::park_timeout(wait.max(Duration::from_millis(1)));
+        }
+    }
+
+    fn tick(&self) {
+        match self.writer.tick() {
+            Ok(report) => self.count_finalized(&report.finalized),
+            Err(e) => {
+                tracing::warn!(signal = %self.signal, error = %e, "storage housekeeping failed")
+            }
+        }
+    }
+
+    fn rotate(&self) -> Result<(), String> {
+        match self.writer.rotate() {
+            Ok(path) => {
+                self.count_finalized(path.as_slice());
+                Ok(())
+            }
+            Err(e) => Err(format!("finalizing the {} file: {e}", self.signal)),
+        }
+    }
+
+    fn count_finalized(&self, paths: &[PathBuf]) {
+        for path in paths {
+            self.written_files.fetch_add(1, Ordering::Relaxed);
+            if let Ok(meta) = std::fs::metadata(path) {
+                LaneMetrics::add(&self.metrics.written_bytes, meta.len());
+            }
+            tracing::debug!(signal = %self.signal, path = %path.display(), "file finalized");
+        }
+    }
+
+    /// Converts a drained batch into one record batch and writes it, retrying failures.
+    fn write(&self, batch: Batch<Item>) -> Result<(), String> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let items: u64 = batch.iter().map(|i| i.items).sum();
+        let record_batch = match merge_and_convert(self.signal, batch) {
+            Ok(rb) => rb,
+            Err(e) => {
+                LaneMetrics::add(&self.metrics.dropped_items, items);
+                tracing::error!(signal = %self.signal, items, error = %e, "conversion failed; items dropped");
+                return Err(e);
+            }
+        };
+        let mut record_batch = record_batch;
+        let mut backoff = MIN_BACKOFF;
+        loop {
+            match self.writer.write(record_batch) {
+                Ok(receipt) => {
+                    LaneMetrics::add(&self.metrics.written_items, receipt.rows as u64);
+                    self.count_finalized(&receipt.finalized);
+                    return Ok(());
+                }
+                Err(err) => {
+                    LaneMetrics::add(&self.metrics.write_errors, 1);
+                    let message = err.to_string();
+                    record_batch = err.into_batch();
+                    let give_up = *self.give_up_after.lock().unwrap_or_else(|e| e.into_inner());
+                    if give_up.is_some_and(|d| Instant::now() >= d) {
+                        LaneMetrics::add(&self.metrics.dropped_items, items);
+                        tracing::error!(signal = %self.signal, items, error = %message,
+                            "write still failing at the shutdown deadline; items dropped");
+                        return Err(message);
+                    }
+                    tracing::warn!(signal = %self.signal, error = %message, retry_in = ?backoff,
+                        "write failed; the batch is kept and retried");
+                    thread::park_timeout(backoff);
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+}
+
+/// Concatenates the requests of a batch into one request of the lane's signal and converts it.
+fn merge_and_convert(signal: Signal, batch: Batch<Item>) -> Result<RecordBatch, String> {
+    use proto::collector::logs::v1::ExportLogsServiceRequest;
+    use proto::collector::metrics::v1::ExportMetricsServiceRequest;
+    use proto::collector::trace::v1::ExportTraceServiceRequest;
+    match signal {
+        Signal::Traces => {
+            let mut merged = ExportTraceServiceRequest::default();
+            for item in batch {
+                if let Telemetry::Traces(r) = item.telemetry {
+                    merged.resource_spans.extend(r.resource_spans);
+                }
+            }
+            otlp_spool_storage::traces_to_arrow(&merged).map_err(|e| e.to_string())
+        }
+        Signal::Metrics => {
+            let mut merged = ExportMetricsServiceRequest::default();
+            for item in batch {
+                if let Telemetry::Metrics(r) = item.telemetry {
+                    merged.resource_metrics.extend(r.resource_metrics);
+                }
+            }
+            otlp_spool_storage::metrics_to_arrow(&merged).map_err(|e| e.to_string())
+        }
+        Signal::Logs => {
+            let mut merged = ExportLogsServiceRequest::default();
+            for item in batch {
+                if let Telemetry::Logs(r) = item.telemetry {
+                    merged.resource_logs.extend(r.resource_logs);
+                }
+            }
+            otlp_spool_storage::logs_to_arrow(&merged).map_err(|e| e.to_string())
+        }
+    }
+}

@@ -1,0 +1,311 @@
+//! The Pipeline: receivers and SDK exporters hand it telemetry (it is a [`Sink`]); one
+//! `BatchBuffer` lane per signal holds it; one flusher thread per lane writes it to the
+//! storage writers; the forwarder, when configured, gets its own copy.
+//!
+//! Invariants:
+//! - `accept` returns `Ok` only once the request is in its lane's buffer: that is the
+//!   acknowledgement the receiver passes on. It never blocks: a full lane answers `Full` with a
+//!   retry hint at once (or, with `drop_oldest`, makes room and counts what it dropped).
+//! - Local storage never waits on the forwarder: the forwarder's copy goes into its own bounded
+//!   queue, and a refusal there is counted by the forwarder, not passed back to the client.
+//! - After `shutdown` returns, every lane is closed and drained, every file is finalized, and
+//!   every accepted item is either in a file or counted in `dropped_items`.
+
+mod item;
+mod lane;
+mod metrics;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use otlp_spool_buffer::{BatchBuffer, Policy, PushError};
+use otlp_spool_core::{Signal, Sink, SinkError, Telemetry};
+use otlp_spool_storage::{FileStore, StoreOptions};
+use parking_lot::Mutex;
+
+use crate::config::{BufferPolicy, Config, FileCompression, FileFormat, FsyncPolicy};
+use item::Item;
+use lane::Lane;
+use metrics::{LaneGauges, LaneMetrics};
+
+/// Why the pipeline could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The output directory cannot be used (missing permissions, locked by another instance...).
+    #[error("config key `output_dir`: {0}")]
+    Storage(String),
+    /// A buffer or storage setting was refused.
+    #[error("config key `{key}`: {problem}")]
+    Config {
+        /// The key.
+        key: &'static str,
+        /// The problem.
+        problem: String,
+    },
+    /// A flusher thread could not be started.
+    #[error("starting a flusher thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+/// A flush or shutdown that did not complete.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct FlushError(pub(crate) String);
+
+/// The running pipeline. Cheap to share behind an `Arc`; see the module docs.
+pub struct Pipeline {
+    lanes: [Arc<Lane>; 3],
+    store: FileStore,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    closing: AtomicBool,
+    forward: Option<Arc<dyn Sink>>,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("output_dir", &self.store.dir())
+            .field("closing", &self.closing.load(Ordering::Relaxed))
+            .field("forwarding", &self.forward.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pipeline {
+    /// Opens the output directory (lock, crash recovery) and starts one flusher per signal.
+    pub fn start(config: &Config, forward: Option<Arc<dyn Sink>>) -> Result<Arc<Self>, StartError> {
+        let store = FileStore::open(store_options(config)?)
+            .map_err(|e| StartError::Storage(e.to_string()))?;
+        let recovery = store.recovery_report();
+        if !recovery.is_clean() {
+            tracing::warn!(?recovery, "recovered leftovers of an earlier run");
+        }
+        let b = &config.buffer;
+        let lane = |signal: Signal| -> Result<Arc<Lane>, StartError> {
+            let buffer = BatchBuffer::builder()
+                .max_bytes(b.max_bytes.0)
+                .max_batch_items(b.max_batch_items as u64)
+                .max_batch_bytes(b.max_batch_bytes.0)
+                .max_batch_age(b.max_batch_age.0)
+                .policy(match b.policy {
+                    BufferPolicy::Reject => Policy::Reject,
+                    BufferPolicy::DropOldest => Policy::DropOldest,
+                })
+                .build()
+                .map_err(|e| StartError::Config {
+                    key: "buffer",
+                    problem: e.to_string(),
+                })?;
+            Ok(Arc::new(Lane::new(
+                signal,
+                buffer,
+                b.max_bytes.0,
+                store.writer(storage_signal(signal)),
+                b.retry_after.0,
+            )))
+        };
+        let lanes = [
+            lane(Signal::Traces)?,
+            lane(Signal::Metrics)?,
+            lane(Signal::Logs)?,
+        ];
+        let pipeline = Arc::new(Self {
+            lanes,
+            store,
+            threads: Mutex::new(Vec::new()),
+            closing: AtomicBool::new(false),
+            forward,
+        });
+        for lane in &pipeline.lanes {
+            let handle = lane.spawn()?;
+            pipeline.threads.lock().push(handle);
+        }
+        Ok(pipeline)
+    }
+
+    fn lane(&self, signal: Signal) -> &Arc<Lane> {
+        match signal {
+            Signal::Traces => &self.lanes[0],
+            Signal::Metrics => &self.lanes[1],
+            Signal::Logs => &self.lanes[2],
+        }
+    }
+
+    /// The output directory.
+    pub fn output_dir(&self) -> &std::path::Path {
+        self.store.dir()
+    }
+
+    /// Writes and finalizes everything accepted so far, in every lane; waits up to `timeout`.
+    pub fn flush(&self, timeout: Duration) -> Result<(), FlushError> {
+        let deadline = Instant::now() + timeout;
+        let mut errors = Vec::new();
+        for lane in &self.lanes {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if let Err(e) = lane.flush(left) {
+                errors.push(e);
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(FlushError(errors.join("; ")))
+        }
+    }
+
+    /// Stops accepting, drains every lane (retrying failing writes until `timeout`), joins the
+    /// flushers and finalizes every file. Idempotent.
+    pub fn shutdown(&self, timeout: Duration) -> Result<(), FlushError> {
+        self.closing.store(true, Ordering::SeqCst);
+        let deadline = Instant::now() + timeout;
+        for lane in &self.lanes {
+            lane.close(deadline);
+        }
+        let threads: Vec<_> = std::mem::take(&mut *self.threads.lock());
+        for t in threads {
+            let _ = t.join();
+        }
+        let dropped: u64 = self
+            .lanes
+            .iter()
+            .map(|l| l.metrics.dropped_items.load(Ordering::Relaxed))
+            .sum();
+        let closed = self
+            .store
+            .close()
+            .map_err(|e| FlushError(format!("finalizing files: {e}")));
+        tracing::info!(dropped_items = dropped, "pipeline stopped");
+        closed.map(|_| ())
+    }
+
+    /// False while shutting down or while any lane is full.
+    pub fn is_ready(&self) -> bool {
+        !self.closing.load(Ordering::SeqCst)
+            // "Full" for readiness: less than 5% of the bound left.
+            && self.lanes.iter().all(|l| l.buffer.bytes() < l.capacity - l.capacity / 20)
+    }
+
+    /// Appends the pipeline's self-metrics in Prometheus text format.
+    pub fn render_metrics(&self, out: &mut String) {
+        let rows: Vec<(Signal, &LaneMetrics, LaneGauges)> = self
+            .lanes
+            .iter()
+            .map(|l| {
+                (
+                    l.signal,
+                    &l.metrics,
+                    LaneGauges {
+                        buffer_bytes: l.buffer.bytes(),
+                        buffer_requests: l.buffer.len() as u64,
+                        buffer_capacity_bytes: l.capacity,
+                    },
+                )
+            })
+            .collect();
+        metrics::render(out, &rows);
+        use std::fmt::Write as _;
+        let _ = writeln!(
+            out,
+            "# HELP otlp_spool_files_finalized_total Files finalized."
+        );
+        let _ = writeln!(out, "# TYPE otlp_spool_files_finalized_total counter");
+        for l in &self.lanes {
+            let _ = writeln!(
+                out,
+                "otlp_spool_files_finalized_total{{signal=\"{}\"}} {}",
+                l.signal,
+                l.files_finalized()
+            );
+        }
+    }
+
+    /// Pauses (or resumes) the flushers, as a stalled disk would. For tests of backpressure.
+    #[doc(hidden)]
+    pub fn pause_writers(&self, paused: bool) {
+        for lane in &self.lanes {
+            lane.set_paused(paused);
+        }
+    }
+}
+
+impl Sink for Pipeline {
+    fn accept(&self, telemetry: Telemetry) -> Result<(), SinkError> {
+        let lane = self.lane(telemetry.signal());
+        LaneMetrics::add(&lane.metrics.received_requests, 1);
+        let forward_copy = self.forward.as_ref().map(|_| telemetry.clone());
+        let item = Item::new(telemetry);
+        let items = item.items;
+        match lane.buffer.push(item) {
+            Ok(()) => {
+                LaneMetrics::add(&lane.metrics.accepted_requests, 1);
+                LaneMetrics::add(&lane.metrics.accepted_items, items);
+                if let (Some(forward), Some(copy)) = (&self.forward, forward_copy) {
+                    // The forwarder counts its own refusals; local storage already holds the data.
+                    let _ = forward.accept(copy);
+                }
+                Ok(())
+            }
+            Err(PushError::Full(_)) => {
+                LaneMetrics::add(&lane.metrics.rejected_full, 1);
+                Err(SinkError::Full {
+                    retry_after: lane.retry_after,
+                })
+            }
+            Err(PushError::Closed(_)) => {
+                LaneMetrics::add(&lane.metrics.rejected_closed, 1);
+                Err(SinkError::Closed)
+            }
+            Err(PushError::TooLarge {
+                weight, max_bytes, ..
+            }) => {
+                LaneMetrics::add(&lane.metrics.rejected_too_large, 1);
+                Err(SinkError::TooLarge {
+                    weight: weight as u64,
+                    capacity: max_bytes,
+                })
+            }
+        }
+    }
+
+    fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
+        Pipeline::flush(self, timeout).map_err(|_| SinkError::Closed)
+    }
+}
+
+fn storage_signal(signal: Signal) -> otlp_spool_storage::Signal {
+    match signal {
+        Signal::Traces => otlp_spool_storage::Signal::Traces,
+        Signal::Metrics => otlp_spool_storage::Signal::Metrics,
+        Signal::Logs => otlp_spool_storage::Signal::Logs,
+    }
+}
+
+fn store_options(config: &Config) -> Result<StoreOptions, StartError> {
+    let s = &config.storage;
+    StoreOptions::builder(&config.output_dir)
+        .format(match s.format {
+            FileFormat::Arrow => otlp_spool_storage::Format::Arrow,
+            FileFormat::Parquet => otlp_spool_storage::Format::Parquet,
+        })
+        .compression(match s.compression {
+            FileCompression::None => otlp_spool_storage::Compression::None,
+            FileCompression::Zstd => otlp_spool_storage::Compression::Zstd,
+            FileCompression::Lz4 => otlp_spool_storage::Compression::Lz4,
+        })
+        .fsync(match s.fsync {
+            FsyncPolicy::None => otlp_spool_storage::FsyncPolicy::None,
+            FsyncPolicy::OnRotate => otlp_spool_storage::FsyncPolicy::OnRotate,
+            FsyncPolicy::EveryBatch => otlp_spool_storage::FsyncPolicy::EveryBatch,
+        })
+        .max_file_bytes(s.rotate_size.0)
+        .max_file_age(Some(s.rotate_age.0))
+        .retention_max_age(s.retention_age.map(|d| d.0))
+        .retention_max_bytes(s.retention_size.map(|b| b.0))
+        .build()
+        .map_err(|e| StartError::Config {
+            key: "storage",
+            problem: e.to_string(),
+        })
+}

@@ -1,0 +1,223 @@
+//! The embedded API: build a [`Spool`] in your own program, hand it telemetry (through its
+//! [`Sink`] or the OpenTelemetry SDK exporters), flush, shut down.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), otlp_spool::SpoolError> {
+//! let spool = otlp_spool::Spool::builder().output_dir("./telemetry").build().await?;
+//! // ... plug spool.sink() (or the SDK exporters) into your program ...
+//! spool.flush().await?;
+//! spool.shutdown().await?;
+//! # Ok(()) }
+//! ```
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use otlp_spool_core::Sink;
+use otlp_spool_receiver::{Readiness, Receiver, RunningReceiver};
+
+use crate::config::{Config, ConfigError};
+use crate::pipeline::{Pipeline, StartError};
+
+/// How long `flush` and `shutdown` wait for the writers by default.
+const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Errors of the embedded API.
+#[derive(Debug, thiserror::Error)]
+pub enum SpoolError {
+    /// A setting is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The pipeline could not start (output directory unusable or locked...).
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// Flush or shutdown did not complete.
+    #[error("{0}")]
+    Flush(String),
+    /// The OTLP endpoints could not start.
+    #[error("serving OTLP: {0}")]
+    Serve(String),
+}
+
+/// Builds a [`Spool`]; every setting defaults to the standalone defaults.
+#[derive(Debug, Clone, Default)]
+pub struct SpoolBuilder {
+    config: Config,
+}
+
+impl SpoolBuilder {
+    /// Starts from a whole configuration (as `otlp-spool serve` loads it).
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Where the files go. Default `./otlp-spool-data`.
+    pub fn output_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.config.output_dir = dir.into();
+        self
+    }
+
+    /// OTLP/gRPC address for [`Spool::serve`]. Default `127.0.0.1:4317`.
+    pub fn grpc_addr(mut self, addr: SocketAddr) -> Self {
+        self.config.grpc_addr = addr;
+        self
+    }
+
+    /// OTLP/HTTP address for [`Spool::serve`]. Default `127.0.0.1:4318`.
+    pub fn http_addr(mut self, addr: SocketAddr) -> Self {
+        self.config.http_addr = addr;
+        self
+    }
+
+    /// Memory bound of each signal's buffer lane.
+    pub fn buffer_max_bytes(mut self, bytes: u64) -> Self {
+        self.config.buffer.max_bytes = crate::config::ByteSize(bytes);
+        // Keep a batch well inside the bound, so a lane can hold more than one.
+        let batch = &mut self.config.buffer.max_batch_bytes;
+        if batch.0 > bytes / 2 {
+            batch.0 = (bytes / 2).max(1);
+        }
+        self
+    }
+
+    /// Validates the settings, opens the output directory and starts the writers.
+    pub async fn build(self) -> Result<Spool, SpoolError> {
+        self.config.validate()?;
+        let config = self.config;
+        let pipeline = tokio::task::spawn_blocking({
+            let config = config.clone();
+            move || Pipeline::start(&config, None)
+        })
+        .await
+        .map_err(|e| SpoolError::Flush(format!("start-up task failed: {e}")))??;
+        let readiness = Readiness::new().with_check({
+            let pipeline = pipeline.clone();
+            move || pipeline.is_ready()
+        });
+        Ok(Spool {
+            inner: Arc::new(Inner {
+                config,
+                pipeline,
+                readiness,
+                serving: tokio::sync::Mutex::new(None),
+            }),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: Config,
+    pipeline: Arc<Pipeline>,
+    readiness: Readiness,
+    serving: tokio::sync::Mutex<Option<RunningReceiver>>,
+}
+
+/// The addresses [`Spool::serve`] bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeAddrs {
+    /// OTLP/gRPC.
+    pub grpc: SocketAddr,
+    /// OTLP/HTTP (and `/health`, `/ready`, `/metrics`).
+    pub http: SocketAddr,
+}
+
+/// A running spool: a pipeline writing to one output directory. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Spool {
+    inner: Arc<Inner>,
+}
+
+impl Spool {
+    /// A builder with the standalone defaults.
+    pub fn builder() -> SpoolBuilder {
+        SpoolBuilder::default()
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The pipeline as a [`Sink`]: hand it OTLP requests directly.
+    pub fn sink(&self) -> Arc<dyn Sink> {
+        self.inner.pipeline.clone()
+    }
+
+    /// The pipeline itself (metrics, readiness).
+    pub fn pipeline(&self) -> &Arc<Pipeline> {
+        &self.inner.pipeline
+    }
+
+    /// Writes everything accepted so far into finalized files.
+    pub async fn flush(&self) -> Result<(), SpoolError> {
+        let pipeline = self.inner.pipeline.clone();
+        tokio::task::spawn_blocking(move || pipeline.flush(DEFAULT_FLUSH_TIMEOUT))
+            .await
+            .map_err(|e| SpoolError::Flush(e.to_string()))?
+            .map_err(|e| SpoolError::Flush(e.to_string()))
+    }
+
+    /// Serves OTLP/gRPC and OTLP/HTTP (with `/health`, `/ready` and `/metrics`) on the
+    /// configured addresses, feeding this spool. Logs and returns the addresses it bound
+    /// (port 0 picks a free one). Serving stops at [`Spool::shutdown`].
+    pub async fn serve(&self) -> Result<ServeAddrs, SpoolError> {
+        let mut serving = self.inner.serving.lock().await;
+        if serving.is_some() {
+            return Err(SpoolError::Serve("already serving".into()));
+        }
+        let c = &self.inner.config;
+        let mut builder = Receiver::builder()
+            .grpc_addr(c.grpc_addr)
+            .http_addr(c.http_addr)
+            .max_body_bytes(usize::try_from(c.receiver.max_body_size.0).unwrap_or(usize::MAX))
+            .max_concurrent_requests(c.receiver.max_concurrent_requests)
+            .readiness(self.inner.readiness.clone())
+            .metrics_provider(Arc::new({
+                let pipeline = self.inner.pipeline.clone();
+                move |out: &mut String| pipeline.render_metrics(out)
+            }));
+        if let Some(token) = &c.receiver.bearer_token {
+            builder = builder.bearer_token(token.expose());
+        }
+        if let Some(tls) = &c.receiver.tls {
+            builder = builder.tls(&tls.cert_file, &tls.key_file);
+        }
+        let receiver = builder
+            .build()
+            .map_err(|e| SpoolError::Serve(e.to_string()))?;
+        let sink: Arc<dyn Sink> = self.inner.pipeline.clone();
+        let running = receiver
+            .serve(sink, std::future::pending::<()>())
+            .await
+            .map_err(|e| SpoolError::Serve(e.to_string()))?;
+        let (Some(grpc), Some(http)) = (running.grpc_addr(), running.http_addr()) else {
+            return Err(SpoolError::Serve(
+                "the receiver did not report its addresses".into(),
+            ));
+        };
+        tracing::info!(grpc = %grpc, http = %http, "otlp-spool listening");
+        *serving = Some(running);
+        Ok(ServeAddrs { grpc, http })
+    }
+
+    /// Stops serving (in-flight requests are answered), drains the buffers and finalizes
+    /// every file. Idempotent.
+    pub async fn shutdown(&self) -> Result<(), SpoolError> {
+        self.inner.readiness.set_ready(false);
+        if let Some(running) = self.inner.serving.lock().await.take() {
+            running
+                .shutdown_and_wait()
+                .await
+                .map_err(|e| SpoolError::Serve(e.to_string()))?;
+        }
+        let pipeline = self.inner.pipeline.clone();
+        tokio::task::spawn_blocking(move || pipeline.shutdown(DEFAULT_FLUSH_TIMEOUT))
+            .await
+            .map_err(|e| SpoolError::Flush(e.to_string()))?
+            .map_err(|e| SpoolError::Flush(e.to_string()))
+    }
+}

@@ -1,0 +1,198 @@
+//! Configuration: precedence, defaults, and errors that name the key.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use otlp_spool::config::{Config, ConfigError, ForwardProtocol, Overrides};
+
+fn load(
+    yaml: Option<&str>,
+    env: &[(&str, &str)],
+    overrides: Overrides,
+) -> Result<Config, ConfigError> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut overrides = overrides;
+    if let Some(yaml) = yaml {
+        let path = dir.path().join("otlp-spool.yaml");
+        std::fs::write(&path, yaml).unwrap();
+        overrides.config_file = Some(path);
+    }
+    let env: HashMap<String, String> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Config::load_from(&overrides, |k| env.get(k).cloned())
+}
+
+fn error(yaml: &str) -> String {
+    load(Some(yaml), &[], Overrides::default())
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn defaults_are_the_documented_ones() {
+    let c = load(None, &[], Overrides::default()).unwrap();
+    assert_eq!(c.output_dir.to_str(), Some("./otlp-spool-data"));
+    assert_eq!(c.grpc_addr.to_string(), "127.0.0.1:4317");
+    assert_eq!(c.http_addr.to_string(), "127.0.0.1:4318");
+    assert_eq!(c.receiver.max_body_size.0, 20 << 20);
+    assert!(c.forward.is_none());
+}
+
+#[test]
+fn flags_beat_environment_beat_file() {
+    let yaml = "output_dir: /from/file\ngrpc_addr: 127.0.0.1:1111\nhttp_addr: 127.0.0.1:2222\n";
+    let env = [
+        ("OTLP_SPOOL_GRPC_ADDR", "127.0.0.1:3333"),
+        ("OTLP_SPOOL_HTTP_ADDR", "127.0.0.1:4444"),
+    ];
+    let flags = Overrides {
+        http_addr: Some("127.0.0.1:5555".into()),
+        ..Overrides::default()
+    };
+    let c = load(Some(yaml), &env, flags).unwrap();
+    assert_eq!(c.output_dir.to_str(), Some("/from/file")); // file only
+    assert_eq!(c.grpc_addr.port(), 3333); // env over file
+    assert_eq!(c.http_addr.port(), 5555); // flag over env
+}
+
+#[test]
+fn forward_section_parses_with_units_and_auth() {
+    let yaml = r#"
+forward:
+  endpoint: http://127.0.0.1:14317
+  protocol: http/json
+  headers: { x-tenant: acme, x-api-token: hunter2 }
+  auth: { basic: { username: u, password: p4ss } }
+  retry: { max_attempts: 7, initial_backoff: 100ms, max_backoff: 2s }
+  breaker: { failure_threshold: 3, open_duration: 5s }
+"#;
+    let c = load(Some(yaml), &[], Overrides::default()).unwrap();
+    let f = c.forward.as_ref().unwrap();
+    assert_eq!(f.protocol, ForwardProtocol::HttpJson);
+    assert_eq!(f.retry.max_attempts, 7);
+    assert_eq!(f.retry.initial_backoff.0, Duration::from_millis(100));
+    assert_eq!(f.breaker.open_duration.0, Duration::from_secs(5));
+    assert_eq!(f.auth.basic.as_ref().unwrap().password.expose(), "p4ss");
+    let printed = c.to_redacted_yaml();
+    assert!(!printed.contains("p4ss"), "{printed}");
+    assert!(!printed.contains("hunter2"), "{printed}");
+    assert!(printed.contains("acme"), "{printed}");
+    assert!(!format!("{c:?}").contains("p4ss"));
+}
+
+#[test]
+fn forward_endpoint_from_the_environment_enables_forwarding() {
+    let env = [
+        ("OTLP_SPOOL_FORWARD_ENDPOINT", "http://127.0.0.1:9"),
+        ("OTLP_SPOOL_FORWARD_PROTOCOL", "http/protobuf"),
+    ];
+    let c = load(None, &env, Overrides::default()).unwrap();
+    let f = c.forward.unwrap();
+    assert_eq!(f.endpoint, "http://127.0.0.1:9");
+    assert_eq!(f.protocol, ForwardProtocol::HttpProtobuf);
+}
+
+#[test]
+fn unknown_keys_are_named() {
+    let e = error("outptu_dir: x\n");
+    assert!(e.contains("outptu_dir"), "{e}");
+    let e = error("forward:\n  endpoint: http://a:1\n  retry:\n    max_attempt: 3\n");
+    assert!(e.contains("forward.retry"), "{e}");
+    assert!(e.contains("max_attempt"), "{e}");
+}
+
+#[test]
+fn bad_values_are_named() {
+    for (yaml, key) in [
+        ("buffer:\n  max_bytes: 0\n", "buffer.max_bytes"),
+        (
+            "buffer:\n  max_batch_age: 5 weeks\n",
+            "buffer.max_batch_age",
+        ),
+        (
+            "receiver:\n  max_body_size: lots\n",
+            "receiver.max_body_size",
+        ),
+        ("storage:\n  format: csv\n", "storage.format"),
+        ("grpc_addr: localhost\n", "grpc_addr"),
+        ("forward:\n  endpoint: ftp://x\n", "forward.endpoint"),
+        (
+            "forward:\n  endpoint: http://x:1\n  protocol: grpcc\n",
+            "forward.protocol",
+        ),
+        (
+            "forward:\n  endpoint: http://x:1\n  retry: { max_attempts: 0 }\n",
+            "forward.retry.max_attempts",
+        ),
+        (
+            "forward:\n  endpoint: http://x:1\n  breaker: { half_open_probes: 0 }\n",
+            "forward.breaker.half_open_probes",
+        ),
+        (
+            "forward:\n  endpoint: http://x:1\n  auth: { bearer_token: a, basic: { username: u, password: p } }\n",
+            "forward.auth",
+        ),
+        (
+            "receiver:\n  tls: { cert_file: /nonexistent.pem, key_file: /nonexistent.key }\n",
+            "receiver.tls.cert_file",
+        ),
+    ] {
+        let e = error(yaml);
+        assert!(e.contains(key), "error for {yaml:?} should name {key}: {e}");
+    }
+}
+
+#[test]
+fn bad_environment_and_flag_values_say_where_they_came_from() {
+    let e = load(
+        None,
+        &[("OTLP_SPOOL_GRPC_ADDR", "nope")],
+        Overrides::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("grpc_addr") && e.contains("OTLP_SPOOL_GRPC_ADDR"),
+        "{e}"
+    );
+    let flags = Overrides {
+        forward_protocol: Some("http/protobuf".into()),
+        ..Overrides::default()
+    };
+    let e = load(None, &[], flags).unwrap_err().to_string();
+    assert!(
+        e.contains("forward.protocol") && e.contains("--forward-protocol"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_missing_config_file_is_a_clear_error() {
+    let flags = Overrides {
+        config_file: Some("/definitely/not/here.yaml".into()),
+        ..Overrides::default()
+    };
+    let e = Config::load_from(&flags, |_| None).unwrap_err().to_string();
+    assert!(
+        e.contains("/definitely/not/here.yaml") && e.contains("--config"),
+        "{e}"
+    );
+}
+
+#[test]
+fn printed_config_parses_back_to_the_same_config_without_secrets() {
+    let yaml = "forward:\n  endpoint: http://127.0.0.1:1\n  auth: { bearer_token: s3cr3t }\n";
+    let c = load(Some(yaml), &[], Overrides::default()).unwrap();
+    let printed = c.to_redacted_yaml();
+    let back = Config::from_yaml(&printed).unwrap();
+    assert_eq!(
+        back.forward.as_ref().unwrap().endpoint,
+        "http://127.0.0.1:1"
+    );
+    assert_eq!(
+        back.forward.unwrap().auth.bearer_token.unwrap().expose(),
+        "<redacted>"
+    );
+}

@@ -1,0 +1,9 @@
+//! Integration tests of the facade and the `otlp-spool` binary, one test binary.
+
+mod backpressure;
+mod cli;
+mod config;
+mod e2e_python;
+mod shutdown;
+mod support;
+mod traffic;

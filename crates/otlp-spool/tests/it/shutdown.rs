@@ -1,0 +1,73 @@
+//! SIGTERM to the real binary while clients send: exit code 0, no temporary file left, and every
+//! acknowledged span in a finalized file (nothing acknowledged lost, nothing stored twice).
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::support::{Server, files};
+use crate::traffic::{ids, post, request, stored_ids};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_under_load_keeps_every_acknowledged_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path(), &[]);
+    let http = server.http;
+    let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
+    let mut senders = tokio::task::JoinSet::new();
+    for client_id in 0..4u32 {
+        let acknowledged = acknowledged.clone();
+        senders.spawn(async move {
+            let client = reqwest::Client::new();
+            // Bounded: at most 2000 requests per client, and stop at the first refusal.
+            for n in 0..2000u32 {
+                let req = request(client_id * 100_000 + n, 50);
+                match post(&client, http, &req).await {
+                    Ok(a) if a.status == 200 => acknowledged.lock().unwrap().extend(ids(&req)),
+                    Ok(a) if a.status == 503 => tokio::time::sleep(Duration::from_millis(20)).await,
+                    _ => break, // connection refused or reset: the server is going away
+                }
+            }
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let before = acknowledged.lock().unwrap().len();
+    assert!(
+        before > 0,
+        "no request was acknowledged before SIGTERM:\n{}",
+        server.log()
+    );
+    let status = tokio::task::spawn_blocking(move || {
+        let status = server.terminate();
+        (status, server.log())
+    })
+    .await
+    .unwrap();
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while senders.join_next().await.is_some() {}
+    })
+    .await
+    .expect("senders stop once the server is gone");
+    assert!(
+        status.0.success(),
+        "exit status {:?}\n{}",
+        status.0,
+        status.1
+    );
+
+    for signal in ["traces", "metrics", "logs"] {
+        let (_, tmp) = files(dir.path(), signal);
+        assert!(
+            tmp.is_empty(),
+            "temporary files left after shutdown: {tmp:?}"
+        );
+    }
+    let stored = stored_ids(dir.path());
+    let acknowledged = acknowledged.lock().unwrap();
+    let missing: Vec<_> = acknowledged.difference(&stored).take(5).collect();
+    assert!(
+        missing.is_empty(),
+        "acknowledged but not stored: {missing:x?} ..."
+    );
+    assert!(stored.len() >= acknowledged.len());
+}

@@ -1,0 +1,176 @@
+//! Test support: the real `otlp-spool` binary on loopback ports, and the Python venv.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A running `otlp-spool serve` on 127.0.0.1 with ports the OS picked.
+pub(crate) struct Server {
+    child: Option<Child>,
+    pub(crate) grpc: SocketAddr,
+    pub(crate) http: SocketAddr,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+pub(crate) fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_otlp-spool")
+}
+
+impl Server {
+    /// Starts the binary writing to `dir` with extra arguments; waits for its "listening" line.
+    pub(crate) fn start(dir: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(binary())
+            .args([
+                "serve",
+                "--grpc-addr",
+                "127.0.0.1:0",
+                "--http-addr",
+                "127.0.0.1:0",
+                "--output-dir",
+            ])
+            .arg(dir)
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the otlp-spool binary starts");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    let _ = tx.send(line.clone());
+                    log.lock().unwrap().push(line);
+                }
+            });
+        }
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) if line.contains("otlp-spool listening") => {
+                    let grpc = field(&line, "grpc=").expect("grpc address in the listening line");
+                    let http = field(&line, "http=").expect("http address in the listening line");
+                    return Server {
+                        child: Some(child),
+                        grpc,
+                        http,
+                        log,
+                    };
+                }
+                Ok(_) => continue,
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!(
+                        "otlp-spool did not report its addresses:\n{}",
+                        log.lock().unwrap().join("\n")
+                    );
+                }
+            }
+        }
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    pub(crate) fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the exit status.
+    pub(crate) fn terminate(&mut self) -> ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        self.wait(Duration::from_secs(60))
+    }
+
+    pub(crate) fn wait(&mut self, timeout: Duration) -> ExitStatus {
+        let child = self.child.as_mut().unwrap();
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                self.child = None;
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("otlp-spool did not exit in {timeout:?}:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn field(line: &str, key: &str) -> Option<SocketAddr> {
+    let start = line.find(key)? + key.len();
+    let rest = &line[start..];
+    let end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
+    rest[..end].trim_matches('"').parse().ok()
+}
+
+/// The Python with pyarrow, duckdb and the OpenTelemetry SDK: `$OTLP_SPOOL_PYTHON`, else the
+/// workspace's `.venv`. `None` outside CI when there is none (the caller prints a skip notice);
+/// under CI its absence is a failure.
+pub(crate) fn python() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("OTLP_SPOOL_PYTHON") {
+        return Some(PathBuf::from(p));
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
+    if venv.exists() {
+        return Some(venv);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI is set but no Python venv was found: set OTLP_SPOOL_PYTHON (bash .ci/run does)"
+    );
+    eprintln!(
+        "SKIPPED: no Python venv (set OTLP_SPOOL_PYTHON or create ./.venv from requirements-test.txt)"
+    );
+    None
+}
+
+pub(crate) fn python_script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/python")
+        .join(name)
+}
+
+/// Finalized files of a signal (`*.arrow` / `*.parquet`) and leftover temporary files.
+pub(crate) fn files(dir: &Path, signal: &str) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let mut done = Vec::new();
+    let mut tmp = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir.join(signal)) else {
+        return (done, tmp);
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if name.ends_with(".arrow") || name.ends_with(".parquet") {
+            done.push(p);
+        } else if name.contains(".tmp") {
+            tmp.push(p);
+        }
+    }
+    done.sort();
+    (done, tmp)
+}
