@@ -4,6 +4,7 @@ mod backpressure;
 mod cli;
 mod config;
 mod e2e_python;
+mod e2e_rust;
 mod shutdown;
 mod support;
 mod traffic;
