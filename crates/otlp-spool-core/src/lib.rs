@@ -1,0 +1,49 @@
+//! Shared vocabulary of otlp-spool: what a batch of telemetry is ([`Telemetry`], tagged by
+//! [`Signal`]) and where it goes ([`Sink`]). No tokio, no I/O.
+//!
+//! The OTLP receiver decodes requests into [`Telemetry`] and hands them to a [`Sink`]; later the
+//! embedded SDK exporters hand their batches to the same trait, so the pipeline behind it sees
+//! one kind of input whatever its source.
+//!
+//! ```
+//! use std::sync::Mutex;
+//! use otlp_spool_core::{Signal, Sink, SinkError, Telemetry};
+//! use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+//!
+//! /// A sink that keeps everything (tests do this); a real one puts it in a bounded buffer.
+//! #[derive(Debug, Default)]
+//! struct Collect(Mutex<Vec<Telemetry>>);
+//!
+//! impl Sink for Collect {
+//!     fn accept(&self, telemetry: Telemetry) -> Result<(), SinkError> {
+//!         self.0.lock().unwrap().push(telemetry);
+//!         Ok(())
+//!     }
+//! }
+//!
+//! let sink = Collect::default();
+//! let batch = Telemetry::Traces(ExportTraceServiceRequest::default());
+//! assert_eq!(batch.signal(), Signal::Traces);
+//! assert_eq!(batch.item_count(), 0);
+//! sink.accept(batch)?; // Ok: the data is held, the sender may be acknowledged.
+//! # Ok::<(), SinkError>(())
+//! ```
+//!
+//! # Invariants
+//! * `Ok(())` from [`Sink::accept`] is the acknowledgement: the data is held by the sink
+//!   (buffered, written or otherwise owned) and the caller may tell its client so.
+//! * `Err(_)` means the sink took nothing: the batch was dropped untouched, and the caller
+//!   answers its client with the matching retryable or permanent error (see [`SinkError`]).
+//! * `accept` never blocks for long: it either takes the batch or refuses it at once.
+
+mod signal;
+mod sink;
+mod telemetry;
+
+pub use signal::Signal;
+pub use sink::{Sink, SinkError};
+pub use telemetry::Telemetry;
+
+/// The OTLP protobuf types this crate speaks, re-exported so that users need not depend on
+/// `opentelemetry-proto` with the same features.
+pub use opentelemetry_proto::tonic as proto;

@@ -1,0 +1,4 @@
+//! Integration tests of otlp-spool-core.
+
+mod sink;
+mod telemetry;

@@ -1,0 +1,92 @@
+//! OTLP/gRPC and OTLP/HTTP servers that decode, validate and limit requests, then hand them to
+//! a [`Sink`]. Usable on its own by anyone who wants an OTLP endpoint.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use otlp_spool_core::{Sink, SinkError, Telemetry};
+//! use otlp_spool_receiver::Receiver;
+//!
+//! #[derive(Debug)]
+//! struct Print;
+//! impl Sink for Print {
+//!     fn accept(&self, telemetry: Telemetry) -> Result<(), SinkError> {
+//!         println!("{} {} items", telemetry.signal(), telemetry.item_count());
+//!         Ok(())
+//!     }
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let receiver = Receiver::builder()
+//!     .grpc_addr("127.0.0.1:0".parse()?)
+//!     .http_addr("127.0.0.1:0".parse()?)
+//!     .max_body_bytes(20 << 20)
+//!     .build()?;
+//! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+//! let running = receiver.serve(Arc::new(Print), async {
+//!     let _ = stopped.await;
+//! }).await?;
+//! println!("gRPC on {:?}, HTTP on {:?}", running.grpc_addr(), running.http_addr());
+//! // ... later, from anywhere: stop.send(()) (or running.shutdown())
+//! # let _ = stop.send(());
+//! running.wait().await?; // returns once in-flight requests are answered
+//! # Ok(()) }
+//! ```
+//!
+//! # Contract (DESIGN.md, "OTLP endpoints")
+//!
+//! | input | HTTP | gRPC |
+//! |---|---|---|
+//! | accepted (sink returned `Ok`) | 200, `Export*ServiceResponse` in the request's format | OK |
+//! | some items with invalid ids | 200 with `partial_success` (count, message) | OK with `partial_success` |
+//! | malformed protobuf / JSON, corrupt gzip or zstd | 400, `google.rpc.Status` | INVALID_ARGUMENT |
+//! | body over the limit after decompression (default 20 MiB) | 413 | RESOURCE_EXHAUSTED |
+//! | wrong `Content-Type` or `Content-Encoding` | 415 | UNIMPLEMENTED (encoding) |
+//! | missing or wrong bearer token | 401 | UNAUTHENTICATED |
+//! | sink full, too many concurrent requests | 503 + `Retry-After` | UNAVAILABLE + `google.rpc.RetryInfo` |
+//! | sink closed (shutting down) | 503 | UNAVAILABLE |
+//! | unknown path / wrong method | 404 / 405 | UNIMPLEMENTED |
+//!
+//! An empty body is a valid empty protobuf message (every OTLP field is optional): it gets
+//! 200 / OK and the sink is not called. An empty JSON body is invalid JSON (400).
+//! `GET /health` is always 200 while the process serves, `GET /ready` is 200 or 503 (see
+//! [`Readiness`]), `GET /metrics` is Prometheus text ([`ReceiverMetrics`] then every
+//! [`MetricsProvider`]).
+//!
+//! # Design
+//! * One accept loop per port on hyper-util's auto (HTTP/1.1 + HTTP/2) connection builder,
+//!   optional rustls TLS, graceful shutdown through hyper-util's `GracefulShutdown`.
+//! * gRPC: opentelemetry-proto's generated tonic servers behind a router that checks the
+//!   token and the concurrency limit and maps tonic's decode errors onto the contract.
+//! * HTTP: a hand-written hyper service; the body is read into one `Bytes` (no copy when it
+//!   arrives in one chunk), decompressed through a capped reader, decoded by prost or serde.
+//! * Validation drops spans with invalid ids one by one ([`validate`]); the sink sees only
+//!   the rest, and only when there is something left.
+
+mod auth;
+mod builder;
+mod decode;
+mod grpc;
+mod http;
+mod limit;
+mod metrics;
+mod readiness;
+mod reject;
+mod server;
+mod shared;
+mod sync;
+mod tls;
+mod validate;
+
+pub use builder::{
+    BuildError, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_CONCURRENT_REQUESTS, Receiver, ReceiverBuilder,
+};
+pub use decode::{DecodeError, Decoded, Encoding, Format, decode_request};
+pub use limit::{ConcurrencyLimit, Permit};
+pub use metrics::{MetricsProvider, ReceiverMetrics, RejectReason, Transport};
+pub use readiness::Readiness;
+pub use reject::retry_delay_from_status_details;
+pub use server::{RunningReceiver, ServeError};
+pub use validate::{Refused, validate};
+
+pub use otlp_spool_core::{Signal, Sink, SinkError, Telemetry};

@@ -1,0 +1,73 @@
+//! [`Shared`]: the state both servers' handlers read, and [`Shared::ingest`], the one place
+//! where decoded telemetry meets the sink.
+//!
+//! Invariants: the sink is called at most once per request, only with a non-empty batch, and
+//! only after the whole request decoded and validated; a request whose items were all refused
+//! (or that held none) is acknowledged without calling the sink.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use otlp_spool_core::{Sink, Telemetry};
+
+use crate::auth::BearerToken;
+use crate::limit::ConcurrencyLimit;
+use crate::metrics::{MetricsProvider, ReceiverMetrics};
+use crate::readiness::Readiness;
+use crate::reject::Rejection;
+use crate::validate::Refused;
+
+pub(crate) struct Shared {
+    pub(crate) sink: Arc<dyn Sink>,
+    pub(crate) metrics: Arc<ReceiverMetrics>,
+    pub(crate) limit: ConcurrencyLimit,
+    pub(crate) max_body_bytes: usize,
+    pub(crate) auth: Option<BearerToken>,
+    pub(crate) readiness: Readiness,
+    pub(crate) providers: Vec<Arc<dyn MetricsProvider>>,
+    pub(crate) shutting_down: AtomicBool,
+}
+
+impl Shared {
+    /// Hands the valid part of a request to the sink; `Ok` is the acknowledgement.
+    pub(crate) fn ingest(
+        &self,
+        telemetry: Telemetry,
+        refused: Refused,
+    ) -> Result<Refused, Rejection> {
+        let signal = telemetry.signal();
+        let items = telemetry.item_count();
+        self.metrics.decoded(
+            signal,
+            items + usize::try_from(refused.count).unwrap_or(usize::MAX),
+        );
+        if items > 0 {
+            self.sink.accept(telemetry)?;
+        }
+        self.metrics.accepted(signal, items, refused.count);
+        Ok(refused)
+    }
+
+    /// Whether a header value passes the bearer-token check (always, without a token).
+    pub(crate) fn authorized(&self, header: Option<&[u8]>) -> bool {
+        self.auth.as_ref().is_none_or(|token| token.admits(header))
+    }
+
+    pub(crate) fn is_ready(&self) -> bool {
+        !self.shutting_down.load(Ordering::Acquire) && self.readiness.is_ready()
+    }
+
+    pub(crate) fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::Release);
+    }
+
+    /// The `GET /metrics` page: the receiver's counters, then every provider's lines.
+    pub(crate) fn render_metrics(&self) -> String {
+        let mut out = String::with_capacity(4096);
+        self.metrics.render(self.limit.in_flight(), &mut out);
+        for provider in &self.providers {
+            provider.render(&mut out);
+        }
+        out
+    }
+}

@@ -1,0 +1,159 @@
+//! A sink that says Full / Closed / TooLarge: 503 + Retry-After, UNAVAILABLE + RetryInfo,
+//! 413 / RESOURCE_EXHAUSTED; and nothing is acknowledged that the sink did not take.
+
+use std::time::Duration;
+
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use otlp_spool_receiver::{RejectReason, SinkError, retry_delay_from_status_details};
+use prost::Message;
+use tonic::Code;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn full_sink_gives_503_with_retry_after_and_unavailable_with_retry_info() {
+    let server = start().await;
+    server.sink.set_mode(Mode::Refuse(SinkError::Full {
+        retry_after: Duration::from_millis(1500),
+    }));
+    let body = traces(vec![good_span(1, "x")]).encode_to_vec();
+
+    let reply = post(
+        &server,
+        "/v1/traces",
+        "application/x-protobuf",
+        None,
+        body.clone(),
+    )
+    .await;
+    assert_eq!(reply.status, 503);
+    assert_eq!(reply.header("retry-after"), Some("2"), "1.5 s rounds up");
+
+    let status = TraceServiceClient::new(crate::grpc::channel(&server).await)
+        .export(traces(vec![good_span(1, "x")]))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable);
+    assert_eq!(
+        retry_delay_from_status_details(status.details()),
+        Some(Duration::from_millis(1500)),
+        "google.rpc.RetryInfo in grpc-status-details-bin"
+    );
+    assert_eq!(
+        server
+            .running
+            .metrics()
+            .rejected_requests(RejectReason::Backpressure),
+        2
+    );
+
+    // Room again: the retry is accepted.
+    server.sink.set_mode(Mode::Accept);
+    let reply = post(&server, "/v1/traces", "application/x-protobuf", None, body).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(server.sink.calls(), 1);
+}
+
+#[tokio::test]
+async fn closed_and_too_large_sinks() {
+    let server = start().await;
+    let body = traces(vec![good_span(1, "x")]).encode_to_vec();
+    server.sink.set_mode(Mode::Refuse(SinkError::Closed));
+    let reply = post(
+        &server,
+        "/v1/traces",
+        "application/x-protobuf",
+        None,
+        body.clone(),
+    )
+    .await;
+    assert_eq!(reply.status, 503);
+    let status = TraceServiceClient::new(crate::grpc::channel(&server).await)
+        .export(traces(vec![good_span(1, "x")]))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable);
+
+    server.sink.set_mode(Mode::Refuse(SinkError::TooLarge {
+        weight: 100,
+        capacity: 10,
+    }));
+    let reply = post(&server, "/v1/traces", "application/json", None, "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"0102030405060708090a0b0c0d0e0f10\",\"spanId\":\"0102030405060708\"}]}]}]}").await;
+    assert_eq!(reply.status, 413, "{}", reply.text());
+    let status = TraceServiceClient::new(crate::grpc::channel(&server).await)
+        .export(traces(vec![good_span(1, "x")]))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted);
+    assert_eq!(server.sink.calls(), 0);
+}
+
+/// With a limit of one request in flight and a sink that holds the first one, the second
+/// is refused at once with a retry hint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrency_limit_sheds_load_with_a_retry_hint() {
+    use otlp_spool_receiver::{Receiver, Sink, Telemetry};
+    use std::sync::{Arc, Barrier};
+
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    struct Slow(Arc<Barrier>, Arc<AtomicBool>);
+    impl Sink for Slow {
+        fn accept(&self, _: Telemetry) -> Result<(), SinkError> {
+            self.1.store(true, Ordering::SeqCst);
+            self.0.wait(); // held until the test has seen the refusal
+            Ok(())
+        }
+    }
+    let gate = Arc::new(Barrier::new(2));
+    let entered = Arc::new(AtomicBool::new(false));
+    let running = Receiver::builder()
+        .grpc_addr(local())
+        .http_addr(local())
+        .max_concurrent_requests(1)
+        .build()
+        .unwrap()
+        .serve(
+            Arc::new(Slow(gate.clone(), entered.clone())),
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
+    let url = format!("http://{}/v1/traces", running.http_addr().unwrap());
+    let body = traces(vec![good_span(1, "x")]).encode_to_vec();
+    let first = tokio::spawn({
+        let (url, body) = (url.clone(), body.clone());
+        async move {
+            send(
+                client()
+                    .post(url)
+                    .header("content-type", "application/x-protobuf")
+                    .body(body),
+            )
+            .await
+        }
+    });
+    // Wait until the first request holds the only slot.
+    let metrics = running.metrics();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !entered.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap();
+    let second = send(
+        client()
+            .post(url)
+            .header("content-type", "application/x-protobuf")
+            .body(body),
+    )
+    .await;
+    assert_eq!(second.status, 503);
+    assert_eq!(second.header("retry-after"), Some("1"));
+    tokio::task::spawn_blocking(move || gate.wait())
+        .await
+        .unwrap();
+    assert_eq!(first.await.unwrap().status, 200);
+    assert_eq!(metrics.rejected_requests(RejectReason::TooManyRequests), 1);
+}

@@ -1,0 +1,102 @@
+//! Properties of the decode path over open-ended input: never a panic, only the two error
+//! kinds; validation keeps exactly the valid spans, in order, and counts the rest.
+
+use bytes::Bytes;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use otlp_spool_receiver::{
+    DecodeError, Encoding, Format, Signal, Telemetry, decode_request, validate,
+};
+use proptest::prelude::*;
+use prost::Message;
+
+use crate::support::traces;
+
+fn any_format() -> impl Strategy<Value = Format> {
+    prop_oneof![Just(Format::Protobuf), Just(Format::Json)]
+}
+
+fn any_encoding() -> impl Strategy<Value = Encoding> {
+    prop_oneof![
+        Just(Encoding::Identity),
+        Just(Encoding::Gzip),
+        Just(Encoding::Zstd)
+    ]
+}
+
+fn any_signal() -> impl Strategy<Value = Signal> {
+    prop_oneof![
+        Just(Signal::Traces),
+        Just(Signal::Metrics),
+        Just(Signal::Logs)
+    ]
+}
+
+fn any_span() -> impl Strategy<Value = Span> {
+    let id = |len: usize| prop::collection::vec(any::<u8>(), 0..=len + 2);
+    (id(16), id(8), id(8), "[a-z]{0,8}").prop_map(|(trace_id, span_id, parent_span_id, name)| {
+        Span {
+            trace_id,
+            span_id,
+            parent_span_id,
+            name,
+            ..Default::default()
+        }
+    })
+}
+
+fn valid(span: &Span) -> bool {
+    span.trace_id.len() == 16
+        && span.trace_id.iter().any(|&b| b != 0)
+        && span.span_id.len() == 8
+        && span.span_id.iter().any(|&b| b != 0)
+        && (span.parent_span_id.is_empty() || span.parent_span_id.len() == 8)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(
+        signal in any_signal(),
+        format in any_format(),
+        encoding in any_encoding(),
+        body in prop::collection::vec(any::<u8>(), 0..512),
+        limit in 1usize..1024,
+    ) {
+        match decode_request(signal, format, encoding, Bytes::from(body), limit) {
+            Ok(decoded) => prop_assert_eq!(decoded.telemetry.signal(), signal),
+            Err(DecodeError::Invalid(m)) | Err(DecodeError::TooLarge(m)) => prop_assert!(!m.is_empty()),
+        }
+    }
+
+    #[test]
+    fn validation_keeps_exactly_the_valid_spans(spans in prop::collection::vec(any_span(), 0..20)) {
+        let want: Vec<Span> = spans.iter().filter(|s| valid(s)).cloned().collect();
+        let mut telemetry = Telemetry::Traces(traces(spans.clone()));
+        let refused = validate(&mut telemetry);
+        prop_assert_eq!(refused.count as usize, spans.len() - want.len());
+        prop_assert_eq!(refused.message.is_empty(), refused.count == 0);
+        let Telemetry::Traces(kept) = telemetry else { unreachable!() };
+        prop_assert_eq!(&kept.resource_spans[0].scope_spans[0].spans, &want);
+    }
+
+    #[test]
+    fn protobuf_round_trips_through_every_encoding(
+        spans in prop::collection::vec(any_span(), 0..10),
+        encoding in any_encoding(),
+    ) {
+        let request = traces(spans);
+        let raw = request.encode_to_vec();
+        let body = match encoding {
+            Encoding::Identity => raw.clone(),
+            Encoding::Gzip => crate::support::gzip(&raw),
+            Encoding::Zstd => crate::support::zstd(&raw),
+        };
+        let limit = raw.len().max(1);
+        let decoded = decode_request(Signal::Traces, Format::Protobuf, encoding, Bytes::from(body), limit).unwrap();
+        let mut expected = Telemetry::Traces(request);
+        let refused = validate(&mut expected);
+        prop_assert_eq!(decoded.telemetry, expected);
+        prop_assert_eq!(decoded.refused, refused);
+    }
+}

@@ -1,0 +1,349 @@
+//! OTLP <-> Arrow conversion throughput, beside prost decode and encode of the same requests.
+//!
+//! Each signal has one group (`traces`, `metrics`, `logs`) with `Throughput::Elements` = spans /
+//! data points / log records per request (512), so criterion reports elements per second:
+//! - `prost_decode`: protobuf bytes -> request (the yardstick the receiver pays anyway);
+//! - `prost_encode`: request -> protobuf bytes (second yardstick);
+//! - `otlp_to_arrow`: request -> RecordBatch (the optimized path under test);
+//! - `arrow_to_otlp`: RecordBatch -> request (replay / forwarding from files).
+//!
+//! Records are realistic: 10 attributes of mixed types and ~370 encoded bytes each,
+//! 512 per request under one resource (5 attributes) and one scope.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use opentelemetry_proto::tonic::metrics::v1::{
+    Histogram, HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
+    metric, number_data_point,
+};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
+use otlp_spool_storage::{
+    arrow_to_logs, arrow_to_metrics, arrow_to_traces, logs_to_arrow, metrics_to_arrow,
+    traces_to_arrow,
+};
+use prost::Message;
+
+const PER_REQUEST: usize = 512;
+
+fn kv(key: &str, value: Value) -> KeyValue {
+    KeyValue {
+        key: key.to_string(),
+        value: Some(AnyValue { value: Some(value) }),
+        key_strindex: 0,
+    }
+}
+
+fn s(v: &str) -> Value {
+    Value::StringValue(v.to_string())
+}
+
+fn resource() -> Option<Resource> {
+    Some(Resource {
+        attributes: vec![
+            kv("service.name", s("checkout")),
+            kv("service.version", s("1.27.3")),
+            kv("service.instance.id", s("checkout-7d9f8c6b5-x2k4q")),
+            kv("host.name", s("node-17.eu-west-1.internal")),
+            kv("telemetry.sdk.language", s("rust")),
+        ],
+        dropped_attributes_count: 0,
+        entity_refs: Vec::new(),
+    })
+}
+
+fn scope() -> Option<InstrumentationScope> {
+    Some(InstrumentationScope {
+        name: "opentelemetry-http".to_string(),
+        version: "0.33.0".to_string(),
+        attributes: Vec::new(),
+        dropped_attributes_count: 0,
+    })
+}
+
+/// Ten attributes of mixed types, varying per record.
+fn attributes(i: usize) -> Vec<KeyValue> {
+    vec![
+        kv(
+            "http.request.method",
+            s(if i.is_multiple_of(3) { "POST" } else { "GET" }),
+        ),
+        kv("http.route", s("/users/{id}")),
+        kv(
+            "http.response.status_code",
+            Value::IntValue(200 + (i % 5) as i64),
+        ),
+        kv("url.path", s(&format!("/users/{}", 1000 + i))),
+        kv("server.address", s("api.internal")),
+        kv("server.port", Value::IntValue(8443)),
+        kv(
+            "client.address",
+            s(&format!("10.0.{}.{}", i % 256, (i * 7) % 256)),
+        ),
+        kv("user_agent.original", s("curl/8.5.0")),
+        kv("thread.id", Value::IntValue((i % 16) as i64)),
+        kv("sampled", Value::BoolValue(i.is_multiple_of(2))),
+    ]
+}
+
+fn id(i: usize, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|b| (i.wrapping_mul(31) + b * 17) as u8)
+        .collect()
+}
+
+fn traces_request() -> ExportTraceServiceRequest {
+    let spans = (0..PER_REQUEST)
+        .map(|i| Span {
+            trace_id: id(i / 8, 16),
+            span_id: id(i, 8),
+            trace_state: String::new(),
+            parent_span_id: if i % 8 == 0 { Vec::new() } else { id(i - 1, 8) },
+            flags: 0x301,
+            name: "GET /users/{id}".to_string(),
+            kind: 2,
+            start_time_unix_nano: 1_764_000_000_000_000_000 + i as u64 * 1000,
+            end_time_unix_nano: 1_764_000_000_000_500_000 + i as u64 * 1000,
+            attributes: attributes(i),
+            dropped_attributes_count: 0,
+            events: Vec::new(),
+            dropped_events_count: 0,
+            links: Vec::new(),
+            dropped_links_count: 0,
+            status: Some(Status {
+                message: String::new(),
+                code: 1,
+            }),
+        })
+        .collect();
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: resource(),
+            scope_spans: vec![ScopeSpans {
+                scope: scope(),
+                spans,
+                schema_url: String::new(),
+            }],
+            schema_url: "https://opentelemetry.io/schemas/1.26.0".to_string(),
+        }],
+    }
+}
+
+fn logs_request() -> ExportLogsServiceRequest {
+    let log_records = (0..PER_REQUEST)
+        .map(|i| LogRecord {
+            time_unix_nano: 1_764_000_000_000_000_000 + i as u64 * 1000,
+            observed_time_unix_nano: 1_764_000_000_000_000_100 + i as u64 * 1000,
+            severity_number: 9,
+            severity_text: "INFO".to_string(),
+            body: Some(AnyValue {
+                value: Some(s(&format!("served request {i} in {} us", 400 + i))),
+            }),
+            attributes: attributes(i),
+            dropped_attributes_count: 0,
+            flags: 1,
+            trace_id: id(i / 8, 16),
+            span_id: id(i, 8),
+            event_name: String::new(),
+        })
+        .collect();
+    ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource: resource(),
+            scope_logs: vec![ScopeLogs {
+                scope: scope(),
+                log_records,
+                schema_url: String::new(),
+            }],
+            schema_url: String::new(),
+        }],
+    }
+}
+
+/// 512 data points: 64 metrics of 8 points each, alternating sums and histograms.
+fn metrics_request() -> ExportMetricsServiceRequest {
+    let metrics = (0..PER_REQUEST / 8)
+        .map(|m| {
+            let points = 0..8;
+            let data = if m % 2 == 0 {
+                metric::Data::Sum(Sum {
+                    data_points: points
+                        .map(|p| NumberDataPoint {
+                            attributes: attributes(m * 8 + p),
+                            start_time_unix_nano: 1_764_000_000_000_000_000,
+                            time_unix_nano: 1_764_000_060_000_000_000,
+                            exemplars: Vec::new(),
+                            flags: 0,
+                            value: Some(number_data_point::Value::AsInt((m * p) as i64)),
+                        })
+                        .collect(),
+                    aggregation_temporality: 2,
+                    is_monotonic: true,
+                })
+            } else {
+                metric::Data::Histogram(Histogram {
+                    data_points: points
+                        .map(|p| HistogramDataPoint {
+                            attributes: attributes(m * 8 + p),
+                            start_time_unix_nano: 1_764_000_000_000_000_000,
+                            time_unix_nano: 1_764_000_060_000_000_000,
+                            count: 100,
+                            sum: Some(12.5),
+                            bucket_counts: vec![10, 20, 30, 20, 10, 10],
+                            explicit_bounds: vec![0.005, 0.01, 0.05, 0.1, 0.5],
+                            exemplars: Vec::new(),
+                            flags: 0,
+                            min: Some(0.001),
+                            max: Some(0.9),
+                        })
+                        .collect(),
+                    aggregation_temporality: 2,
+                })
+            };
+            Metric {
+                name: format!("http.server.metric_{m}"),
+                description: "HTTP server requests.".to_string(),
+                unit: "s".to_string(),
+                metadata: Vec::new(),
+                data: Some(data),
+            }
+        })
+        .collect();
+    ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            resource: resource(),
+            scope_metrics: vec![ScopeMetrics {
+                scope: scope(),
+                metrics,
+                schema_url: String::new(),
+            }],
+            schema_url: String::new(),
+        }],
+    }
+}
+
+macro_rules! signal_group {
+    ($c:expr, $name:literal, $req:expr, $ty:ty, $to_arrow:path, $from_arrow:path) => {{
+        let req: $ty = $req;
+        let bytes = req.encode_to_vec();
+        eprintln!(
+            "{}: {} items, {} bytes encoded ({} bytes per item)",
+            $name,
+            PER_REQUEST,
+            bytes.len(),
+            bytes.len() / PER_REQUEST
+        );
+        let batch = $to_arrow(&req).expect("convert");
+        let mut group = $c.benchmark_group($name);
+        group.throughput(Throughput::Elements(PER_REQUEST as u64));
+        group.bench_function("prost_decode", |b| {
+            b.iter(|| <$ty>::decode(black_box(bytes.as_slice())).expect("decode"))
+        });
+        group.bench_function("prost_encode", |b| {
+            let mut buf = Vec::with_capacity(bytes.len());
+            b.iter(|| {
+                buf.clear();
+                black_box(&req).encode(&mut buf).expect("encode");
+                black_box(buf.len())
+            })
+        });
+        group.bench_function("otlp_to_arrow", |b| {
+            b.iter(|| $to_arrow(black_box(&req)).expect("convert"))
+        });
+        group.bench_function("arrow_to_otlp", |b| {
+            b.iter(|| $from_arrow(black_box(&batch)).expect("convert back"))
+        });
+        group.finish();
+    }};
+}
+
+fn traces(c: &mut Criterion) {
+    signal_group!(
+        c,
+        "traces",
+        traces_request(),
+        ExportTraceServiceRequest,
+        traces_to_arrow,
+        arrow_to_traces
+    );
+}
+
+fn metrics(c: &mut Criterion) {
+    signal_group!(
+        c,
+        "metrics",
+        metrics_request(),
+        ExportMetricsServiceRequest,
+        metrics_to_arrow,
+        arrow_to_metrics
+    );
+}
+
+fn logs(c: &mut Criterion) {
+    signal_group!(
+        c,
+        "logs",
+        logs_request(),
+        ExportLogsServiceRequest,
+        logs_to_arrow,
+        arrow_to_logs
+    );
+}
+
+criterion_group!(benches, traces, metrics, logs);
+
+/// `criterion_main!` plus a probe mode for instruction and CPU-time counts, which stay
+/// meaningful on a loaded machine where wall time does not:
+/// `OTLP_SPOOL_CONVERT_PROBE=traces/otlp_to_arrow:3000 <bench binary>` runs that operation on
+/// the bench's request 3000 times and exits (use `none:1` for the setup-only baseline).
+fn main() {
+    if let Ok(spec) = std::env::var("OTLP_SPOOL_CONVERT_PROBE") {
+        probe(&spec);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
+
+fn probe(spec: &str) {
+    let (op, n) = spec.split_once(':').unwrap_or((spec, "1000"));
+    let n: usize = n
+        .parse()
+        .expect("OTLP_SPOOL_CONVERT_PROBE=<group>/<function>:<iterations>");
+    let (t, m, l) = (traces_request(), metrics_request(), logs_request());
+    let (tb, mb, lb) = (t.encode_to_vec(), m.encode_to_vec(), l.encode_to_vec());
+    let tbatch = traces_to_arrow(&t).expect("convert");
+    let mbatch = metrics_to_arrow(&m).expect("convert");
+    let lbatch = logs_to_arrow(&l).expect("convert");
+    for _ in 0..n {
+        match op {
+            "none" => {}
+            "traces/prost_decode" => drop(black_box(
+                ExportTraceServiceRequest::decode(black_box(tb.as_slice())).expect("decode"),
+            )),
+            "traces/prost_encode" => drop(black_box(black_box(&t).encode_to_vec())),
+            "traces/otlp_to_arrow" => drop(black_box(traces_to_arrow(black_box(&t)))),
+            "traces/arrow_to_otlp" => drop(black_box(arrow_to_traces(black_box(&tbatch)))),
+            "metrics/prost_decode" => drop(black_box(
+                ExportMetricsServiceRequest::decode(black_box(mb.as_slice())).expect("decode"),
+            )),
+            "metrics/prost_encode" => drop(black_box(black_box(&m).encode_to_vec())),
+            "metrics/otlp_to_arrow" => drop(black_box(metrics_to_arrow(black_box(&m)))),
+            "metrics/arrow_to_otlp" => drop(black_box(arrow_to_metrics(black_box(&mbatch)))),
+            "logs/prost_decode" => drop(black_box(
+                ExportLogsServiceRequest::decode(black_box(lb.as_slice())).expect("decode"),
+            )),
+            "logs/prost_encode" => drop(black_box(black_box(&l).encode_to_vec())),
+            "logs/otlp_to_arrow" => drop(black_box(logs_to_arrow(black_box(&l)))),
+            "logs/arrow_to_otlp" => drop(black_box(arrow_to_logs(black_box(&lbatch)))),
+            other => panic!("unknown probe operation {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! Making files durable and visible: fsync per policy, rename into place, fsync the directory,
+//! and Parquet encoding of finalized files. A finalized name appears only through a `rename` of
+//! a complete, (per policy) synced file, so `*.arrow` / `*.parquet` are never torn by a crash of
+//! this process.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression as PqCompression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use super::error::FileError;
+use super::options::{Compression, FsyncPolicy};
+
+/// fsyncs `file` (data and metadata) unless the policy is `None`.
+pub(crate) fn sync_file(file: &File, path: &Path, policy: FsyncPolicy) -> Result<(), FileError> {
+    if policy == FsyncPolicy::None {
+        return Ok(());
+    }
+    file.sync_all().map_err(|e| FileError::io("fsync", path, e))
+}
+
+/// fsyncs a directory so a rename or unlink inside it is durable, unless the policy is `None`.
+pub(crate) fn sync_dir(dir: &Path, policy: FsyncPolicy) -> Result<(), FileError> {
+    if policy == FsyncPolicy::None {
+        return Ok(());
+    }
+    let d = File::open(dir).map_err(|e| FileError::io("open directory", dir, e))?;
+    d.sync_all()
+        .map_err(|e| FileError::io("fsync directory", dir, e))
+}
+
+/// Renames a complete `from` to `to` and makes the rename durable.
+pub(crate) fn publish(from: &Path, to: &Path, policy: FsyncPolicy) -> Result<(), FileError> {
+    fs::rename(from, to).map_err(|e| FileError::io("rename", from, e))?;
+    if let Some(dir) = to.parent() {
+        sync_dir(dir, policy)?;
+    }
+    Ok(())
+}
+
+/// Creates `path` (which must not exist) for writing.
+pub(crate) fn create_new(path: &Path) -> Result<File, FileError> {
+    File::options()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| FileError::io("create", path, e))
+}
+
+fn parquet_properties(compression: Compression) -> WriterProperties {
+    let codec = match compression {
+        Compression::None => PqCompression::UNCOMPRESSED,
+        Compression::Zstd => PqCompression::ZSTD(ZstdLevel::default()),
+        Compression::Lz4 => PqCompression::LZ4_RAW,
+    };
+    WriterProperties::builder().set_compression(codec).build()
+}
+
+/// Writes `batches` as one Parquet file at `part` (created new), synced per policy. On error
+/// the partial `part` file is removed (it is a derived copy; its source is still on disk).
+pub(crate) fn write_parquet(
+    part: &Path,
+    schema: SchemaRef,
+    batches: impl IntoIterator<Item = Result<RecordBatch, FileError>>,
+    compression: Compression,
+    policy: FsyncPolicy,
+) -> Result<(), FileError> {
+    let result = (|| {
+        let file = create_new(part)?;
+        let mut w = ArrowWriter::try_new(
+            BufWriter::new(file),
+            Arc::clone(&schema),
+            Some(parquet_properties(compression)),
+        )
+        .map_err(|e| FileError::parquet("encode", part, e))?;
+        for batch in batches {
+            w.write(&batch?)
+                .map_err(|e| FileError::parquet("write", part, e))?;
+        }
+        w.finish()
+            .map_err(|e| FileError::parquet("write", part, e))?;
+        let buf = w.inner_mut();
+        buf.flush().map_err(|e| FileError::io("write", part, e))?;
+        sync_file(buf.get_ref(), part, policy)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(part);
+    }
+    result
+}

@@ -1,0 +1,277 @@
+//! File names: `<signal>-<UTC yyyymmddThhmmssZ>-<seq>.<arrow|parquet>` for finalized files,
+//! `.<final name>.tmp` while a file is written and `.<final name>.part` while a finalized copy
+//! is produced (Parquet encoding, recovery). Hidden names never match `*.arrow` or `*.parquet`,
+//! so a reader that globs those never sees a torn file.
+//!
+//! The timestamp is the clock's time when the file was opened, in whole seconds; `seq` is a
+//! per-signal counter that keeps names unique and ordered within a second.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use super::options::Format;
+use crate::Signal;
+
+/// Suffix of a file being written.
+pub(crate) const TEMP_SUFFIX: &str = ".tmp";
+/// Suffix of a finalized copy being produced.
+pub(crate) const PART_SUFFIX: &str = ".part";
+
+/// The parsed name of a spool file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileName {
+    pub(crate) signal: Signal,
+    pub(crate) unix_secs: u64,
+    pub(crate) seq: u64,
+    pub(crate) format: Format,
+}
+
+/// What kind of spool file a directory entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Final,
+    Temp,
+    Part,
+}
+
+impl FileName {
+    pub(crate) fn new(signal: Signal, at: SystemTime, seq: u64, format: Format) -> Self {
+        let unix_secs = at
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        Self {
+            signal,
+            unix_secs,
+            seq,
+            format,
+        }
+    }
+
+    pub(crate) fn final_name(&self) -> String {
+        format!(
+            "{}-{}-{:06}.{}",
+            self.signal.as_str(),
+            format_utc(self.unix_secs),
+            self.seq,
+            self.format.extension()
+        )
+    }
+    pub(crate) fn temp_name(&self) -> String {
+        format!(".{}{TEMP_SUFFIX}", self.final_name())
+    }
+    pub(crate) fn part_name(&self) -> String {
+        format!(".{}{PART_SUFFIX}", self.final_name())
+    }
+    pub(crate) fn time(&self) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(self.unix_secs)
+    }
+
+    /// Parses any of the three name kinds of `signal`.
+    pub(crate) fn parse(signal: Signal, name: &str) -> Option<(FileName, Kind)> {
+        let (base, kind) = if let Some(hidden) = name.strip_prefix('.') {
+            if let Some(b) = hidden.strip_suffix(TEMP_SUFFIX) {
+                (b, Kind::Temp)
+            } else {
+                (hidden.strip_suffix(PART_SUFFIX)?, Kind::Part)
+            }
+        } else {
+            (name, Kind::Final)
+        };
+        let (stem, format) = if let Some(s) = base.strip_suffix(".arrow") {
+            (s, Format::Arrow)
+        } else {
+            (base.strip_suffix(".parquet")?, Format::Parquet)
+        };
+        let rest = stem.strip_prefix(signal.as_str())?.strip_prefix('-')?;
+        let (ts, seq) = rest.split_once('-')?;
+        if seq.is_empty() || !seq.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some((
+            FileName {
+                signal,
+                unix_secs: parse_utc(ts)?,
+                seq: seq.parse().ok()?,
+                format,
+            },
+            kind,
+        ))
+    }
+}
+
+/// A finalized file of one signal, as listed by the reader and by retention.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileInfo {
+    /// Full path of the file.
+    pub path: PathBuf,
+    /// The signal.
+    pub signal: Signal,
+    /// When the file was opened (the timestamp in its name, whole seconds).
+    pub opened_at: SystemTime,
+    /// The sequence number in its name.
+    pub seq: u64,
+    /// Its format, from the extension.
+    pub format: Format,
+    /// Its size in bytes.
+    pub bytes: u64,
+}
+
+/// Lists the finalized files of `signal` in `signal_dir`, oldest first (by time, then seq).
+/// A missing directory lists as empty.
+pub(crate) fn list_finalized(signal_dir: &Path, signal: Signal) -> std::io::Result<Vec<FileInfo>> {
+    let entries = match std::fs::read_dir(signal_dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        let Some((parsed, Kind::Final)) = FileName::parse(signal, &name) else {
+            continue;
+        };
+        let meta = match entry.metadata() {
+            Ok(m) if m.is_file() => m,
+            Ok(_) => continue,
+            // Deleted between read_dir and metadata (retention on another thread).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        files.push(FileInfo {
+            path: entry.path(),
+            signal,
+            opened_at: parsed.time(),
+            seq: parsed.seq,
+            format: parsed.format,
+            bytes: meta.len(),
+        });
+    }
+    files.sort_by_key(|f| (f.opened_at, f.seq));
+    Ok(files)
+}
+
+/// `yyyymmddThhmmssZ` of a Unix time in seconds (proleptic Gregorian calendar, UTC).
+pub(crate) fn format_utc(unix_secs: u64) -> String {
+    let days = (unix_secs / 86_400) as i64;
+    let rem = unix_secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
+}
+
+/// Inverse of [`format_utc`]; `None` unless the text is exactly a valid timestamp.
+pub(crate) fn parse_utc(text: &str) -> Option<u64> {
+    let b = text.as_bytes();
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u64> {
+        let s = &text[r];
+        s.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| s.parse().ok())?
+    };
+    let (y, mo, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
+    let (h, mi, s) = (num(9..11)?, num(11..13)?, num(13..15)?);
+    if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 59
+    {
+        return None;
+    }
+    let days = days_from_civil(y as i64, mo as u32, d as u32);
+    u64::try_from(days)
+        .ok()
+        .map(|days| days * 86_400 + h * 3600 + mi * 60 + s)
+}
+
+fn days_in_month(y: u64, m: u64) -> u64 {
+    match m {
+        2 if (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a civil date (era-based algorithm: 400-year cycles of 146097 days).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12; // March = 0
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Civil date of a day count since 1970-01-01 (inverse of [`days_from_civil`]).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_known_instants() {
+        assert_eq!(format_utc(0), "19700101T000000Z");
+        assert_eq!(format_utc(951_782_400), "20000229T000000Z");
+        assert_eq!(format_utc(1_798_342_200), "20261227T033000Z");
+    }
+
+    #[test]
+    fn parse_inverts_format() {
+        for secs in (0..4_000_000_000u64).step_by(7_654_321) {
+            assert_eq!(parse_utc(&format_utc(secs)), Some(secs));
+        }
+        for bad in [
+            "20260230T000000Z",
+            "2026013T0000000Z",
+            "20260101T240000Z",
+            "20260101 000000Z",
+        ] {
+            assert_eq!(parse_utc(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        let n = FileName::new(
+            Signal::Logs,
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_798_342_200),
+            7,
+            Format::Parquet,
+        );
+        assert_eq!(n.final_name(), "logs-20261227T033000Z-000007.parquet");
+        assert_eq!(n.temp_name(), ".logs-20261227T033000Z-000007.parquet.tmp");
+        for (text, kind) in [
+            (n.final_name(), Kind::Final),
+            (n.temp_name(), Kind::Temp),
+            (n.part_name(), Kind::Part),
+        ] {
+            assert_eq!(FileName::parse(Signal::Logs, &text), Some((n, kind)));
+        }
+        assert_eq!(FileName::parse(Signal::Traces, &n.final_name()), None);
+        assert_eq!(
+            FileName::parse(Signal::Logs, "logs-20261227T033000Z-.arrow"),
+            None
+        );
+    }
+}

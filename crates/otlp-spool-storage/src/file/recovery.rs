@@ -1,0 +1,295 @@
+//! Start-up recovery and quarantine.
+//!
+//! A temporary file (`.<final>.tmp`) left by a crash, or by a write that failed, holds an Arrow
+//! IPC stream that may end in a torn message. Recovery decodes it message by message and keeps
+//! the prefix of complete record batches:
+//! - complete batches are published under the file's final name (Arrow: the prefix bytes plus
+//!   an end-of-stream marker, unchanged; Parquet: the batches encoded to Parquet);
+//! - a torn tail (the file ends inside a message) is cut off and counted in
+//!   [`RecoveryReport::torn_bytes`], and the temporary file is then removed with a log line;
+//! - a file that cannot be read or decoded (bad bytes rather than missing ones) is moved to
+//!   `<dir>/quarantine/<signal>/` with a `warn` log line, after its complete prefix (if any) was
+//!   published. Nothing is deleted without a log line, and nothing here panics.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use arrow_array::RecordBatch;
+use arrow_buffer::Buffer;
+use arrow_ipc::reader::StreamDecoder;
+
+use super::durable;
+use super::error::FileError;
+use super::name::{FileName, Kind};
+use super::options::{Format, StoreOptions};
+use crate::Signal;
+
+/// Name of the quarantine folder inside the output directory.
+pub const QUARANTINE_DIR: &str = "quarantine";
+
+/// The Arrow IPC end-of-stream marker: continuation token and a zero length.
+const IPC_EOS: [u8; 8] = [0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0];
+
+/// What recovery found and did. Counts add up over all files and signals recovered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// Finalized files produced from temporary files.
+    pub recovered_files: Vec<PathBuf>,
+    /// Complete record batches kept.
+    pub recovered_batches: u64,
+    /// Rows in those batches.
+    pub recovered_rows: u64,
+    /// Temporary files that ended in a torn (incomplete) message.
+    pub torn_files: u64,
+    /// Bytes cut off as torn tails.
+    pub torn_bytes: u64,
+    /// Temporary files that held no complete batch and were removed (counted in `torn_*`
+    /// when they held a partial message).
+    pub removed_empty: u64,
+    /// Files moved to the quarantine folder (their new paths).
+    pub quarantined: Vec<PathBuf>,
+}
+
+impl RecoveryReport {
+    /// Whether recovery found nothing to do.
+    pub fn is_clean(&self) -> bool {
+        *self == RecoveryReport::default()
+    }
+}
+
+/// Moves `path` to `<root>/quarantine/<signal>/` under a free name and logs it.
+pub(crate) fn quarantine(
+    root: &Path,
+    signal: Signal,
+    path: &Path,
+    reason: &str,
+) -> Result<PathBuf, FileError> {
+    let qdir = root.join(QUARANTINE_DIR).join(signal.as_str());
+    fs::create_dir_all(&qdir).map_err(|e| FileError::io("create directory", &qdir, e))?;
+    let base = path
+        .file_name()
+        .map(|n| n.to_string_lossy().trim_start_matches('.').to_owned())
+        .unwrap_or_else(|| "unnamed".to_owned());
+    let mut dest = qdir.join(&base);
+    let mut n = 1;
+    while dest.exists() {
+        dest = qdir.join(format!("{base}.{n}"));
+        n += 1;
+    }
+    fs::rename(path, &dest).map_err(|e| FileError::io("quarantine", path, e))?;
+    tracing::warn!(from = %path.display(), to = %dest.display(), reason, "otlp-spool: quarantined an unreadable spool file");
+    Ok(dest)
+}
+
+/// Scans one signal directory at start-up: removes stale `.part` copies, recovers every
+/// temporary file, and returns the next free sequence number.
+pub(crate) fn recover_signal_dir(
+    root: &Path,
+    signal: Signal,
+    opts: &StoreOptions,
+    report: &mut RecoveryReport,
+) -> Result<u64, FileError> {
+    let dir = root.join(signal.as_str());
+    fs::create_dir_all(&dir).map_err(|e| FileError::io("create directory", &dir, e))?;
+    let mut temps = Vec::new();
+    let mut parts = Vec::new();
+    let mut max_seq = 0;
+    let entries = fs::read_dir(&dir).map_err(|e| FileError::io("list", &dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| FileError::io("list", &dir, e))?;
+        let Some(text) = entry.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        let Some((name, kind)) = FileName::parse(signal, &text) else {
+            continue;
+        };
+        max_seq = max_seq.max(name.seq);
+        match kind {
+            Kind::Final => {}
+            Kind::Temp => temps.push(name),
+            Kind::Part => parts.push(name),
+        }
+    }
+    for name in parts {
+        let part = dir.join(name.part_name());
+        if dir.join(name.temp_name()).exists() {
+            // A derived copy interrupted mid-way; its source is still there.
+            tracing::info!(path = %part.display(), "otlp-spool: removing an interrupted partial copy (its source is recovered)");
+            fs::remove_file(&part).map_err(|e| FileError::io("remove", &part, e))?;
+        } else {
+            let q = quarantine(root, signal, &part, "partial copy without its source")?;
+            report.quarantined.push(q);
+        }
+    }
+    temps.sort_by_key(|n| (n.unix_secs, n.seq));
+    for name in temps {
+        recover_temp(root, name, None, opts, report)?;
+    }
+    Ok(max_seq + 1)
+}
+
+/// Recovers one temporary file (see the module docs). `limit` caps how many leading bytes are
+/// trusted (the writer passes the end of its last complete batch after a failed write).
+pub(crate) fn recover_temp(
+    root: &Path,
+    name: FileName,
+    limit: Option<u64>,
+    opts: &StoreOptions,
+    report: &mut RecoveryReport,
+) -> Result<(), FileError> {
+    let signal = name.signal;
+    let dir = root.join(signal.as_str());
+    let temp = dir.join(name.temp_name());
+    let final_path = dir.join(name.final_name());
+    if !temp.exists() {
+        // Already published (a retry after a failed directory fsync, for example).
+        return Ok(());
+    }
+    if final_path.exists() {
+        let q = quarantine(root, signal, &temp, "its final name already exists")?;
+        report.quarantined.push(q);
+        return Ok(());
+    }
+    let mut bytes = match fs::read(&temp) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            let reason = format!("cannot read: {e}");
+            let q = quarantine(root, signal, &temp, &reason)?;
+            report.quarantined.push(q);
+            return Ok(());
+        }
+    };
+    if let Some(limit) = limit {
+        bytes.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    }
+    let total = bytes.len() as u64;
+    let scan = scan(bytes);
+
+    let batches = scan.batches.len() as u64;
+    let rows: u64 = scan.batches.iter().map(|b| b.num_rows() as u64).sum();
+    let torn = if scan.clean_end || scan.corrupt.is_some() {
+        0
+    } else {
+        total - scan.good_end
+    };
+    if torn > 0 {
+        report.torn_files += 1;
+        report.torn_bytes += torn;
+    }
+    if batches > 0 {
+        let part = dir.join(name.part_name());
+        let _ = fs::remove_file(&part);
+        match name.format {
+            Format::Arrow => {
+                let mut out = scan.data[..scan.good_end as usize].to_vec();
+                out.extend_from_slice(&IPC_EOS);
+                let mut f = durable::create_new(&part)?;
+                let written = std::io::Write::write_all(&mut f, &out)
+                    .map_err(|e| FileError::io("write", &part, e))
+                    .and_then(|()| durable::sync_file(&f, &part, opts.fsync));
+                if let Err(e) = written {
+                    let _ = fs::remove_file(&part);
+                    return Err(e);
+                }
+            }
+            Format::Parquet => {
+                let schema = scan.batches[0].schema();
+                durable::write_parquet(
+                    &part,
+                    schema,
+                    scan.batches.into_iter().map(Ok),
+                    opts.compression,
+                    opts.fsync,
+                )?;
+            }
+        }
+        durable::publish(&part, &final_path, opts.fsync)?;
+        report.recovered_files.push(final_path.clone());
+        report.recovered_batches += batches;
+        report.recovered_rows += rows;
+        tracing::info!(path = %final_path.display(), batches, rows, torn_bytes = torn, "otlp-spool: recovered a temporary file");
+    }
+    if let Some(err) = scan.corrupt {
+        let q = quarantine(
+            root,
+            signal,
+            &temp,
+            &format!("undecodable after {batches} complete batches: {err}"),
+        )?;
+        report.quarantined.push(q);
+    } else {
+        if batches == 0 {
+            report.removed_empty += 1;
+        }
+        tracing::info!(path = %temp.display(), batches, torn_bytes = torn, "otlp-spool: removing a recovered temporary file");
+        fs::remove_file(&temp).map_err(|e| FileError::io("remove", &temp, e))?;
+        durable::sync_dir(&dir, opts.fsync)?;
+    }
+    Ok(())
+}
+
+/// The decodable prefix of an IPC stream.
+struct Scan {
+    data: Buffer,
+    batches: Vec<RecordBatch>,
+    /// Offset just past the last complete record batch (or the schema if none).
+    good_end: u64,
+    /// The stream ended exactly with an end-of-stream marker or a message boundary.
+    clean_end: bool,
+    /// Set when bytes were present but not decodable.
+    corrupt: Option<String>,
+}
+
+fn scan(bytes: Vec<u8>) -> Scan {
+    let data = Buffer::from_vec(bytes);
+    let total = data.len();
+    let mut rest = data.clone();
+    let mut decoder = StreamDecoder::new();
+    let mut batches = Vec::new();
+    let mut good_end = 0u64;
+    let mut corrupt: Option<String> = None;
+    loop {
+        match decoder.decode(&mut rest) {
+            Ok(Some(batch)) => {
+                good_end = (total - rest.len()) as u64;
+                batches.push(batch);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                corrupt = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    let has_schema = decoder.schema().is_some();
+    if batches.is_empty() && has_schema {
+        good_end = schema_message_end(&data);
+    }
+    if corrupt.is_none() && total > 0 && !has_schema {
+        corrupt = Some("no decodable Arrow IPC schema message".to_owned());
+    }
+    let clean_end = corrupt.is_none() && decoder.finish().is_ok();
+    Scan {
+        data,
+        batches,
+        good_end,
+        clean_end,
+        corrupt,
+    }
+}
+
+/// End offset of the first (schema) message: an optional continuation marker, a little-endian
+/// metadata length, then the metadata (a schema message has no body).
+fn schema_message_end(data: &[u8]) -> u64 {
+    let word = |at: usize| -> Option<u32> {
+        data.get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    match word(0) {
+        Some(0xFFFF_FFFF) => word(4).map_or(0, |len| 8 + u64::from(len)),
+        Some(len) => 4 + u64::from(len),
+        None => 0,
+    }
+    .min(data.len() as u64)
+}

@@ -1,0 +1,184 @@
+//! The active file of a lane: an Arrow IPC stream written under its temporary name
+//! `.<final>.tmp`.
+//!
+//! Invariants:
+//! - after [`Segment::append`] returns `Ok`, the batch's bytes have left this process (the
+//!   buffer is flushed to the OS; fsync per policy), and `good_bytes` is the offset just past
+//!   the last complete batch;
+//! - after it returns `Err`, the segment is dead: the caller abandons it and recovers the
+//!   prefix `[0, good_bytes)`, so the failed batch is in no file;
+//! - a segment is never empty on disk for long: it is created by the first batch written to it.
+
+use std::fs::{self, File};
+use std::io::{self, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use arrow_array::RecordBatch;
+use arrow_ipc::CompressionType;
+use arrow_ipc::reader::StreamReader;
+use arrow_ipc::writer::{IpcWriteOptions, StreamWriter};
+use arrow_schema::SchemaRef;
+
+use super::durable;
+use super::error::FileError;
+use super::name::FileName;
+use super::options::{Compression, Format, FsyncPolicy, StoreOptions};
+
+/// Counts the bytes written through it.
+#[derive(Debug)]
+struct Counting<W> {
+    inner: W,
+    written: u64,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// IPC write options for a format and compression. Parquet spools uncompressed IPC (the codec
+/// is applied by the Parquet encoder at finalization).
+pub(crate) fn ipc_options(format: Format, compression: Compression) -> IpcWriteOptions {
+    let codec = match (format, compression) {
+        (Format::Parquet, _) | (_, Compression::None) => None,
+        (Format::Arrow, Compression::Zstd) => Some(CompressionType::ZSTD),
+        (Format::Arrow, Compression::Lz4) => Some(CompressionType::LZ4_FRAME),
+    };
+    IpcWriteOptions::default()
+        .try_with_compression(codec)
+        .expect("the default IPC options are metadata V5, which supports compression")
+}
+
+/// The file a lane is currently writing.
+pub(crate) struct Segment {
+    pub(crate) name: FileName,
+    pub(crate) temp_path: PathBuf,
+    writer: StreamWriter<Counting<BufWriter<File>>>,
+    pub(crate) schema: SchemaRef,
+    pub(crate) opened_at: SystemTime,
+    pub(crate) rows: u64,
+    pub(crate) good_bytes: u64,
+}
+
+impl std::fmt::Debug for Segment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Segment")
+            .field("temp_path", &self.temp_path)
+            .field("rows", &self.rows)
+            .field("good_bytes", &self.good_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Segment {
+    /// Creates the temporary file in `dir` and writes the stream's schema message.
+    pub(crate) fn create(
+        dir: &Path,
+        name: FileName,
+        schema: SchemaRef,
+        opened_at: SystemTime,
+        opts: &StoreOptions,
+    ) -> Result<Segment, FileError> {
+        let temp_path = dir.join(name.temp_name());
+        let file = durable::create_new(&temp_path)?;
+        let counting = Counting {
+            inner: BufWriter::with_capacity(256 * 1024, file),
+            written: 0,
+        };
+        let made = StreamWriter::try_new_with_options(
+            counting,
+            &schema,
+            ipc_options(opts.format, opts.compression),
+        )
+        .and_then(|mut w| w.flush().map(|()| w));
+        match made {
+            Ok(writer) => {
+                let good_bytes = writer.get_ref().written;
+                Ok(Segment {
+                    name,
+                    temp_path,
+                    writer,
+                    schema,
+                    opened_at,
+                    rows: 0,
+                    good_bytes,
+                })
+            }
+            Err(e) => {
+                // Nothing of value is in it: remove the husk (best effort; recovery handles
+                // it otherwise).
+                let _ = fs::remove_file(&temp_path);
+                Err(FileError::arrow("write", temp_path, e))
+            }
+        }
+    }
+
+    /// Bytes in the file so far.
+    pub(crate) fn bytes(&self) -> u64 {
+        self.good_bytes
+    }
+
+    /// Appends a batch, flushed to the OS (and fsynced under `EveryBatch`).
+    pub(crate) fn append(
+        &mut self,
+        batch: &RecordBatch,
+        policy: FsyncPolicy,
+    ) -> Result<(), FileError> {
+        self.writer
+            .write(batch)
+            .and_then(|()| self.writer.flush())
+            .map_err(|e| FileError::arrow("write", &self.temp_path, e))?;
+        if policy == FsyncPolicy::EveryBatch {
+            let file = self.writer.get_ref().inner.get_ref();
+            file.sync_data()
+                .map_err(|e| FileError::io("fsync", &self.temp_path, e))?;
+        }
+        self.good_bytes = self.writer.get_ref().written;
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    /// Ends the stream and publishes the file under its final name (encoding it to Parquet
+    /// first for that format). On error the temporary file stays on disk, complete up to
+    /// `good_bytes`, for the caller to retry through recovery.
+    pub(crate) fn finish(mut self, dir: &Path, opts: &StoreOptions) -> Result<PathBuf, FileError> {
+        let final_path = dir.join(self.name.final_name());
+        self.writer
+            .finish()
+            .map_err(|e| FileError::arrow("write", &self.temp_path, e))?;
+        let file = self.writer.get_ref().inner.get_ref();
+        match opts.format {
+            Format::Arrow => {
+                durable::sync_file(file, &self.temp_path, opts.fsync)?;
+                durable::publish(&self.temp_path, &final_path, opts.fsync)?;
+            }
+            Format::Parquet => {
+                let part = dir.join(self.name.part_name());
+                let source = File::open(&self.temp_path)
+                    .map_err(|e| FileError::io("open", &self.temp_path, e))?;
+                let reader = StreamReader::try_new(BufReader::new(source), None)
+                    .map_err(|e| FileError::arrow("read", &self.temp_path, e))?;
+                let temp = self.temp_path.clone();
+                let batches = reader.map(|b| b.map_err(|e| FileError::arrow("read", &temp, e)));
+                durable::write_parquet(
+                    &part,
+                    self.schema.clone(),
+                    batches,
+                    opts.compression,
+                    opts.fsync,
+                )?;
+                durable::publish(&part, &final_path, opts.fsync)?;
+                fs::remove_file(&self.temp_path)
+                    .map_err(|e| FileError::io("remove", &self.temp_path, e))?;
+            }
+        }
+        Ok(final_path)
+    }
+}

@@ -1,0 +1,12 @@
+//! The one integration-test binary of otlp-spool-storage.
+
+mod convert_edge;
+mod convert_gen;
+mod convert_roundtrip;
+mod files_concurrency;
+mod files_disk_full;
+mod files_python;
+mod files_recovery;
+mod files_rotation;
+mod files_util;
+mod files_writer;
