@@ -7,6 +7,7 @@
 //! - [`run_service`]: what `otlp-spool serve` runs.
 
 pub mod config;
+mod forward;
 mod pipeline;
 mod service;
 mod spool;
@@ -14,3 +15,6 @@ mod spool;
 pub use pipeline::{FlushError, Pipeline, StartError};
 pub use service::run_service;
 pub use spool::{ServeAddrs, Spool, SpoolBuilder, SpoolError};
+
+/// The SDK exporters' temporality setting, re-exported for `Spool::metric_exporter`.
+pub use otlp_spool_exporters::Temporality;

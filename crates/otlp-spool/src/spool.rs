@@ -16,6 +16,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use otlp_spool_core::Sink;
+use otlp_spool_exporters::{
+    Forwarder, SinkLogExporter, SinkMetricExporter, SinkSpanExporter, Temporality,
+};
 use otlp_spool_receiver::{Readiness, Receiver, RunningReceiver};
 
 use crate::config::{Config, ConfigError};
@@ -23,6 +26,8 @@ use crate::pipeline::{Pipeline, StartError};
 
 /// How long `flush` and `shutdown` wait for the writers by default.
 const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long shutdown lets the forwarder deliver what it still holds.
+const FORWARD_SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Errors of the embedded API.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +41,9 @@ pub enum SpoolError {
     /// Flush or shutdown did not complete.
     #[error("{0}")]
     Flush(String),
+    /// The forwarder could not be built from the `forward` section.
+    #[error("{0}")]
+    Forward(String),
     /// The OTLP endpoints could not start.
     #[error("serving OTLP: {0}")]
     Serve(String),
@@ -87,9 +95,14 @@ impl SpoolBuilder {
     pub async fn build(self) -> Result<Spool, SpoolError> {
         self.config.validate()?;
         let config = self.config;
+        let forwarder = match &config.forward {
+            Some(f) => Some(Arc::new(crate::forward::build(f)?)),
+            None => None,
+        };
+        let forward_sink: Option<Arc<dyn Sink>> = forwarder.clone().map(|f| f as Arc<dyn Sink>);
         let pipeline = tokio::task::spawn_blocking({
             let config = config.clone();
-            move || Pipeline::start(&config, None)
+            move || Pipeline::start(&config, forward_sink)
         })
         .await
         .map_err(|e| SpoolError::Flush(format!("start-up task failed: {e}")))??;
@@ -101,6 +114,7 @@ impl SpoolBuilder {
             inner: Arc::new(Inner {
                 config,
                 pipeline,
+                forwarder,
                 readiness,
                 serving: tokio::sync::Mutex::new(None),
             }),
@@ -112,6 +126,7 @@ impl SpoolBuilder {
 struct Inner {
     config: Config,
     pipeline: Arc<Pipeline>,
+    forwarder: Option<Arc<Forwarder>>,
     readiness: Readiness,
     serving: tokio::sync::Mutex<Option<RunningReceiver>>,
 }
@@ -147,6 +162,28 @@ impl Spool {
         self.inner.pipeline.clone()
     }
 
+    /// An OpenTelemetry SDK span exporter feeding this spool in-process (no network hop).
+    /// Cheap to clone; `force_flush` returns once the spans are in finalized files.
+    pub fn span_exporter(&self) -> SinkSpanExporter {
+        SinkSpanExporter::new(self.sink())
+    }
+
+    /// An OpenTelemetry SDK metric exporter with the given temporality (the SDK's default is
+    /// `Temporality::Cumulative`; `Delta` and `LowMemory` are supported).
+    pub fn metric_exporter(&self, temporality: Temporality) -> SinkMetricExporter {
+        SinkMetricExporter::with_temporality(self.sink(), temporality)
+    }
+
+    /// An OpenTelemetry SDK log exporter feeding this spool in-process.
+    pub fn log_exporter(&self) -> SinkLogExporter {
+        SinkLogExporter::new(self.sink())
+    }
+
+    /// The forwarder, when a `forward` section is configured.
+    pub fn forwarder(&self) -> Option<&Arc<Forwarder>> {
+        self.inner.forwarder.as_ref()
+    }
+
     /// The pipeline itself (metrics, readiness).
     pub fn pipeline(&self) -> &Arc<Pipeline> {
         &self.inner.pipeline
@@ -178,7 +215,13 @@ impl Spool {
             .readiness(self.inner.readiness.clone())
             .metrics_provider(Arc::new({
                 let pipeline = self.inner.pipeline.clone();
-                move |out: &mut String| pipeline.render_metrics(out)
+                let forwarder = self.inner.forwarder.clone();
+                move |out: &mut String| {
+                    pipeline.render_metrics(out);
+                    if let Some(f) = &forwarder {
+                        crate::forward::render_metrics(f, out);
+                    }
+                }
             }));
         if let Some(token) = &c.receiver.bearer_token {
             builder = builder.bearer_token(token.expose());
@@ -215,9 +258,16 @@ impl Spool {
                 .map_err(|e| SpoolError::Serve(e.to_string()))?;
         }
         let pipeline = self.inner.pipeline.clone();
-        tokio::task::spawn_blocking(move || pipeline.shutdown(DEFAULT_FLUSH_TIMEOUT))
+        let stored = tokio::task::spawn_blocking(move || pipeline.shutdown(DEFAULT_FLUSH_TIMEOUT))
             .await
             .map_err(|e| SpoolError::Flush(e.to_string()))?
-            .map_err(|e| SpoolError::Flush(e.to_string()))
+            .map_err(|e| SpoolError::Flush(e.to_string()));
+        // Local files first; then the forwarder gets a bounded time to deliver what it holds
+        // (what it cannot deliver is counted as dropped in its self-metrics).
+        if let Some(forwarder) = &self.inner.forwarder {
+            let report = forwarder.shutdown(FORWARD_SHUTDOWN_DEADLINE).await;
+            tracing::info!(?report, "forwarder stopped");
+        }
+        stored
     }
 }

@@ -370,7 +370,7 @@ fn validate_forward(f: &ForwardConfig) -> Result<(), ConfigError> {
             "must be greater than zero",
         ));
     }
-    if f.retry.max_attempts == 0 {
+    if f.retry.max_attempts == Some(0) {
         return Err(ConfigError::new(
             "forward.retry.max_attempts",
             "must be at least 1",

@@ -368,8 +368,10 @@ pub enum ForwardCompression {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RetryConfig {
-    /// Attempts per batch, the first included. Default 5.
-    pub max_attempts: u32,
+    /// Attempts per batch, the first included; absent (the default) means keep trying until
+    /// the batch is delivered or shutdown's deadline passes (the breaker spaces the attempts
+    /// out while the remote is down, and the bounded queue caps what waits).
+    pub max_attempts: Option<u32>,
     /// First back-off. Default 500ms.
     pub initial_backoff: HumanDuration,
     /// Back-off cap. Default 30s.
@@ -379,7 +381,7 @@ pub struct RetryConfig {
 impl Default for RetryConfig {
     fn default() -> Self {
         Self {
-            max_attempts: 5,
+            max_attempts: None,
             initial_backoff: HumanDuration(Duration::from_millis(500)),
             max_backoff: HumanDuration(Duration::from_secs(30)),
         }

@@ -71,7 +71,7 @@ forward:
     let c = load(Some(yaml), &[], Overrides::default()).unwrap();
     let f = c.forward.as_ref().unwrap();
     assert_eq!(f.protocol, ForwardProtocol::HttpJson);
-    assert_eq!(f.retry.max_attempts, 7);
+    assert_eq!(f.retry.max_attempts, Some(7));
     assert_eq!(f.retry.initial_backoff.0, Duration::from_millis(100));
     assert_eq!(f.breaker.open_duration.0, Duration::from_secs(5));
     assert_eq!(f.auth.basic.as_ref().unwrap().password.expose(), "p4ss");

@@ -5,6 +5,8 @@ mod cli;
 mod config;
 mod e2e_python;
 mod e2e_rust;
+mod embedded;
+mod forward;
 mod shutdown;
 mod support;
 mod traffic;

@@ -1,0 +1,50 @@
+//! Shared bench helpers: a counting global allocator and a sink that only counts.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use otlp_spool_core::{Sink, SinkError, Telemetry};
+
+/// Counts every allocation (and reallocation) made through it.
+pub(crate) struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards every call to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// Allocations so far (not every bench reads it).
+#[allow(dead_code)]
+pub(crate) fn allocations() -> u64 {
+    ALLOCATIONS.load(Ordering::Relaxed)
+}
+
+/// A sink that counts items and drops the batch (the cost of the pipeline behind it is not
+/// what these benches measure).
+#[derive(Debug, Default)]
+pub(crate) struct CountingSink(pub(crate) AtomicU64);
+
+impl Sink for CountingSink {
+    fn accept(&self, telemetry: Telemetry) -> Result<(), SinkError> {
+        self.0
+            .fetch_add(telemetry.item_count() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+}

@@ -1,0 +1,595 @@
+//! [`Forwarder`]: a [`Sink`] that queues batches and delivers them to a remote OTLP endpoint
+//! from tokio worker tasks, behind retries and a circuit breaker.
+//!
+//! Invariants:
+//! * `accept` never waits on the network: it measures the batch, takes the queue lock for a
+//!   push and wakes a worker. A slow or dead remote only fills the bounded queue.
+//! * Nothing is lost silently: every accepted item ends exactly once in `forwarded_items`,
+//!   `rejected_items` (the remote's `partial_success`), `failed_items` (permanent errors) or
+//!   `dropped_items` (evicted by the overflow policy, attempts exhausted, or still held when
+//!   the shutdown deadline passed), or is still held (`queue_bytes` > 0).
+//! * A worker asks the breaker for a permit *before* it takes a batch, so while the breaker is
+//!   open the data waits in the queue; the default breaker admits one probe at a time.
+//! * Permanent errors are never retried and leave the breaker's state alone (`ignore`).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering};
+use std::time::Duration;
+
+use otlp_spool_breaker::{CircuitBreaker, OwnedPermit, State};
+use otlp_spool_core::{Sink, SinkError, Telemetry};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue};
+
+use crate::builder::{ForwarderBuilder, Protocol};
+use crate::error::ConfigError;
+use crate::queue::{MergeFrom, PushError, Queue, Taken};
+use crate::retry::{Jitter, RetryPolicy};
+use crate::transport::{GrpcTransport, HttpTransport, SendOutcome, Transport};
+
+/// The shortest wait of a worker the breaker turned away.
+const MIN_BREAKER_WAIT: Duration = Duration::from_millis(5);
+
+/// Forwards batches to a remote OTLP endpoint. Cheap to clone (one reference count); all
+/// clones are the same forwarder.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use otlp_spool_core::Sink;
+/// use otlp_spool_exporters::{Auth, Compression, Forwarder, Protocol};
+///
+/// let forwarder = Forwarder::builder()
+///     .endpoint("http://127.0.0.1:4318")
+///     .protocol(Protocol::HttpProtobuf)
+///     .auth(Auth::bearer("s3cr3t"))
+///     .compression(Compression::Gzip)
+///     .build()?;
+/// // forwarder.accept(telemetry)?;   // never waits on the network
+/// let report = forwarder.shutdown(Duration::from_secs(5)).await;
+/// assert_eq!(report.dropped_items, 0);
+/// # Ok(()) }
+/// ```
+///
+/// Dropping the last handle without [`shutdown`](Forwarder::shutdown) stops the workers at
+/// once and counts whatever was still held as dropped.
+#[derive(Clone)]
+pub struct Forwarder {
+    inner: Arc<Inner>,
+    _last_handle: Arc<StopOnDrop>,
+}
+
+/// Stops the workers when the last [`Forwarder`] handle goes (they hold `Inner` themselves,
+/// so `Inner` alone would never be dropped while they wait for work).
+struct StopOnDrop(Arc<Inner>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.queue.close();
+        self.0.abort.send_replace(true);
+        self.0.queue.abort();
+    }
+}
+
+struct Inner {
+    queue: Queue<Telemetry>,
+    transport: Transport,
+    breaker: CircuitBreaker,
+    retry: RetryPolicy,
+    timeout: Duration,
+    max_request_bytes: u64,
+    endpoint: String,
+    protocol: Protocol,
+    /// Wakes a worker when a batch was queued (or all of them at close).
+    work: Notify,
+    /// Wakes async flushes when the queue turns idle.
+    idle: Notify,
+    abort: watch::Sender<bool>,
+    workers: parking_lot::Mutex<Vec<JoinHandle<()>>>,
+    counters: Counters,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    forwarded_items: StdAtomicU64,
+    forwarded_requests: StdAtomicU64,
+    retried_requests: StdAtomicU64,
+    failed_items: StdAtomicU64,
+    failed_requests: StdAtomicU64,
+    rejected_items: StdAtomicU64,
+    dropped_items: StdAtomicU64,
+}
+
+/// A snapshot of the forwarder's self-metrics, read without a lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ForwarderStats {
+    /// Items taken in by `accept`.
+    pub accepted_items: u64,
+    /// Items `accept` refused (queue full under `Overflow::Reject`, too large, shut down).
+    pub refused_items: u64,
+    /// Items the remote accepted.
+    pub forwarded_items: u64,
+    /// Requests the remote accepted.
+    pub forwarded_requests: u64,
+    /// Attempts that failed in a retryable way and were retried (or waited for).
+    pub retried_requests: u64,
+    /// Items the remote refused permanently (400, 401, 403, INVALID_ARGUMENT, ...).
+    pub failed_items: u64,
+    /// Requests the remote refused permanently.
+    pub failed_requests: u64,
+    /// Items refused inside accepted requests (`partial_success`), not retried.
+    pub rejected_items: u64,
+    /// Accepted items dropped: evicted by the overflow policy, out of attempts, or still held
+    /// at the shutdown deadline.
+    pub dropped_items: u64,
+    /// Bytes held (queued and in flight).
+    pub queue_bytes: u64,
+    /// Batches queued (not in flight).
+    pub queued_batches: u64,
+    /// The breaker's state.
+    pub breaker_state: State,
+}
+
+impl ForwarderStats {
+    /// Accepted items that have reached a final count (forwarded, rejected, failed, dropped).
+    pub fn settled_items(&self) -> u64 {
+        self.forwarded_items + self.rejected_items + self.failed_items + self.dropped_items
+    }
+}
+
+/// What [`Forwarder::shutdown`] achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShutdownReport {
+    /// Everything held was dealt with before the deadline.
+    pub drained: bool,
+    /// Items counted as dropped because the deadline passed first.
+    pub dropped_items: u64,
+}
+
+impl Forwarder {
+    /// A builder with the defaults listed on [`ForwarderBuilder`].
+    pub fn builder() -> ForwarderBuilder {
+        ForwarderBuilder::default()
+    }
+
+    pub(crate) fn start(b: ForwarderBuilder) -> Result<Self, ConfigError> {
+        let handle = tokio::runtime::Handle::try_current().map_err(|_| ConfigError::NoRuntime)?;
+        let endpoint = b.endpoint.clone().ok_or(ConfigError::MissingEndpoint)?;
+        let bad_endpoint = |reason: &str| ConfigError::Endpoint {
+            endpoint: endpoint.clone(),
+            reason: reason.to_owned(),
+        };
+        let invalid = |setting, reason: &str| ConfigError::Invalid {
+            setting,
+            reason: reason.to_owned(),
+        };
+        if !endpoint.starts_with("http://") {
+            return Err(bad_endpoint(
+                "must start with http:// (TLS is not supported by this build)",
+            ));
+        }
+        if b.queue_bytes == 0 {
+            return Err(invalid("queue_bytes", "must be > 0"));
+        }
+        if b.max_request_bytes == 0 {
+            return Err(invalid("max_request_bytes", "must be > 0"));
+        }
+        if b.concurrency == 0 || b.concurrency > 64 {
+            return Err(invalid("concurrency", "must be in 1..=64"));
+        }
+        if b.timeout.is_zero() {
+            return Err(invalid("timeout", "must be > 0"));
+        }
+        b.retry
+            .validate()
+            .map_err(|reason| invalid("retry", &reason))?;
+        let mut headers = b.headers.clone();
+        if let Some(auth) = &b.auth {
+            headers.push(auth.header());
+        }
+        let base = endpoint.trim_end_matches('/').to_owned();
+        let transport = match b.protocol {
+            Protocol::Grpc => {
+                let mut metadata = Vec::with_capacity(headers.len());
+                for (name, value) in &headers {
+                    let header_error = |reason: &str| ConfigError::Header {
+                        name: name.clone(),
+                        reason: reason.to_owned(),
+                    };
+                    let key = AsciiMetadataKey::from_bytes(name.to_ascii_lowercase().as_bytes())
+                        .map_err(|_| header_error("not a valid gRPC metadata key"))?;
+                    let mut value = AsciiMetadataValue::try_from(value.expose())
+                        .map_err(|_| header_error("not a valid ASCII metadata value"))?;
+                    value.set_sensitive(true);
+                    metadata.push((key, value));
+                }
+                let channel = {
+                    let _guard = handle.enter();
+                    tonic::transport::Endpoint::from_shared(base.clone())
+                        .map_err(|e| bad_endpoint(&e.to_string()))?
+                        .connect_timeout(b.timeout)
+                        .timeout(b.timeout)
+                        .tcp_nodelay(true)
+                        .connect_lazy()
+                };
+                Transport::Grpc(GrpcTransport::new(channel, metadata, b.compression))
+            }
+            Protocol::HttpProtobuf | Protocol::HttpJson => {
+                use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+                let mut map = HeaderMap::new();
+                for (name, value) in &headers {
+                    let header_error = |reason: &str| ConfigError::Header {
+                        name: name.clone(),
+                        reason: reason.to_owned(),
+                    };
+                    let key = HeaderName::from_bytes(name.as_bytes())
+                        .map_err(|_| header_error("not a valid HTTP header name"))?;
+                    let mut value = HeaderValue::from_str(value.expose())
+                        .map_err(|_| header_error("not a valid HTTP header value"))?;
+                    value.set_sensitive(true);
+                    map.append(key, value);
+                }
+                let client = reqwest::Client::builder()
+                    .connect_timeout(b.timeout)
+                    .timeout(b.timeout)
+                    .tcp_nodelay(true)
+                    .build()
+                    .map_err(|e| bad_endpoint(&e.to_string()))?;
+                Transport::Http(HttpTransport::new(
+                    client,
+                    base,
+                    map,
+                    b.protocol,
+                    b.compression,
+                ))
+            }
+        };
+        let breaker = match b.breaker {
+            Some(breaker) => breaker,
+            None => CircuitBreaker::builder()
+                .failure_threshold(5)
+                .open_duration(Duration::from_secs(1))
+                .max_open_duration(Duration::from_secs(30))
+                .half_open_probes(1)
+                .successes_to_close(1)
+                .build()?,
+        };
+        let (abort, _) = watch::channel(false);
+        let inner = Arc::new(Inner {
+            queue: Queue::new(b.queue_bytes, b.overflow),
+            transport,
+            breaker,
+            retry: b.retry,
+            timeout: b.timeout,
+            max_request_bytes: b.max_request_bytes,
+            endpoint,
+            protocol: b.protocol,
+            work: Notify::new(),
+            idle: Notify::new(),
+            abort,
+            workers: parking_lot::Mutex::new(Vec::new()),
+            counters: Counters::default(),
+        });
+        let mut workers = inner.workers.lock();
+        for index in 0..b.concurrency {
+            let worker = Arc::clone(&inner);
+            let abort = inner.abort.subscribe();
+            let seed = (Arc::as_ptr(&inner) as u64) ^ (index as u64).wrapping_mul(0x9E37);
+            workers.push(handle.spawn(worker.run(abort, Jitter::new(seed))));
+        }
+        drop(workers);
+        let _last_handle = Arc::new(StopOnDrop(Arc::clone(&inner)));
+        Ok(Self {
+            inner,
+            _last_handle,
+        })
+    }
+
+    /// The self-metrics, read without a lock.
+    pub fn stats(&self) -> ForwarderStats {
+        let q = self.inner.queue.counts();
+        let c = &self.inner.counters;
+        let load = |a: &StdAtomicU64| a.load(StdOrdering::Relaxed);
+        ForwarderStats {
+            accepted_items: q.accepted_items.load(crate::sync::Ordering::Relaxed),
+            refused_items: q.refused_items.load(crate::sync::Ordering::Relaxed),
+            forwarded_items: load(&c.forwarded_items),
+            forwarded_requests: load(&c.forwarded_requests),
+            retried_requests: load(&c.retried_requests),
+            failed_items: load(&c.failed_items),
+            failed_requests: load(&c.failed_requests),
+            rejected_items: load(&c.rejected_items),
+            dropped_items: load(&c.dropped_items)
+                + q.dropped_items.load(crate::sync::Ordering::Relaxed),
+            queue_bytes: q.held_bytes.load(crate::sync::Ordering::Relaxed),
+            queued_batches: q.queued_batches.load(crate::sync::Ordering::Relaxed),
+            breaker_state: self.inner.breaker.state(),
+        }
+    }
+
+    /// The breaker guarding the remote.
+    pub fn breaker(&self) -> &CircuitBreaker {
+        &self.inner.breaker
+    }
+
+    /// Waits (asynchronously) until everything accepted so far is dealt with (delivered,
+    /// failed or dropped), or `timeout` passed; `true` if it is.
+    pub async fn flush(&self, timeout: Duration) -> bool {
+        tokio::time::timeout(timeout, self.inner.wait_idle())
+            .await
+            .is_ok()
+    }
+
+    /// Stops taking batches, delivers what is held within `deadline`, then stops the workers;
+    /// whatever is still held is counted as dropped. Idempotent.
+    pub async fn shutdown(&self, deadline: Duration) -> ShutdownReport {
+        let inner = &self.inner;
+        let dropped_before = self.stats().dropped_items;
+        inner.queue.close();
+        inner.work.notify_waiters();
+        let drained = tokio::time::timeout(deadline, inner.wait_idle())
+            .await
+            .is_ok();
+        inner.abort.send_replace(true);
+        let workers = std::mem::take(&mut *inner.workers.lock());
+        for worker in workers {
+            let _ = worker.await;
+        }
+        inner.queue.abort();
+        ShutdownReport {
+            drained,
+            dropped_items: self.stats().dropped_items - dropped_before,
+        }
+    }
+}
+
+impl std::fmt::Debug for Forwarder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Forwarder")
+            .field("endpoint", &self.inner.endpoint)
+            .field("protocol", &self.inner.protocol)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sink for Forwarder {
+    /// Queues `telemetry` (never waits on the network). Refuses with `Closed` after shutdown
+    /// began, `Full` when it does not fit under `Overflow::Reject`, `TooLarge` when it exceeds
+    /// the whole queue.
+    fn accept(&self, telemetry: Telemetry) -> Result<(), SinkError> {
+        let weight = telemetry.weight() as u64;
+        let items = telemetry.item_count() as u64;
+        match self.inner.queue.push(telemetry, weight, items) {
+            Ok(()) => {
+                self.inner.work.notify_one();
+                Ok(())
+            }
+            Err(PushError::Closed) => Err(SinkError::Closed),
+            Err(PushError::Full) => Err(SinkError::Full {
+                retry_after: Duration::from_secs(1),
+            }),
+            Err(PushError::TooLarge) => Err(SinkError::TooLarge {
+                weight,
+                capacity: self.inner.queue_capacity(),
+            }),
+        }
+    }
+
+    /// Blocks the calling thread until everything accepted before is dealt with, or
+    /// `timeout` passed (`SinkError::Full` then). Do not call it from the only thread of a
+    /// current-thread runtime that also runs the workers; use [`Forwarder::flush`] there.
+    fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
+        #[cfg(not(otlp_spool_loom))]
+        let idle = self.inner.queue.wait_idle_blocking(timeout);
+        #[cfg(otlp_spool_loom)]
+        let idle = self.inner.queue.is_idle();
+        if idle {
+            Ok(())
+        } else {
+            Err(SinkError::Full {
+                retry_after: timeout,
+            })
+        }
+    }
+}
+
+impl MergeFrom for Telemetry {
+    fn merge_from(&mut self, other: Self) {
+        match (self, other) {
+            (Telemetry::Traces(a), Telemetry::Traces(b)) => {
+                a.resource_spans.extend(b.resource_spans)
+            }
+            (Telemetry::Metrics(a), Telemetry::Metrics(b)) => {
+                a.resource_metrics.extend(b.resource_metrics)
+            }
+            (Telemetry::Logs(a), Telemetry::Logs(b)) => a.resource_logs.extend(b.resource_logs),
+            // `take` only merges batches of one signal.
+            _ => {}
+        }
+    }
+}
+
+/// How a delivery attempt loop ended.
+enum Settled {
+    Done,
+    Aborted,
+}
+
+impl Inner {
+    fn queue_capacity(&self) -> u64 {
+        self.queue.capacity()
+    }
+
+    async fn wait_idle(&self) {
+        loop {
+            let notified = self.idle.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.queue.is_idle() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    async fn run(self: Arc<Self>, mut abort: watch::Receiver<bool>, mut jitter: Jitter) {
+        loop {
+            if *abort.borrow() {
+                return;
+            }
+            if !self.queue.has_queued() {
+                if self.queue.is_closed() {
+                    return;
+                }
+                let notified = self.work.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if self.queue.has_queued() || self.queue.is_closed() {
+                    continue;
+                }
+                tokio::select! {
+                    () = notified => {}
+                    _ = abort.wait_for(|a| *a) => return,
+                }
+                continue;
+            }
+            let permit = match self.breaker.try_acquire_owned() {
+                Ok(permit) => permit,
+                Err(rejected) => {
+                    if !sleep_or_abort(rejected.retry_after().max(MIN_BREAKER_WAIT), &mut abort)
+                        .await
+                    {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            let max_request_bytes = self.max_request_bytes;
+            let Some(taken) = self
+                .queue
+                .take(max_request_bytes, |a, b| a.signal() == b.signal())
+            else {
+                permit.ignore();
+                continue;
+            };
+            let weight = taken.weight;
+            let settled = self.deliver(taken, permit, &mut abort, &mut jitter).await;
+            self.queue.finish(weight);
+            if self.queue.is_idle() {
+                self.idle.notify_waiters();
+            }
+            if matches!(settled, Settled::Aborted) {
+                return;
+            }
+        }
+    }
+
+    /// Delivers one taken batch, retrying as the policy says; counts its final outcome.
+    async fn deliver(
+        &self,
+        taken: Taken<Telemetry>,
+        permit: OwnedPermit,
+        abort: &mut watch::Receiver<bool>,
+        jitter: &mut Jitter,
+    ) -> Settled {
+        let items = taken.items;
+        let c = &self.counters;
+        let encoded = match self.transport.encode(&taken.item) {
+            Ok(encoded) => encoded,
+            Err(reason) => {
+                permit.ignore();
+                tracing::warn!(%reason, items, "forwarder: cannot encode a batch; counted as failed");
+                c.failed_items.fetch_add(items, StdOrdering::Relaxed);
+                c.failed_requests.fetch_add(1, StdOrdering::Relaxed);
+                return Settled::Done;
+            }
+        };
+        drop(taken);
+        let mut permit = Some(permit);
+        let mut retries = 0u32;
+        loop {
+            let current = match permit.take() {
+                Some(p) => p,
+                None => match self.breaker.try_acquire_owned() {
+                    Ok(p) => p,
+                    Err(rejected) => {
+                        let wait = rejected.retry_after().max(MIN_BREAKER_WAIT);
+                        if !sleep_or_abort(wait, abort).await {
+                            c.dropped_items.fetch_add(items, StdOrdering::Relaxed);
+                            return Settled::Aborted;
+                        }
+                        continue;
+                    }
+                },
+            };
+            let attempt = tokio::time::timeout(self.timeout, self.transport.send(&encoded));
+            let outcome = tokio::select! {
+                result = attempt => result.unwrap_or_else(|_| SendOutcome::Retryable {
+                    retry_after: None,
+                    reason: format!("no answer within {:?}", self.timeout),
+                }),
+                _ = abort.wait_for(|a| *a) => {
+                    current.ignore();
+                    c.dropped_items.fetch_add(items, StdOrdering::Relaxed);
+                    return Settled::Aborted;
+                }
+            };
+            match outcome {
+                SendOutcome::Delivered { rejected, message } => {
+                    current.success();
+                    let rejected = rejected.min(items);
+                    if rejected > 0 {
+                        tracing::warn!(rejected, %message, "forwarder: remote refused part of a batch (partial_success)");
+                    }
+                    c.rejected_items.fetch_add(rejected, StdOrdering::Relaxed);
+                    c.forwarded_items
+                        .fetch_add(items - rejected, StdOrdering::Relaxed);
+                    c.forwarded_requests.fetch_add(1, StdOrdering::Relaxed);
+                    return Settled::Done;
+                }
+                SendOutcome::Permanent { reason } => {
+                    current.ignore();
+                    tracing::warn!(%reason, items, "forwarder: permanent error, not retried");
+                    c.failed_items.fetch_add(items, StdOrdering::Relaxed);
+                    c.failed_requests.fetch_add(1, StdOrdering::Relaxed);
+                    return Settled::Done;
+                }
+                SendOutcome::Retryable {
+                    retry_after,
+                    reason,
+                } => {
+                    current.failure();
+                    retries += 1;
+                    if self
+                        .retry
+                        .attempt_limit()
+                        .is_some_and(|limit| retries >= limit)
+                    {
+                        tracing::warn!(%reason, items, "forwarder: out of attempts; counted as dropped");
+                        c.dropped_items.fetch_add(items, StdOrdering::Relaxed);
+                        return Settled::Done;
+                    }
+                    c.retried_requests.fetch_add(1, StdOrdering::Relaxed);
+                    tracing::debug!(%reason, retries, "forwarder: retryable error");
+                    let wait = self.retry.backoff(retries, retry_after, jitter.next());
+                    if !sleep_or_abort(wait, abort).await {
+                        c.dropped_items.fetch_add(items, StdOrdering::Relaxed);
+                        return Settled::Aborted;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Sleeps for `wait`; `false` if the abort signal came first.
+async fn sleep_or_abort(wait: Duration, abort: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(wait) => true,
+        _ = abort.wait_for(|a| *a) => false,
+    }
+}

@@ -1,0 +1,516 @@
+//! The wire: one encoded OTLP request to the remote over gRPC or HTTP, and the
+//! classification of its answer into delivered / retryable / permanent.
+//!
+//! Invariants:
+//! * A batch is encoded once ([`Encoded`]) and the same bytes are re-sent on every retry: no
+//!   re-encoding, no clone of the protobuf structs.
+//! * Classification follows the OTLP specification: HTTP 429/502/503/504 and gRPC
+//!   UNAVAILABLE, CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, DATA_LOSS (and
+//!   RESOURCE_EXHAUSTED with a `RetryInfo`) are retryable, as are connection errors and
+//!   timeouts; every other error (400, 401, 403, INVALID_ARGUMENT, UNAUTHENTICATED, ...) is
+//!   permanent. A server hint (`Retry-After` in seconds, `google.rpc.RetryInfo`) is passed on.
+
+use std::io::Write as _;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use bytes::{Buf, BufMut, Bytes};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+use otlp_spool_core::{Signal, Telemetry};
+use prost::Message;
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::codegen::http::uri::PathAndQuery;
+use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue};
+use tonic::transport::Channel;
+
+use crate::builder::{Compression, Protocol};
+
+/// What the remote made of one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SendOutcome {
+    /// Accepted; `rejected` items were refused inside it (`partial_success`).
+    Delivered { rejected: u64, message: String },
+    /// Failed in a way a later retry may fix.
+    Retryable {
+        retry_after: Option<Duration>,
+        reason: String,
+    },
+    /// Failed in a way no retry can fix.
+    Permanent { reason: String },
+}
+
+/// A batch encoded for the wire, ready to be sent as often as needed.
+#[derive(Debug, Clone)]
+pub(crate) struct Encoded {
+    pub(crate) signal: Signal,
+    pub(crate) body: Bytes,
+}
+
+/// The client side of one remote endpoint.
+#[derive(Debug, Clone)]
+pub(crate) enum Transport {
+    Grpc(GrpcTransport),
+    Http(HttpTransport),
+}
+
+impl Transport {
+    /// Encodes `telemetry` for this transport (`Err` = a permanent encoding failure).
+    pub(crate) fn encode(&self, telemetry: &Telemetry) -> Result<Encoded, String> {
+        let signal = telemetry.signal();
+        let body = match self {
+            Transport::Grpc(_) => Bytes::from(encode_protobuf(telemetry)),
+            Transport::Http(http) => {
+                let raw = match http.protocol {
+                    Protocol::HttpJson => encode_json(telemetry)?,
+                    _ => encode_protobuf(telemetry),
+                };
+                match http.compression {
+                    Compression::Gzip => Bytes::from(gzip(&raw)?),
+                    Compression::None => Bytes::from(raw),
+                }
+            }
+        };
+        Ok(Encoded { signal, body })
+    }
+
+    /// Sends one encoded request (no timeout here: the caller bounds it).
+    pub(crate) async fn send(&self, encoded: &Encoded) -> SendOutcome {
+        match self {
+            Transport::Grpc(grpc) => grpc.send(encoded).await,
+            Transport::Http(http) => http.send(encoded).await,
+        }
+    }
+}
+
+fn encode_protobuf(telemetry: &Telemetry) -> Vec<u8> {
+    match telemetry {
+        Telemetry::Traces(r) => r.encode_to_vec(),
+        Telemetry::Metrics(r) => r.encode_to_vec(),
+        Telemetry::Logs(r) => r.encode_to_vec(),
+    }
+}
+
+fn encode_json(telemetry: &Telemetry) -> Result<Vec<u8>, String> {
+    match telemetry {
+        Telemetry::Traces(r) => serde_json::to_vec(r),
+        Telemetry::Metrics(r) => serde_json::to_vec(r),
+        Telemetry::Logs(r) => serde_json::to_vec(r),
+    }
+    .map_err(|e| format!("OTLP/JSON encoding failed: {e}"))
+}
+
+fn gzip(raw: &[u8]) -> Result<Vec<u8>, String> {
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(raw.len() / 4 + 64),
+        flate2::Compression::fast(),
+    );
+    encoder
+        .write_all(raw)
+        .and_then(|()| encoder.finish())
+        .map_err(|e| format!("gzip failed: {e}"))
+}
+
+/// Responses that carry an OTLP `partial_success`.
+trait PartialSuccess: Message + Default + 'static {
+    fn rejected(&self) -> (u64, String);
+}
+
+impl PartialSuccess for ExportTraceServiceResponse {
+    fn rejected(&self) -> (u64, String) {
+        self.partial_success
+            .as_ref()
+            .map_or((0, String::new()), |p| {
+                (
+                    u64::try_from(p.rejected_spans).unwrap_or(0),
+                    p.error_message.clone(),
+                )
+            })
+    }
+}
+
+impl PartialSuccess for ExportMetricsServiceResponse {
+    fn rejected(&self) -> (u64, String) {
+        self.partial_success
+            .as_ref()
+            .map_or((0, String::new()), |p| {
+                (
+                    u64::try_from(p.rejected_data_points).unwrap_or(0),
+                    p.error_message.clone(),
+                )
+            })
+    }
+}
+
+impl PartialSuccess for ExportLogsServiceResponse {
+    fn rejected(&self) -> (u64, String) {
+        self.partial_success
+            .as_ref()
+            .map_or((0, String::new()), |p| {
+                (
+                    u64::try_from(p.rejected_log_records).unwrap_or(0),
+                    p.error_message.clone(),
+                )
+            })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// gRPC
+
+/// gRPC transport: one lazily connected tonic channel, shared by all workers.
+#[derive(Debug, Clone)]
+pub(crate) struct GrpcTransport {
+    channel: Channel,
+    metadata: Vec<(AsciiMetadataKey, AsciiMetadataValue)>,
+    compression: Compression,
+}
+
+impl GrpcTransport {
+    pub(crate) fn new(
+        channel: Channel,
+        metadata: Vec<(AsciiMetadataKey, AsciiMetadataValue)>,
+        compression: Compression,
+    ) -> Self {
+        Self {
+            channel,
+            metadata,
+            compression,
+        }
+    }
+
+    async fn send(&self, encoded: &Encoded) -> SendOutcome {
+        match encoded.signal {
+            Signal::Traces => {
+                self.unary::<ExportTraceServiceResponse>(
+                    encoded,
+                    "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+                )
+                .await
+            }
+            Signal::Metrics => {
+                self.unary::<ExportMetricsServiceResponse>(
+                    encoded,
+                    "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+                )
+                .await
+            }
+            Signal::Logs => {
+                self.unary::<ExportLogsServiceResponse>(
+                    encoded,
+                    "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+                )
+                .await
+            }
+        }
+    }
+
+    async fn unary<R: PartialSuccess>(&self, encoded: &Encoded, path: &'static str) -> SendOutcome {
+        let mut grpc = tonic::client::Grpc::new(self.channel.clone());
+        if self.compression == Compression::Gzip {
+            grpc = grpc
+                .send_compressed(CompressionEncoding::Gzip)
+                .accept_compressed(CompressionEncoding::Gzip);
+        }
+        if let Err(e) = grpc.ready().await {
+            return SendOutcome::Retryable {
+                retry_after: None,
+                reason: format!("gRPC channel not ready: {e}"),
+            };
+        }
+        let mut request = tonic::Request::new(encoded.body.clone());
+        for (key, value) in &self.metadata {
+            request.metadata_mut().insert(key.clone(), value.clone());
+        }
+        let codec = RawCodec::<R>(PhantomData);
+        match grpc
+            .unary(request, PathAndQuery::from_static(path), codec)
+            .await
+        {
+            Ok(response) => {
+                let (rejected, message) = response.get_ref().rejected();
+                SendOutcome::Delivered { rejected, message }
+            }
+            Err(status) => classify_grpc(&status),
+        }
+    }
+}
+
+/// Classifies a gRPC error status.
+pub(crate) fn classify_grpc(status: &tonic::Status) -> SendOutcome {
+    use tonic::Code;
+    let reason = format!("gRPC {:?}: {}", status.code(), status.message());
+    let hint = retry_info(status.details());
+    match status.code() {
+        Code::Cancelled
+        | Code::DeadlineExceeded
+        | Code::Aborted
+        | Code::OutOfRange
+        | Code::Unavailable
+        | Code::DataLoss => SendOutcome::Retryable {
+            retry_after: hint,
+            reason,
+        },
+        Code::ResourceExhausted if hint.is_some() => SendOutcome::Retryable {
+            retry_after: hint,
+            reason,
+        },
+        _ => SendOutcome::Permanent { reason },
+    }
+}
+
+/// A codec that sends pre-encoded protobuf bytes and decodes the response type `R`.
+struct RawCodec<R>(PhantomData<fn() -> R>);
+
+impl<R: Message + Default + 'static> Codec for RawCodec<R> {
+    type Encode = Bytes;
+    type Decode = R;
+    type Encoder = RawEncoder;
+    type Decoder = ProstDecoder<R>;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        RawEncoder
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        ProstDecoder(PhantomData)
+    }
+}
+
+struct RawEncoder;
+
+impl Encoder for RawEncoder {
+    type Item = Bytes;
+    type Error = tonic::Status;
+
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Self::Error> {
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+struct ProstDecoder<R>(PhantomData<fn() -> R>);
+
+impl<R: Message + Default> Decoder for ProstDecoder<R> {
+    type Item = R;
+    type Error = tonic::Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<R>, Self::Error> {
+        let bytes = src.copy_to_bytes(src.remaining());
+        R::decode(bytes)
+            .map(Some)
+            .map_err(|e| tonic::Status::internal(format!("bad response: {e}")))
+    }
+}
+
+/// `google.rpc.Status`, as far as the forwarder reads it.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    message: String,
+    #[prost(message, repeated, tag = "3")]
+    details: Vec<RpcAny>,
+}
+
+/// `google.protobuf.Any`.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RpcAny {
+    #[prost(string, tag = "1")]
+    type_url: String,
+    #[prost(bytes = "vec", tag = "2")]
+    value: Vec<u8>,
+}
+
+/// `google.rpc.RetryInfo`.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RetryInfo {
+    #[prost(message, optional, tag = "1")]
+    retry_delay: Option<PbDuration>,
+}
+
+/// `google.protobuf.Duration`.
+#[derive(Clone, PartialEq, prost::Message)]
+struct PbDuration {
+    #[prost(int64, tag = "1")]
+    seconds: i64,
+    #[prost(int32, tag = "2")]
+    nanos: i32,
+}
+
+/// The `RetryInfo` delay in a gRPC status's details, if any.
+pub(crate) fn retry_info(details: &[u8]) -> Option<Duration> {
+    if details.is_empty() {
+        return None;
+    }
+    let status = RpcStatus::decode(details).ok()?;
+    status
+        .details
+        .iter()
+        .filter(|any| any.type_url.ends_with("google.rpc.RetryInfo"))
+        .find_map(|any| RetryInfo::decode(any.value.as_slice()).ok()?.retry_delay)
+        .map(|d| {
+            Duration::from_secs(u64::try_from(d.seconds).unwrap_or(0))
+                + Duration::from_nanos(u64::try_from(d.nanos).unwrap_or(0))
+        })
+}
+
+/// Encodes a `google.rpc.Status` with a `RetryInfo` (for tests of fault servers).
+#[doc(hidden)]
+pub fn encode_retry_info_status(code: i32, message: &str, delay: Duration) -> Vec<u8> {
+    let info = RetryInfo {
+        retry_delay: Some(PbDuration {
+            seconds: i64::try_from(delay.as_secs()).unwrap_or(i64::MAX),
+            nanos: i32::try_from(delay.subsec_nanos()).unwrap_or(0),
+        }),
+    };
+    RpcStatus {
+        code,
+        message: message.to_owned(),
+        details: vec![RpcAny {
+            type_url: "type.googleapis.com/google.rpc.RetryInfo".into(),
+            value: info.encode_to_vec(),
+        }],
+    }
+    .encode_to_vec()
+}
+
+// ---------------------------------------------------------------------------------------
+// HTTP
+
+/// HTTP transport: one reqwest client (its own connection pool), shared by all workers.
+#[derive(Debug, Clone)]
+pub(crate) struct HttpTransport {
+    client: reqwest::Client,
+    base: String,
+    headers: reqwest::header::HeaderMap,
+    protocol: Protocol,
+    compression: Compression,
+}
+
+impl HttpTransport {
+    pub(crate) fn new(
+        client: reqwest::Client,
+        base: String,
+        headers: reqwest::header::HeaderMap,
+        protocol: Protocol,
+        compression: Compression,
+    ) -> Self {
+        Self {
+            client,
+            base,
+            headers,
+            protocol,
+            compression,
+        }
+    }
+
+    async fn send(&self, encoded: &Encoded) -> SendOutcome {
+        use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
+        let url = format!("{}/v1/{}", self.base, encoded.signal.as_str());
+        let json = self.protocol == Protocol::HttpJson;
+        let mut request = self
+            .client
+            .post(url)
+            .headers(self.headers.clone())
+            .header(
+                CONTENT_TYPE,
+                if json {
+                    "application/json"
+                } else {
+                    "application/x-protobuf"
+                },
+            )
+            .body(encoded.body.clone());
+        if self.compression == Compression::Gzip {
+            request = request.header(CONTENT_ENCODING, "gzip");
+        }
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => {
+                return SendOutcome::Retryable {
+                    retry_after: None,
+                    reason: format!("HTTP request failed: {e}"),
+                };
+            }
+        };
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = response.bytes().await.unwrap_or_default();
+        if status.is_success() {
+            let (rejected, message) = match encoded.signal {
+                Signal::Traces => http_partial::<ExportTraceServiceResponse>(&body, json),
+                Signal::Metrics => http_partial::<ExportMetricsServiceResponse>(&body, json),
+                Signal::Logs => http_partial::<ExportLogsServiceResponse>(&body, json),
+            };
+            return SendOutcome::Delivered { rejected, message };
+        }
+        let snippet = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+        let reason = format!("HTTP {status}: {snippet}");
+        match status.as_u16() {
+            429 | 502 | 503 | 504 => SendOutcome::Retryable {
+                retry_after,
+                reason,
+            },
+            _ => SendOutcome::Permanent { reason },
+        }
+    }
+}
+
+fn http_partial<R>(body: &[u8], json: bool) -> (u64, String)
+where
+    R: PartialSuccess + serde::de::DeserializeOwned,
+{
+    if body.is_empty() {
+        return (0, String::new());
+    }
+    let decoded = if json {
+        serde_json::from_slice::<R>(body).ok()
+    } else {
+        R::decode(body).ok()
+    };
+    decoded.map_or((0, String::new()), |r| r.rejected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_info_round_trips() {
+        let bytes = encode_retry_info_status(14, "busy", Duration::from_millis(1500));
+        assert_eq!(retry_info(&bytes), Some(Duration::from_millis(1500)));
+        assert_eq!(retry_info(b""), None);
+        assert_eq!(retry_info(b"\xff\xff"), None);
+    }
+
+    #[test]
+    fn grpc_codes_are_classified_like_the_spec() {
+        let retryable =
+            |s: tonic::Status| matches!(classify_grpc(&s), SendOutcome::Retryable { .. });
+        assert!(retryable(tonic::Status::unavailable("x")));
+        assert!(!retryable(tonic::Status::invalid_argument("x")));
+        assert!(!retryable(tonic::Status::unauthenticated("x")));
+        assert!(!retryable(tonic::Status::permission_denied("x")));
+        assert!(!retryable(tonic::Status::resource_exhausted("x")));
+        let hinted = tonic::Status::with_details(
+            tonic::Code::ResourceExhausted,
+            "x",
+            Bytes::from(encode_retry_info_status(8, "x", Duration::from_secs(2))),
+        );
+        assert_eq!(
+            classify_grpc(&hinted),
+            SendOutcome::Retryable {
+                retry_after: Some(Duration::from_secs(2)),
+                reason: "gRPC ResourceExhausted: x".into()
+            }
+        );
+    }
+}

@@ -1,0 +1,6 @@
+//! Integration tests of otlp-spool-exporters (one binary; 127.0.0.1 only).
+
+mod common;
+mod faults;
+mod forward;
+mod sdk;

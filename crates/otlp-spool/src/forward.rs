@@ -1,0 +1,129 @@
+//! Wiring of the `forward:` section into an `otlp-spool-exporters` `Forwarder`, and its
+//! self-metrics.
+
+use std::fmt::Write as _;
+
+use otlp_spool_breaker::{CircuitBreaker, State};
+use otlp_spool_exporters::{Auth, Compression, Forwarder, Protocol, RetryPolicy};
+
+use crate::config::{ForwardCompression, ForwardConfig, ForwardProtocol};
+use crate::spool::SpoolError;
+
+/// Builds the forwarder (inside the tokio runtime: it spawns its workers).
+pub(crate) fn build(f: &ForwardConfig) -> Result<Forwarder, SpoolError> {
+    let invalid = |key: &str, e: &dyn std::fmt::Display| {
+        SpoolError::Serve(format!("config key `forward.{key}`: {e}"))
+    };
+    if f.tls.ca_file.is_some() {
+        return Err(invalid(
+            "tls.ca_file",
+            &"a custom CA is not supported yet (https uses the system roots)",
+        ));
+    }
+    let breaker = CircuitBreaker::builder()
+        .failure_threshold(f.breaker.failure_threshold)
+        .open_duration(f.breaker.open_duration.0)
+        .max_open_duration(f.breaker.max_open_duration.0)
+        .half_open_probes(f.breaker.half_open_probes)
+        .successes_to_close(f.breaker.successes_to_close)
+        .build()
+        .map_err(|e| invalid("breaker", &e))?;
+    let retry = RetryPolicy::default()
+        .initial_backoff(f.retry.initial_backoff.0)
+        .max_backoff(f.retry.max_backoff.0)
+        .max_attempts(f.retry.max_attempts);
+    let mut builder = Forwarder::builder()
+        .endpoint(f.endpoint.clone())
+        .protocol(match f.protocol {
+            ForwardProtocol::Grpc => Protocol::Grpc,
+            ForwardProtocol::HttpProtobuf => Protocol::HttpProtobuf,
+            ForwardProtocol::HttpJson => Protocol::HttpJson,
+        })
+        .compression(match f.compression {
+            ForwardCompression::None => Compression::None,
+            ForwardCompression::Gzip => Compression::Gzip,
+        })
+        .timeout(f.timeout.0)
+        .queue_bytes(f.queue_size.0)
+        .retry(retry)
+        .breaker(breaker);
+    for (name, value) in &f.headers {
+        builder = builder.header(name.clone(), value.clone());
+    }
+    let a = &f.auth;
+    if let Some(token) = &a.bearer_token {
+        builder = builder.auth(Auth::bearer(token.expose()));
+    } else if let Some(key) = &a.api_key {
+        builder = builder.auth(Auth::api_key(key.header.clone(), key.value.expose()));
+    } else if let Some(basic) = &a.basic {
+        builder = builder.auth(Auth::basic(basic.username.clone(), basic.password.expose()));
+    }
+    builder.build().map_err(|e| invalid("endpoint", &e))
+}
+
+/// Appends the forwarder's counters in Prometheus text format.
+pub(crate) fn render_metrics(forwarder: &Forwarder, out: &mut String) {
+    let s = forwarder.stats();
+    let counters = [
+        (
+            "otlp_spool_forward_accepted_items_total",
+            "Items queued for forwarding.",
+            s.accepted_items,
+        ),
+        (
+            "otlp_spool_forward_refused_items_total",
+            "Items the forward queue refused.",
+            s.refused_items,
+        ),
+        (
+            "otlp_spool_forward_forwarded_items_total",
+            "Items the remote accepted.",
+            s.forwarded_items,
+        ),
+        (
+            "otlp_spool_forward_forwarded_requests_total",
+            "Requests the remote accepted.",
+            s.forwarded_requests,
+        ),
+        (
+            "otlp_spool_forward_retried_requests_total",
+            "Attempts retried.",
+            s.retried_requests,
+        ),
+        (
+            "otlp_spool_forward_failed_items_total",
+            "Items refused permanently by the remote.",
+            s.failed_items,
+        ),
+        (
+            "otlp_spool_forward_rejected_items_total",
+            "Items refused in partial_success.",
+            s.rejected_items,
+        ),
+        (
+            "otlp_spool_forward_dropped_items_total",
+            "Queued items dropped (overflow, attempts, shutdown).",
+            s.dropped_items,
+        ),
+    ];
+    for (name, help, value) in counters {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP otlp_spool_forward_queue_bytes Bytes held by the forwarder.\n# TYPE otlp_spool_forward_queue_bytes gauge\notlp_spool_forward_queue_bytes {}",
+        s.queue_bytes
+    );
+    let state = match s.breaker_state {
+        State::Closed => 0,
+        State::Open => 1,
+        State::HalfOpen => 2,
+    };
+    let _ = writeln!(
+        out,
+        "# HELP otlp_spool_forward_breaker_state Circuit breaker: 0 closed, 1 open, 2 half-open.\n# TYPE otlp_spool_forward_breaker_state gauge\notlp_spool_forward_breaker_state {state}"
+    );
+}
