@@ -18,7 +18,9 @@ use otlp_spool::{Spool, Temporality};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| "./telemetry".into());
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "./telemetry".into());
     let spool = Spool::builder().output_dir(&dir).build().await?;
 
     let tracer_provider = SdkTracerProvider::builder()
@@ -33,7 +35,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The SDK's processors block on their own threads: keep them off the async runtime.
     tokio::task::spawn_blocking(move || {
         let tracer = tracer_provider.tracer("example");
-        let requests = meter_provider.meter("example").u64_counter("requests").build();
+        let requests = meter_provider
+            .meter("example")
+            .u64_counter("requests")
+            .build();
         let logger = logger_provider.logger("example");
         for i in 0..10 {
             let mut span = tracer.start(format!("handle-{i}"));

@@ -52,7 +52,7 @@ impl fmt::Display for HumanDuration {
         }
         let secs = d.as_secs();
         for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60)] {
-            if secs % size == 0 {
+            if secs.is_multiple_of(size) {
                 return write!(f, "{}{unit}", secs / size);
             }
         }
@@ -116,7 +116,7 @@ impl fmt::Display for ByteSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0;
         for (unit, size) in [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
-            if n >= size && n % size == 0 {
+            if n >= size && n.is_multiple_of(size) {
                 return write!(f, "{}{unit}", n / size);
             }
         }

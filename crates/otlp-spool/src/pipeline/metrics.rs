@@ -48,9 +48,14 @@ pub(crate) struct LaneGauges {
     pub(crate) buffer_capacity_bytes: u64,
 }
 
+/// A counter's name (optionally with extra labels), help text and where to read it.
+type CounterDef = (&'static str, &'static str, fn(&LaneMetrics) -> &AtomicU64);
+/// A gauge's name, help text and how to read it.
+type GaugeDef = (&'static str, &'static str, fn(&LaneGauges) -> u64);
+
 /// Renders every lane in the Prometheus text exposition format.
 pub(crate) fn render(out: &mut String, lanes: &[(Signal, &LaneMetrics, LaneGauges)]) {
-    let counters: [(&str, &str, fn(&LaneMetrics) -> &AtomicU64); 10] = [
+    let counters: [CounterDef; 10] = [
         (
             "otlp_spool_received_requests_total",
             "Requests offered to the pipeline.",
@@ -123,7 +128,7 @@ pub(crate) fn render(out: &mut String, lanes: &[(Signal, &LaneMetrics, LaneGauge
             );
         }
     }
-    let gauges: [(&str, &str, fn(&LaneGauges) -> u64); 3] = [
+    let gauges: [GaugeDef; 3] = [
         (
             "otlp_spool_buffer_bytes",
             "Bytes held in the buffer.",
