@@ -32,15 +32,16 @@ pub(crate) fn run(packages: &[String]) -> Result<ExitCode> {
     let preemptions = std::env::var("LOOM_MAX_PREEMPTIONS")
         .unwrap_or_else(|_| DEFAULT_MAX_PREEMPTIONS.to_string());
     let target = workspace::target_dir().join("loom");
+    let mut cmd = Command::new(workspace::cargo());
+    cmd.current_dir(&root)
+        .args(["test", "--profile", "loom", "--test", "loom"])
+        .env("RUSTFLAGS", "--cfg otlp_spool_loom")
+        .env("LOOM_MAX_PREEMPTIONS", &preemptions)
+        .env("CARGO_TARGET_DIR", &target);
     for krate in &selected {
-        let mut cmd = Command::new(workspace::cargo());
-        cmd.current_dir(&root)
-            .args(["test", "--release", "-p", krate, "--test", "loom"])
-            .env("RUSTFLAGS", "--cfg otlp_spool_loom")
-            .env("LOOM_MAX_PREEMPTIONS", &preemptions)
-            .env("CARGO_TARGET_DIR", &target);
-        workspace::run_checked(&mut cmd)?;
+        cmd.args(["-p", krate]);
     }
+    workspace::run_checked(&mut cmd)?;
     eprintln!(
         "loom: models passed for {} (LOOM_MAX_PREEMPTIONS={preemptions})",
         selected.join(", ")

@@ -101,7 +101,10 @@ async fn concurrency_limit_sheds_load_with_a_retry_hint() {
     impl Sink for Slow {
         fn accept(&self, _: Telemetry) -> Result<(), SinkError> {
             self.1.store(true, Ordering::SeqCst);
-            self.0.wait(); // held until the test has seen the refusal
+            // Held until the test has seen the refusal. `block_in_place` hands this worker's
+            // queued tasks to another thread first: a plain blocking wait here could strand
+            // the accept loop in this worker's LIFO slot and hang the test.
+            tokio::task::block_in_place(|| self.0.wait());
             Ok(())
         }
     }

@@ -102,7 +102,7 @@ impl Pipeline {
                 signal,
                 buffer,
                 b.max_bytes.0,
-                store.writer(storage_signal(signal)),
+                store.writer(signal),
                 b.retry_after.0,
             )))
         };
@@ -271,14 +271,6 @@ impl Sink for Pipeline {
 
     fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
         Pipeline::flush(self, timeout).map_err(|_| SinkError::Closed)
-    }
-}
-
-fn storage_signal(signal: Signal) -> otlp_spool_storage::Signal {
-    match signal {
-        Signal::Traces => otlp_spool_storage::Signal::Traces,
-        Signal::Metrics => otlp_spool_storage::Signal::Metrics,
-        Signal::Logs => otlp_spool_storage::Signal::Logs,
     }
 }
 
