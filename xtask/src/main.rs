@@ -7,11 +7,14 @@
 //!   [--filter SUBSTR]`: builds the base revision in a git worktree and the working tree, runs their
 //!   criterion benchmarks alternately and reports base, head, change and measured noise per
 //!   benchmark. Exits non-zero only for a slowdown beyond `max(threshold, noise)`.
+//! - `load [LOADGEN FLAGS]`: release-builds the binary and `loadgen`, then runs the load
+//!   generator against a spawned server.
 //!
 //! Everything here shells out to `cargo` and `git`; the only logic worth testing in isolation (the
 //! regression verdict) lives in `bench_compare::stats`.
 
 mod bench_compare;
+mod load;
 mod loom;
 mod selftest_bench;
 mod workspace;
@@ -32,6 +35,8 @@ commands:
       --rounds N                alternating rounds per side (default 4, quick 2)
       --threshold PCT           smallest slowdown ever called a regression (default 5)
       --filter SUBSTR           only benchmarks whose id contains SUBSTR
+  load [LOADGEN FLAGS]          build release binaries and run the load generator against a
+                                spawned server (flags: see benches/README.md)
 ";
 
 fn main() -> ExitCode {
@@ -57,6 +62,7 @@ fn run() -> Result<ExitCode> {
             let opts = bench_compare::Options::parse(&rest)?;
             bench_compare::run(&opts)
         }
+        "load" => load::run(&rest),
         // Used by xtask's own tests: a minimal benchmark harness with a known cost.
         "selftest-bench" => selftest_bench::run(&rest),
         "help" | "-h" | "--help" => {
