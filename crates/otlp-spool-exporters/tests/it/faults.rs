@@ -519,7 +519,8 @@ async fn overflow_policies_count_what_they_drop_and_shutdown_counts_the_rest() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
-        let one = traces("w", 10).weight() as u64;
+        // Every pushed batch ("o00".."o19") weighs exactly `one`, so the queue holds 5.
+        let one = traces("o00", 10).weight() as u64;
         for overflow in [Overflow::DropOldest, Overflow::Reject] {
             let forwarder = Forwarder::builder()
                 .endpoint(format!("http://{addr}"))
@@ -530,24 +531,37 @@ async fn overflow_policies_count_what_they_drop_and_shutdown_counts_the_rest() {
                 .overflow(overflow)
                 .build()
                 .unwrap();
+            // The first batch goes alone, and the rest only once the breaker is open: a
+            // worker then holds exactly that batch in flight (waiting for the breaker) and
+            // the other four slots are queued, evictable data. Pushing all 20 at once would
+            // let a late worker merge every queued batch into one in-flight request that
+            // fills the whole bound; `DropOldest` cannot evict bytes in flight, so it would
+            // refuse (`PushError::Full`) a timing-dependent number of the later batches.
+            forwarder.accept(traces("o00", 10)).unwrap();
+            assert!(
+                eventually(LIMIT, || forwarder.breaker().state() == State::Open).await,
+                "{overflow:?}: the refused connection opens the breaker"
+            );
             let mut refused = 0;
-            for i in 0..20 {
+            for i in 1..20 {
                 if forwarder.accept(traces(&format!("o{i:02}"), 10)).is_err() {
                     refused += 10;
                 }
             }
             let stats = forwarder.stats();
-            assert!(stats.queue_bytes <= one * 5);
+            assert_eq!(stats.queue_bytes, one * 5, "{overflow:?}: {stats:?}");
+            assert_eq!(stats.queued_batches, 4, "{overflow:?}: {stats:?}");
             match overflow {
                 Overflow::DropOldest => {
-                    assert_eq!(refused, 0);
+                    assert_eq!(refused, 0, "{stats:?}");
                     assert_eq!(stats.accepted_items, 200);
-                    assert!(stats.dropped_items >= 150, "{stats:?}");
+                    assert_eq!(stats.dropped_items, 150, "{stats:?}");
                 }
                 Overflow::Reject => {
-                    assert!(refused >= 150, "{stats:?}");
+                    assert_eq!(refused, 150, "{stats:?}");
                     assert_eq!(stats.refused_items, refused);
-                    assert_eq!(stats.dropped_items, 0);
+                    assert_eq!(stats.accepted_items, 50);
+                    assert_eq!(stats.dropped_items, 0, "{stats:?}");
                 }
             }
             let report = forwarder.shutdown(Duration::from_millis(100)).await;
