@@ -31,8 +31,8 @@ commands:
   bench-compare [options]       compare criterion benchmarks of a base revision and the work tree
       --base REV                base revision (default: $OTLP_SPOOL_BENCH_BASE, else HEAD~1)
       -p, --package CRATE       only this crate (repeatable; default: every crate with benches/)
-      --quick                   short warm-up/measurement and 2 rounds (what CI runs)
-      --rounds N                alternating rounds per side (default 4, quick 2)
+      --quick                   short warm-up/measurement and 3 rounds (what CI runs)
+      --rounds N                alternating rounds per side (default 4, quick 3)
       --threshold PCT           smallest slowdown ever called a regression (default 5)
       --filter SUBSTR           only benchmarks whose id contains SUBSTR
   load [LOADGEN FLAGS]          build release binaries and run the load generator against a
