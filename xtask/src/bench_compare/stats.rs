@@ -2,10 +2,11 @@
 //!
 //! Both sides run in alternating rounds (ABBA...), so slow drift of a shared machine hits base and
 //! head alike. Each round gives a paired ratio `head / base`; the change is the median ratio minus
-//! one. The noise is the larger of (a) how far the paired ratios stray from their median (the
-//! scaled median absolute deviation from three rounds on, half the range for two) and (b) the
-//! median of criterion's own confidence-interval half-widths. Both are robust to one round that a
-//! burst of load on the machine spoiled. A change is a regression only
+//! one. The noise is the largest of (a) how far the paired ratios stray from their median (the
+//! scaled median absolute deviation from three rounds on, half the range for two), (b) how far
+//! each side's own estimates move from round to round (the same robust spread, relative to
+//! their median: the process-to-process variation of one unchanged binary), and (c) the median of
+//! criterion's own confidence-interval half-widths. A change is a regression only
 //! when it is larger than `max(threshold, noise)`: a benchmark this machine cannot measure to within
 //! 10% is never called a 6% regression.
 
@@ -62,12 +63,14 @@ pub(crate) fn compare(base: &[Sample], head: &[Sample], threshold: f64) -> Optio
     let ratios: Vec<f64> = base.iter().zip(head).map(|(b, h)| h.ns / b.ns).collect();
     let ratio = median(&ratios);
     let deviations: Vec<f64> = ratios.iter().map(|r| (r - ratio).abs()).collect();
-    let spread = if deviations.len() >= 3 {
-        // 1.4826 scales the MAD to a standard deviation for normally distributed ratios.
-        1.4826 * median(&deviations)
-    } else {
-        deviations.iter().copied().fold(0.0, f64::max)
+    let spread = robust_spread(&deviations);
+    let dispersion = |side: &[Sample]| {
+        let values: Vec<f64> = side.iter().map(|s| s.ns).collect();
+        let mid = median(&values);
+        let deviations: Vec<f64> = values.iter().map(|v| (v - mid).abs() / mid).collect();
+        robust_spread(&deviations)
     };
+    let spread = spread.max(dispersion(base)).max(dispersion(head));
     let cis: Vec<f64> = base
         .iter()
         .chain(head)
@@ -92,6 +95,17 @@ pub(crate) fn compare(base: &[Sample], head: &[Sample], threshold: f64) -> Optio
         noise,
         verdict,
     })
+}
+
+/// A spread from absolute deviations: the scaled median absolute deviation from three values on
+/// (1.4826 scales it to a standard deviation for normal data; one outlier cannot move it), the
+/// largest deviation (half the range) for two.
+fn robust_spread(deviations: &[f64]) -> f64 {
+    if deviations.len() >= 3 {
+        1.4826 * median(deviations)
+    } else {
+        deviations.iter().copied().fold(0.0, f64::max)
+    }
 }
 
 fn median(values: &[f64]) -> f64 {
@@ -174,6 +188,16 @@ mod tests {
             &[100.0, 100.0, 160.0, 100.0, 100.0],
             &[125.0, 125.0, 125.0, 125.0, 125.0],
             Verdict::Regression,
+        );
+    }
+
+    #[test]
+    fn an_unsteady_side_counts_as_noise() {
+        // Paired ratios agree (+20%), but each side alone moves by about 25% between rounds.
+        check(
+            &[100.0, 125.0, 150.0],
+            &[120.0, 150.0, 180.0],
+            Verdict::Unchanged,
         );
     }
 
