@@ -35,6 +35,7 @@ commands:
       --rounds N                alternating rounds per side (default 4, quick 3)
       --threshold PCT           smallest slowdown ever called a regression (default 5)
       --filter SUBSTR           only benchmarks whose id contains SUBSTR
+      --measurement SECS        criterion's measurement time per benchmark (default 3, quick 0.2)
   load [LOADGEN FLAGS]          build release binaries and run the load generator against a
                                 spawned server (flags: see benches/README.md)
 ";

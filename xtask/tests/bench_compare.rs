@@ -7,12 +7,13 @@ fn xtask() -> &'static str {
     env!("CARGO_BIN_EXE_xtask")
 }
 
-fn compare(base_work: u32, head_work: u32) -> (bool, String) {
+fn compare(base_work: u32, head_work: u32) -> (Option<i32>, String) {
     let target = tempfile_dir();
     let out = Command::new(xtask())
         .args([
             "bench-compare",
-            "--quick",
+            "--measurement",
+            "1",
             "--rounds",
             "5",
             "--threshold",
@@ -30,7 +31,7 @@ fn compare(base_work: u32, head_work: u32) -> (bool, String) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    (out.status.success(), text)
+    (out.status.code(), text)
 }
 
 fn tempfile_dir() -> std::path::PathBuf {
@@ -59,12 +60,16 @@ fn line<'a>(text: &'a str, id: &str) -> &'a str {
 #[test]
 fn a_a_comparison_reports_no_regression_and_a_slowdown_is_caught() {
     // Run sequentially: two measurements at once would load the two cores against each other.
-    let (ok, text) = compare(2000, 2000);
-    assert!(ok, "A/A comparison must pass:\n{text}");
+    let (code, text) = compare(2000, 2000);
+    assert_eq!(code, Some(0), "A/A comparison must pass:\n{text}");
     assert!(!text.contains("REGRESSION"), "{text}");
 
-    let (ok, text) = compare(2000, 2600);
-    assert!(!ok, "a 30% slowdown must fail the comparison:\n{text}");
+    let (code, text) = compare(2000, 2600);
+    assert_eq!(
+        code,
+        Some(3),
+        "a 30% slowdown must be reported as a regression (exit 3):\n{text}"
+    );
     assert!(
         line(&text, "selftest/spin").contains("REGRESSION"),
         "{text}"

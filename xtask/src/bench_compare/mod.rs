@@ -10,7 +10,8 @@
 //!    ones), each run with a fresh `CRITERION_HOME`, and the medians criterion estimated are read
 //!    back from its JSON files.
 //! 4. [`stats::compare`] turns the paired rounds into a change and a noise figure; only a slowdown
-//!    beyond `max(threshold, noise)` is a regression, and only a regression fails the command.
+//!    beyond `max(threshold, noise)` is a regression, and only a regression makes the command
+//!    exit with code 3 (code 1 means the comparison itself failed).
 
 mod build;
 mod measure;
@@ -26,6 +27,10 @@ use crate::workspace;
 use measure::{BenchCommand, Timing};
 use stats::{Sample, Verdict};
 
+/// The exit code for "measured a regression", distinct from 1 (the comparison itself failed:
+/// a build error, a crashing benchmark), so a caller can tell the two apart.
+pub(crate) const REGRESSION_EXIT_CODE: u8 = 3;
+
 /// Command-line options of `bench-compare`.
 #[derive(Debug, Clone)]
 pub(crate) struct Options {
@@ -34,6 +39,7 @@ pub(crate) struct Options {
     quick: bool,
     rounds: Option<usize>,
     threshold_pct: f64,
+    measurement_secs: Option<f64>,
     filter: Option<String>,
     /// Hidden, for xtask's own tests: compare two ready commands instead of two git trees.
     commands: Option<(String, String)>,
@@ -47,6 +53,7 @@ impl Options {
             quick: false,
             rounds: None,
             threshold_pct: 5.0,
+            measurement_secs: None,
             filter: None,
             commands: None,
         };
@@ -81,6 +88,15 @@ impl Options {
                     opts.threshold_pct = pct;
                 }
                 "--filter" => opts.filter = Some(value("--filter")?),
+                "--measurement" => {
+                    let secs: f64 = value("--measurement")?
+                        .parse()
+                        .context("`--measurement` takes seconds, e.g. 1.5")?;
+                    if !(secs.is_finite() && secs > 0.0) {
+                        bail!("`--measurement` must be a positive number of seconds");
+                    }
+                    opts.measurement_secs = Some(secs);
+                }
                 "--compare-commands" => {
                     let base = value("--compare-commands")?;
                     let head = value("--compare-commands")?;
@@ -104,7 +120,7 @@ impl Options {
         };
         Timing {
             warm_up_secs,
-            measurement_secs,
+            measurement_secs: self.measurement_secs.unwrap_or(measurement_secs),
             sample_size,
             nresamples,
             filter: self.filter.clone(),
@@ -138,7 +154,7 @@ pub(crate) fn run(opts: &Options) -> Result<ExitCode> {
     }
     if regressions > 0 {
         eprintln!("bench-compare: {regressions} regression(s) beyond max(threshold, noise)");
-        Ok(ExitCode::FAILURE)
+        Ok(ExitCode::from(REGRESSION_EXIT_CODE))
     } else {
         eprintln!("bench-compare: no regression beyond max(threshold, noise)");
         Ok(ExitCode::SUCCESS)
