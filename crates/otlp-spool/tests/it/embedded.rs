@@ -120,19 +120,7 @@ async fn span_exporter_flush_reaches_the_files() {
     .await
     .unwrap();
     spool.flush().await.unwrap();
-    let rows: usize = FileReader::new(dir.path(), Signal::Traces)
-        .requests()
-        .unwrap()
-        .map(|r| match r.unwrap() {
-            OtlpRequest::Traces(t) => t
-                .resource_spans
-                .iter()
-                .flat_map(|r| &r.scope_spans)
-                .map(|s| s.spans.len())
-                .sum(),
-            _ => 0,
-        })
-        .sum();
+    let rows = stored_spans(dir.path());
     assert_eq!(
         rows, 100,
         "Spool::flush returned before the spans were in finalized files"
