@@ -27,7 +27,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let output_dir = config.output_dir.clone();
     let spool = Spool::builder().config(config).build().await?;
     tracing::info!(output_dir = %output_dir.display(), "output directory opened");
-    spool.serve().await?;
+    if let Err(err) = spool.serve().await {
+        // A port that cannot be bound: leave the output directory clean before exiting.
+        let _ = spool.shutdown().await;
+        return Err(err.into());
+    }
     let signal = wait_for_signal().await?;
     tracing::info!(
         signal,

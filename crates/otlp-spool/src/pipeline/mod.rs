@@ -140,6 +140,10 @@ impl Pipeline {
 
     /// Writes and finalizes everything accepted so far, in every lane; waits up to `timeout`.
     pub fn flush(&self, timeout: Duration) -> Result<(), FlushError> {
+        // After shutdown the flushers are gone: answer at once instead of waiting out `timeout`.
+        if self.closing.load(Ordering::SeqCst) {
+            return Err(FlushError("the pipeline is shut down".into()));
+        }
         let deadline = Instant::now() + timeout;
         let mut errors = Vec::new();
         for lane in &self.lanes {

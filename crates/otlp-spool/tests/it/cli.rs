@@ -111,3 +111,27 @@ fn a_second_instance_on_the_same_directory_is_refused() {
     );
     assert!(first.terminate().success());
 }
+
+#[test]
+fn a_port_in_use_is_a_clear_error_and_leaves_no_temporary_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let (code, _, err) = serve(
+        &[
+            "--output-dir",
+            dir.path().to_str().unwrap(),
+            "--grpc-addr",
+            "127.0.0.1:0",
+            "--http-addr",
+            &addr,
+        ],
+        &[],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains(&addr), "the error names the address: {err}");
+    for signal in ["traces", "metrics", "logs"] {
+        let (_, tmp) = crate::support::files(dir.path(), signal);
+        assert!(tmp.is_empty(), "{tmp:?}");
+    }
+}

@@ -173,3 +173,26 @@ async fn provider_shutdown_alone_reaches_the_files() {
     assert_eq!(stored_spans(dir.path()), 10);
     spool.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_shutdown_flush_and_accept_fail_at_once() {
+    use otlp_spool_core::{Sink, SinkError, Telemetry};
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::builder()
+        .output_dir(dir.path())
+        .build()
+        .await
+        .unwrap();
+    spool.shutdown().await.unwrap();
+    let started = std::time::Instant::now();
+    assert!(spool.flush().await.is_err());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "flush after shutdown must not wait"
+    );
+    let refused = spool
+        .sink()
+        .accept(Telemetry::Traces(crate::traffic::request(1, 1)));
+    assert_eq!(refused, Err(SinkError::Closed));
+    spool.shutdown().await.unwrap(); // idempotent
+}
