@@ -1,5 +1,7 @@
-//! SDK export into a sink: spans/s and allocations per span beside the SDK's in-memory span
-//! exporter; metric export by reference beside the SDK's in-memory metric exporter (which
+//! SDK export into a sink: spans/s and allocations per span beside two baselines, the SDK's
+//! in-memory span exporter and `opentelemetry-otlp`'s gRPC (tonic) span exporter sending the
+//! same `SpanData` to a local otlp-spool receiver (in-process, 127.0.0.1, a counting sink
+//! behind it); metric export by reference beside the SDK's in-memory metric exporter (which
 //! clones the `ResourceMetrics`, i.e. clone-then-export).
 //!
 //! `cargo bench -p otlp-spool-exporters --bench sdk_export`
@@ -14,13 +16,15 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group};
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
+use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData, SpanExporter};
 use otlp_spool_exporters::{SinkMetricExporter, SinkSpanExporter};
+use otlp_spool_receiver::{Receiver, RunningReceiver};
 
-use common::{Counting, CountingSink, allocations};
+use common::{Counting, CountingSink, allocations, thread_allocations};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -77,26 +81,63 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
     }
 }
 
-/// Allocations per span of one export (the clone of the input batch excluded).
+/// Allocations per span of one export (the clone of the input batch excluded), in the whole
+/// process and on the exporting thread, after one warm-up export.
 fn allocations_per_span(label: &str, export: impl Fn(Vec<SpanData>)) {
     let template = spans(BATCH);
+    export(template.clone());
     let rounds = 20;
-    let mut total = 0;
+    let (mut total, mut on_thread) = (0, 0);
     for _ in 0..rounds {
         let batch = template.clone();
-        let before = allocations();
+        let (before, before_thread) = (allocations(), thread_allocations());
         export(batch);
         total += allocations() - before;
+        on_thread += thread_allocations() - before_thread;
     }
+    let per_span = |n: u64| n as f64 / (rounds * BATCH) as f64;
     println!(
-        "allocations per span, {label}: {:.2}",
-        total as f64 / (rounds * BATCH) as f64
+        "allocations per span, {label}: {:.2} in the process, {:.2} on the exporting thread",
+        per_span(total),
+        per_span(on_thread)
     );
+}
+
+/// A local otlp-spool receiver (gRPC only, counting sink) for the `opentelemetry-otlp`
+/// baseline.
+fn local_receiver(runtime: &tokio::runtime::Runtime) -> (RunningReceiver, Arc<CountingSink>) {
+    let target = Arc::new(CountingSink::default());
+    let running = runtime.block_on(async {
+        Receiver::builder()
+            .grpc_addr("127.0.0.1:0".parse().unwrap())
+            .disable_http()
+            .build()
+            .unwrap()
+            .serve(target.clone(), std::future::pending())
+            .await
+            .unwrap()
+    });
+    (running, target)
 }
 
 fn span_export(c: &mut Criterion) {
     let sink_exporter = SinkSpanExporter::new(Arc::new(CountingSink::default()));
     let memory = InMemorySpanExporter::default();
+    // The tonic exporter needs a runtime (DEPENDENCIES.md trap 4); the receiver shares it.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (running, target) = local_receiver(&runtime);
+    let otlp = {
+        let _guard = runtime.enter();
+        opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(format!("http://{}", running.grpc_addr().unwrap()))
+            .build()
+            .unwrap()
+    };
     allocations_per_span("SinkSpanExporter", |b| {
         block_on(sink_exporter.export(b)).unwrap()
     });
@@ -104,6 +145,10 @@ fn span_export(c: &mut Criterion) {
         block_on(memory.export(b)).unwrap();
         memory.reset();
     });
+    allocations_per_span(
+        "opentelemetry-otlp gRPC to a local otlp-spool (baseline)",
+        |b| runtime.block_on(otlp.export(b)).unwrap(),
+    );
 
     let template = spans(BATCH);
     let mut group = c.benchmark_group("span_export");
@@ -125,7 +170,22 @@ fn span_export(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
+    group.bench_function("otlp_grpc_exporter_baseline", |b| {
+        b.iter_batched(
+            || template.clone(),
+            |batch| runtime.block_on(otlp.export(batch)).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
     group.finish();
+    println!(
+        "the local otlp-spool received {} spans from opentelemetry-otlp",
+        target.0.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    runtime.block_on(async {
+        let _ = otlp.shutdown();
+        running.shutdown_and_wait().await.unwrap();
+    });
 }
 
 fn metric_export(c: &mut Criterion) {

@@ -1,6 +1,7 @@
 //! [`ForwarderBuilder`]: where and how to forward, validated in `build()`.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use crate::error::ConfigError;
 use crate::forwarder::Forwarder;
 use crate::queue::Overflow;
 use crate::retry::RetryPolicy;
+use crate::tls::CaSource;
 
 /// The wire protocol to the remote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -63,7 +65,9 @@ pub enum Compression {
 /// Defaults: gRPC, no auth, no compression, 10 s per-attempt timeout, a 64 MiB queue with
 /// [`Overflow::DropOldest`], requests of at most 4 MiB, 2 concurrent requests,
 /// [`RetryPolicy::default`], and a breaker that opens after 5 consecutive failures for 1 s
-/// (doubling up to 30 s) and admits one probe at a time.
+/// (doubling up to 30 s) and admits one probe at a time. An `https://` endpoint is verified
+/// against the system roots unless a CA is given ([`tls_ca_file`](Self::tls_ca_file),
+/// [`tls_ca_pem`](Self::tls_ca_pem)).
 pub struct ForwarderBuilder {
     pub(crate) endpoint: Option<String>,
     pub(crate) protocol: Protocol,
@@ -77,6 +81,7 @@ pub struct ForwarderBuilder {
     pub(crate) concurrency: usize,
     pub(crate) retry: RetryPolicy,
     pub(crate) breaker: Option<CircuitBreaker>,
+    pub(crate) tls_ca: Option<CaSource>,
 }
 
 impl Default for ForwarderBuilder {
@@ -94,6 +99,7 @@ impl Default for ForwarderBuilder {
             concurrency: 2,
             retry: RetryPolicy::default(),
             breaker: None,
+            tls_ca: None,
         }
     }
 }
@@ -113,12 +119,15 @@ impl fmt::Debug for ForwarderBuilder {
             .field("concurrency", &self.concurrency)
             .field("retry", &self.retry)
             .field("breaker", &self.breaker)
+            .field("tls_ca", &self.tls_ca.as_ref().map(|_| "<set>"))
             .finish()
     }
 }
 
 impl ForwarderBuilder {
-    /// The remote's base URL (`http://host:port`; `/v1/<signal>` is appended for HTTP).
+    /// The remote's base URL: `http://host:port`, or `https://host:port` for TLS (verified
+    /// against the system roots, or the CA given with [`tls_ca_file`](Self::tls_ca_file) /
+    /// [`tls_ca_pem`](Self::tls_ca_pem)). `/v1/<signal>` is appended for HTTP.
     pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.endpoint = Some(endpoint.into());
         self
@@ -188,6 +197,22 @@ impl ForwarderBuilder {
     /// `half_open_probes(1)` to keep one probe at a time.
     pub fn breaker(mut self, breaker: CircuitBreaker) -> Self {
         self.breaker = Some(breaker);
+        self
+    }
+
+    /// Trusts the CA certificate(s) in this PEM file, *instead of* the system roots, for an
+    /// `https://` endpoint. The file is read and checked in [`build`](Self::build): a file
+    /// that cannot be read or holds no usable certificate is a [`ConfigError::TlsCa`] naming
+    /// it. A self-signed server certificate can be its own CA. Replaces an earlier
+    /// [`tls_ca_pem`](Self::tls_ca_pem).
+    pub fn tls_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tls_ca = Some(CaSource::File(path.into()));
+        self
+    }
+
+    /// Like [`tls_ca_file`](Self::tls_ca_file) with the PEM bytes themselves.
+    pub fn tls_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls_ca = Some(CaSource::Pem(pem.into()));
         self
     }
 

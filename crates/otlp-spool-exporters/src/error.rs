@@ -35,6 +35,17 @@ pub enum ConfigError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The configured CA (`tls_ca_file` / `tls_ca_pem`) cannot be used.
+    #[error("forward.tls.ca_file {file:?}: {reason}")]
+    TlsCa {
+        /// The CA file's path (or a note that the PEM was given directly).
+        file: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The TLS client could not be set up, or a CA was given for an `http://` endpoint.
+    #[error("forward.tls: {0}")]
+    Tls(String),
     /// The default breaker could not be built.
     #[error("forward.breaker: {0}")]
     Breaker(#[from] otlp_spool_breaker::ConfigError),

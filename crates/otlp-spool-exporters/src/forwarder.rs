@@ -26,7 +26,8 @@ use crate::builder::{ForwarderBuilder, Protocol};
 use crate::error::ConfigError;
 use crate::queue::{MergeFrom, PushError, Queue, Taken};
 use crate::retry::{Jitter, RetryPolicy};
-use crate::transport::{GrpcTransport, HttpTransport, SendOutcome, Transport};
+use crate::tls::TrustRoots;
+use crate::transport::{GrpcTransport, HttpClient, HttpTransport, SendOutcome, Transport};
 
 /// The shortest wait of a worker the breaker turned away.
 const MIN_BREAKER_WAIT: Duration = Duration::from_millis(5);
@@ -95,6 +96,7 @@ struct Counters {
     forwarded_items: StdAtomicU64,
     forwarded_requests: StdAtomicU64,
     retried_requests: StdAtomicU64,
+    tls_failures: StdAtomicU64,
     failed_items: StdAtomicU64,
     failed_requests: StdAtomicU64,
     rejected_items: StdAtomicU64,
@@ -115,6 +117,10 @@ pub struct ForwarderStats {
     pub forwarded_requests: u64,
     /// Attempts that failed in a retryable way and were retried (or waited for).
     pub retried_requests: u64,
+    /// Attempts whose TLS handshake failed (untrusted or invalid certificate, no common
+    /// protocol version). They are connection failures, so retryable: each is also counted
+    /// in `retried_requests` (or, past the attempt limit, its items in `dropped_items`).
+    pub tls_failures: u64,
     /// Items the remote refused permanently (400, 401, 403, INVALID_ARGUMENT, ...).
     pub failed_items: u64,
     /// Requests the remote refused permanently.
@@ -166,11 +172,24 @@ impl Forwarder {
             setting,
             reason: reason.to_owned(),
         };
-        if !endpoint.starts_with("http://") {
-            return Err(bad_endpoint(
-                "must start with http:// (TLS is not supported by this build)",
-            ));
+        let https = if endpoint.starts_with("https://") {
+            true
+        } else if endpoint.starts_with("http://") {
+            false
+        } else {
+            return Err(bad_endpoint("must start with http:// or https://"));
+        };
+        if !https && b.tls_ca.is_some() {
+            return Err(ConfigError::Tls(format!(
+                "a CA is configured but the endpoint {endpoint:?} is not https://"
+            )));
         }
+        // Only an https endpoint reads a CA or the system roots.
+        let roots = if https {
+            Some(TrustRoots::load(b.tls_ca.as_ref())?)
+        } else {
+            None
+        };
         if b.queue_bytes == 0 {
             return Err(invalid("queue_bytes", "must be > 0"));
         }
@@ -208,17 +227,24 @@ impl Forwarder {
                 }
                 let channel = {
                     let _guard = handle.enter();
-                    tonic::transport::Endpoint::from_shared(base.clone())
+                    let mut grpc_endpoint = tonic::transport::Endpoint::from_shared(base.clone())
                         .map_err(|e| bad_endpoint(&e.to_string()))?
                         .connect_timeout(b.timeout)
                         .timeout(b.timeout)
-                        .tcp_nodelay(true)
-                        .connect_lazy()
+                        .tcp_nodelay(true);
+                    if let Some(roots) = &roots {
+                        let tls =
+                            tonic::transport::ClientTlsConfig::new().trust_anchors(roots.anchors());
+                        grpc_endpoint = grpc_endpoint
+                            .tls_config(tls)
+                            .map_err(|e| ConfigError::Tls(e.to_string()))?;
+                    }
+                    grpc_endpoint.connect_lazy()
                 };
                 Transport::Grpc(GrpcTransport::new(channel, metadata, b.compression))
             }
             Protocol::HttpProtobuf | Protocol::HttpJson => {
-                use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+                use hyper::header::{HeaderMap, HeaderName, HeaderValue};
                 let mut map = HeaderMap::new();
                 for (name, value) in &headers {
                     let header_error = |reason: &str| ConfigError::Header {
@@ -232,19 +258,14 @@ impl Forwarder {
                     value.set_sensitive(true);
                     map.append(key, value);
                 }
-                let client = reqwest::Client::builder()
-                    .connect_timeout(b.timeout)
-                    .timeout(b.timeout)
-                    .tcp_nodelay(true)
-                    .build()
-                    .map_err(|e| bad_endpoint(&e.to_string()))?;
-                Transport::Http(HttpTransport::new(
+                let client = http_client(roots.as_ref(), b.timeout)?;
+                Transport::Http(Box::new(HttpTransport::new(
                     client,
                     base,
                     map,
                     b.protocol,
                     b.compression,
-                ))
+                )))
             }
         };
         let breaker = match b.breaker {
@@ -299,6 +320,7 @@ impl Forwarder {
             forwarded_items: load(&c.forwarded_items),
             forwarded_requests: load(&c.forwarded_requests),
             retried_requests: load(&c.retried_requests),
+            tls_failures: load(&c.tls_failures),
             failed_items: load(&c.failed_items),
             failed_requests: load(&c.failed_requests),
             rejected_items: load(&c.rejected_items),
@@ -531,6 +553,7 @@ impl Inner {
                 result = attempt => result.unwrap_or_else(|_| SendOutcome::Retryable {
                     retry_after: None,
                     reason: format!("no answer within {:?}", self.timeout),
+                    tls: false,
                 }),
                 _ = abort.wait_for(|a| *a) => {
                     current.ignore();
@@ -561,9 +584,14 @@ impl Inner {
                 SendOutcome::Retryable {
                     retry_after,
                     reason,
+                    tls,
                 } => {
                     current.failure();
                     retries += 1;
+                    if tls {
+                        c.tls_failures.fetch_add(1, StdOrdering::Relaxed);
+                        tracing::warn!(%reason, endpoint = %self.endpoint, "forwarder: TLS handshake failed; retrying");
+                    }
                     if self
                         .retry
                         .attempt_limit()
@@ -584,6 +612,31 @@ impl Inner {
             }
         }
     }
+}
+
+/// The pooled HTTP client; `roots` is `Some` for an `https://` endpoint.
+fn http_client(roots: Option<&TrustRoots>, timeout: Duration) -> Result<HttpClient, ConfigError> {
+    use hyper_util::client::legacy::connect::HttpConnector;
+    use hyper_util::rt::{TokioExecutor, TokioTimer};
+    let mut tcp = HttpConnector::new();
+    tcp.enforce_http(false);
+    tcp.set_nodelay(true);
+    tcp.set_connect_timeout(Some(timeout));
+    let tls = match roots {
+        Some(roots) => roots.client_config()?,
+        None => TrustRoots::empty().client_config()?,
+    };
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(tcp);
+    Ok(
+        hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build(connector),
+    )
 }
 
 /// Sleeps for `wait`; `false` if the abort signal came first.

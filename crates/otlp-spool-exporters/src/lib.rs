@@ -9,7 +9,8 @@
 //!   [`Sink::flush`], so they return once the data is durable.
 //! * **Forwarding**: [`Forwarder`] is itself a [`Sink`]: `accept` puts the batch in its own
 //!   byte-bounded queue and returns; tokio workers send it over OTLP/gRPC or OTLP/HTTP
-//!   (protobuf or JSON), with auth, gzip, retries (exponential back-off with jitter, honouring
+//!   (protobuf or JSON), in plain text or TLS (`https://`: system roots or a configured CA,
+//!   rustls on ring), with auth, gzip, retries (exponential back-off with jitter, honouring
 //!   `Retry-After` and gRPC `RetryInfo`) and an `otlp-spool-breaker` [`CircuitBreaker`].
 //!
 //! ```
@@ -60,6 +61,7 @@ mod queue;
 mod retry;
 mod span_exporter;
 mod sync;
+mod tls;
 mod transport;
 
 pub use auth::{Auth, Secret};

@@ -9,6 +9,8 @@
 //!   RESOURCE_EXHAUSTED with a `RetryInfo`) are retryable, as are connection errors and
 //!   timeouts; every other error (400, 401, 403, INVALID_ARGUMENT, UNAUTHENTICATED, ...) is
 //!   permanent. A server hint (`Retry-After` in seconds, `google.rpc.RetryInfo`) is passed on.
+//! * A failed TLS handshake (untrusted or invalid certificate, no common protocol) is a
+//!   connection failure: retryable, flagged `tls` so the forwarder counts it apart.
 
 use std::io::Write as _;
 use std::marker::PhantomData;
@@ -26,6 +28,7 @@ use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue};
 use tonic::transport::Channel;
 
 use crate::builder::{Compression, Protocol};
+use crate::tls::tls_cause;
 
 /// What the remote made of one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +39,8 @@ pub(crate) enum SendOutcome {
     Retryable {
         retry_after: Option<Duration>,
         reason: String,
+        /// The attempt failed in the TLS handshake.
+        tls: bool,
     },
     /// Failed in a way no retry can fix.
     Permanent { reason: String },
@@ -52,7 +57,8 @@ pub(crate) struct Encoded {
 #[derive(Debug, Clone)]
 pub(crate) enum Transport {
     Grpc(GrpcTransport),
-    Http(HttpTransport),
+    /// Boxed: the pooled client is several times the size of a tonic channel.
+    Http(Box<HttpTransport>),
 }
 
 impl Transport {
@@ -214,10 +220,7 @@ impl GrpcTransport {
                 .accept_compressed(CompressionEncoding::Gzip);
         }
         if let Err(e) = grpc.ready().await {
-            return SendOutcome::Retryable {
-                retry_after: None,
-                reason: format!("gRPC channel not ready: {e}"),
-            };
+            return connection_failure("gRPC channel not ready", &e);
         }
         let mut request = tonic::Request::new(encoded.body.clone());
         for (key, value) in &self.metadata {
@@ -232,8 +235,33 @@ impl GrpcTransport {
                 let (rejected, message) = response.get_ref().rejected();
                 SendOutcome::Delivered { rejected, message }
             }
-            Err(status) => classify_grpc(&status),
+            Err(status) => match tls_cause(&status) {
+                Some(_) => connection_failure("gRPC", &status),
+                None => classify_grpc(&status),
+            },
         }
+    }
+}
+
+/// A request that never reached the remote (connect, TLS handshake, I/O): retryable.
+fn connection_failure(context: &str, error: &(dyn std::error::Error + 'static)) -> SendOutcome {
+    let tls = tls_cause(error);
+    let mut reason = match &tls {
+        Some(cause) => format!("{context}: TLS handshake failed: {cause}"),
+        None => format!("{context}: {error}"),
+    };
+    if tls.is_none() {
+        let mut source = error.source();
+        while let Some(e) = source {
+            reason.push_str(": ");
+            reason.push_str(&e.to_string());
+            source = e.source();
+        }
+    }
+    SendOutcome::Retryable {
+        retry_after: None,
+        reason,
+        tls: tls.is_some(),
     }
 }
 
@@ -251,10 +279,12 @@ pub(crate) fn classify_grpc(status: &tonic::Status) -> SendOutcome {
         | Code::DataLoss => SendOutcome::Retryable {
             retry_after: hint,
             reason,
+            tls: false,
         },
         Code::ResourceExhausted if hint.is_some() => SendOutcome::Retryable {
             retry_after: hint,
             reason,
+            tls: false,
         },
         _ => SendOutcome::Permanent { reason },
     }
@@ -380,21 +410,30 @@ pub fn encode_retry_info_status(code: i32, message: &str, delay: Duration) -> Ve
 // ---------------------------------------------------------------------------------------
 // HTTP
 
-/// HTTP transport: one reqwest client (its own connection pool), shared by all workers.
+/// The HTTP client: hyper-util's pooled client over hyper-rustls (`http://` or `https://`).
+pub(crate) type HttpClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    http_body_util::Full<Bytes>,
+>;
+
+/// The largest response body read (a `partial_success` or an error text).
+const MAX_RESPONSE_BYTES: usize = 1 << 20;
+
+/// HTTP transport: one pooled client (its own connections), shared by all workers.
 #[derive(Debug, Clone)]
 pub(crate) struct HttpTransport {
-    client: reqwest::Client,
+    client: HttpClient,
     base: String,
-    headers: reqwest::header::HeaderMap,
+    headers: hyper::HeaderMap,
     protocol: Protocol,
     compression: Compression,
 }
 
 impl HttpTransport {
     pub(crate) fn new(
-        client: reqwest::Client,
+        client: HttpClient,
         base: String,
-        headers: reqwest::header::HeaderMap,
+        headers: hyper::HeaderMap,
         protocol: Protocol,
         compression: Compression,
     ) -> Self {
@@ -408,33 +447,36 @@ impl HttpTransport {
     }
 
     async fn send(&self, encoded: &Encoded) -> SendOutcome {
-        use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
+        use http_body_util::BodyExt as _;
+        use hyper::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
         let url = format!("{}/v1/{}", self.base, encoded.signal.as_str());
         let json = self.protocol == Protocol::HttpJson;
-        let mut request = self
-            .client
-            .post(url)
-            .headers(self.headers.clone())
-            .header(
-                CONTENT_TYPE,
-                if json {
-                    "application/json"
-                } else {
-                    "application/x-protobuf"
-                },
-            )
-            .body(encoded.body.clone());
-        if self.compression == Compression::Gzip {
-            request = request.header(CONTENT_ENCODING, "gzip");
-        }
-        let response = match request.send().await {
-            Ok(response) => response,
+        let mut request = match hyper::Request::post(url.as_str())
+            .body(http_body_util::Full::new(encoded.body.clone()))
+        {
+            Ok(request) => request,
             Err(e) => {
-                return SendOutcome::Retryable {
-                    retry_after: None,
-                    reason: format!("HTTP request failed: {e}"),
+                return SendOutcome::Permanent {
+                    reason: format!("bad request URL {url:?}: {e}"),
                 };
             }
+        };
+        let headers = request.headers_mut();
+        headers.extend(self.headers.clone());
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(if json {
+                "application/json"
+            } else {
+                "application/x-protobuf"
+            }),
+        );
+        if self.compression == Compression::Gzip {
+            headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        let response = match self.client.request(request).await {
+            Ok(response) => response,
+            Err(e) => return connection_failure("HTTP request failed", &e),
         };
         let status = response.status();
         let retry_after = response
@@ -443,7 +485,11 @@ impl HttpTransport {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let body = response.bytes().await.unwrap_or_default();
+        let body = http_body_util::Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
+            .collect()
+            .await
+            .map(|collected| collected.to_bytes())
+            .unwrap_or_default();
         if status.is_success() {
             let (rejected, message) = match encoded.signal {
                 Signal::Traces => http_partial::<ExportTraceServiceResponse>(&body, json),
@@ -458,6 +504,7 @@ impl HttpTransport {
             429 | 502 | 503 | 504 => SendOutcome::Retryable {
                 retry_after,
                 reason,
+                tls: false,
             },
             _ => SendOutcome::Permanent { reason },
         }
@@ -509,7 +556,8 @@ mod tests {
             classify_grpc(&hinted),
             SendOutcome::Retryable {
                 retry_after: Some(Duration::from_secs(2)),
-                reason: "gRPC ResourceExhausted: x".into()
+                reason: "gRPC ResourceExhausted: x".into(),
+                tls: false,
             }
         );
     }

@@ -4,7 +4,9 @@
 use std::fmt::Write as _;
 
 use otlp_spool_breaker::{CircuitBreaker, State};
-use otlp_spool_exporters::{Auth, Compression, Forwarder, Protocol, RetryPolicy};
+use otlp_spool_exporters::{
+    Auth, Compression, ConfigError as ForwardBuildError, Forwarder, Protocol, RetryPolicy,
+};
 
 use crate::config::{ForwardCompression, ForwardConfig, ForwardProtocol};
 use crate::spool::SpoolError;
@@ -14,12 +16,6 @@ pub(crate) fn build(f: &ForwardConfig) -> Result<Forwarder, SpoolError> {
     let invalid = |key: &str, e: &dyn std::fmt::Display| {
         SpoolError::Serve(format!("config key `forward.{key}`: {e}"))
     };
-    if f.tls.ca_file.is_some() {
-        return Err(invalid(
-            "tls.ca_file",
-            &"a custom CA is not supported yet (https uses the system roots)",
-        ));
-    }
     let breaker = CircuitBreaker::builder()
         .failure_threshold(f.breaker.failure_threshold)
         .open_duration(f.breaker.open_duration.0)
@@ -58,7 +54,22 @@ pub(crate) fn build(f: &ForwardConfig) -> Result<Forwarder, SpoolError> {
     } else if let Some(basic) = &a.basic {
         builder = builder.auth(Auth::basic(basic.username.clone(), basic.password.expose()));
     }
-    builder.build().map_err(|e| invalid("endpoint", &e))
+    // `https://` endpoints trust the system roots unless `forward.tls.ca_file` is set.
+    if let Some(ca) = &f.tls.ca_file {
+        builder = builder.tls_ca_file(ca.clone());
+    }
+    builder.build().map_err(|e| {
+        let key = match &e {
+            ForwardBuildError::TlsCa { file, reason } => {
+                return invalid("tls.ca_file", &format!("{file:?}: {reason}"));
+            }
+            ForwardBuildError::Tls(_) => "tls",
+            ForwardBuildError::Header { .. } => "headers",
+            ForwardBuildError::Protocol(_) => "protocol",
+            _ => "endpoint",
+        };
+        invalid(key, &e)
+    })
 }
 
 /// Appends the forwarder's counters in Prometheus text format.
@@ -89,6 +100,11 @@ pub(crate) fn render_metrics(forwarder: &Forwarder, out: &mut String) {
             "otlp_spool_forward_retried_requests_total",
             "Attempts retried.",
             s.retried_requests,
+        ),
+        (
+            "otlp_spool_forward_tls_failures_total",
+            "Attempts whose TLS handshake failed (retried).",
+            s.tls_failures,
         ),
         (
             "otlp_spool_forward_failed_items_total",

@@ -4,3 +4,4 @@ mod common;
 mod faults;
 mod forward;
 mod sdk;
+mod tls;

@@ -344,6 +344,15 @@ fn validate_forward(f: &ForwardConfig) -> Result<(), ConfigError> {
         ));
     }
     if let Some(ca) = &f.tls.ca_file {
+        if f.endpoint.starts_with("http://") {
+            return Err(ConfigError::new(
+                "forward.tls.ca_file",
+                format!(
+                    "is set but forward.endpoint `{}` is not https://",
+                    f.endpoint
+                ),
+            ));
+        }
         file_exists("forward.tls.ca_file", ca)?;
     }
     for name in f.headers.keys() {

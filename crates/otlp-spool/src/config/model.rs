@@ -351,7 +351,8 @@ pub struct BasicAuthConfig {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientTlsConfig {
-    /// Trust this CA (PEM) instead of the system roots.
+    /// Trust the certificate(s) in this PEM file instead of the system roots (https endpoints
+    /// only). Without it, an `https://` endpoint is verified against the system roots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
 }
