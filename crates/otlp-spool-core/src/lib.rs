@@ -36,6 +36,7 @@
 //!   answers its client with the matching retryable or permanent error (see [`SinkError`]).
 //! * `accept` never blocks for long: it either takes the batch or refuses it at once.
 
+mod memory;
 mod signal;
 mod sink;
 mod telemetry;

@@ -7,6 +7,7 @@ use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use prost::Message;
 
 use crate::Signal;
+use crate::memory::HeapSize as _;
 
 /// One batch of telemetry: an OTLP export request of one signal, exactly as it arrived (after
 /// validation) or as an SDK exporter built it.
@@ -61,15 +62,28 @@ impl Telemetry {
         self.item_count() == 0
     }
 
-    /// An approximate weight in bytes: the size of the batch encoded as OTLP protobuf
-    /// (prost's `encoded_len`, computed without encoding). Buffers budget memory with it; the
-    /// in-memory size is larger by a roughly constant factor.
+    /// The size of the batch encoded as OTLP protobuf (prost's `encoded_len`, computed without
+    /// encoding): what it costs on the wire or in an encoded queue. Decoded, a batch holds
+    /// several times as much memory; see [`memory_size`](Self::memory_size).
     pub fn weight(&self) -> usize {
         match self {
             Telemetry::Traces(request) => request.encoded_len(),
             Telemetry::Metrics(request) => request.encoded_len(),
             Telemetry::Logs(request) => request.encoded_len(),
         }
+    }
+
+    /// The memory this decoded batch holds, in bytes: the value itself plus every heap block it
+    /// owns, counted at capacity (allocator overhead excluded). Buffers of decoded batches
+    /// budget memory with it. For typical spans (ten attributes, ~300 bytes encoded) it is
+    /// about 5x [`weight`](Self::weight). The walk reads only lengths and capacities.
+    pub fn memory_size(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + match self {
+                Telemetry::Traces(request) => request.heap_size(),
+                Telemetry::Metrics(request) => request.heap_size(),
+                Telemetry::Logs(request) => request.heap_size(),
+            }
     }
 }
 

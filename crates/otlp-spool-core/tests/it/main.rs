@@ -1,4 +1,5 @@
 //! Integration tests of otlp-spool-core.
 
+mod memory;
 mod sink;
 mod telemetry;

@@ -97,13 +97,15 @@ pub enum BufferPolicy {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BufferConfig {
-    /// Memory bound of each signal's lane, in encoded OTLP bytes. Default 16MiB. Decoded
-    /// requests take several times their encoded size in memory (about 5x to 14x was
-    /// measured, see `benches/README.md`), so this bound drives peak RSS.
+    /// Memory bound of each signal's lane: the heap held by its decoded requests, buffered or
+    /// being written (`Telemetry::memory_size`; about 5x a request's protobuf size for typical
+    /// spans). Default 32MiB. A single request larger than the bound is admitted only into an
+    /// empty lane.
     pub max_bytes: ByteSize,
     /// A batch is written once it holds this many requests. Default 1024.
     pub max_batch_items: usize,
-    /// ... or this many bytes. Default 2MiB.
+    /// ... or this many bytes (by the same memory measure). Also the size of the chunks a
+    /// drained batch is converted and written in. Default 4MiB.
     pub max_batch_bytes: ByteSize,
     /// ... or its oldest request is this old. Default 1s.
     pub max_batch_age: HumanDuration,
@@ -117,9 +119,9 @@ pub struct BufferConfig {
 impl Default for BufferConfig {
     fn default() -> Self {
         Self {
-            max_bytes: ByteSize(16 << 20),
+            max_bytes: ByteSize(32 << 20),
             max_batch_items: 1024,
-            max_batch_bytes: ByteSize(2 << 20),
+            max_batch_bytes: ByteSize(4 << 20),
             max_batch_age: HumanDuration(Duration::from_secs(1)),
             policy: BufferPolicy::Reject,
             retry_after: HumanDuration(Duration::from_secs(1)),

@@ -18,7 +18,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
-use otlp_spool_buffer::{Batch, BatchBuffer};
+use otlp_spool_buffer::{Batch, BatchBuffer, Weighted as _};
 use otlp_spool_core::{Signal, Telemetry, proto};
 use otlp_spool_storage::SignalWriter;
 
@@ -48,6 +48,10 @@ pub(crate) struct Lane {
     pub(crate) capacity: u64,
     pub(crate) metrics: LaneMetrics,
     pub(crate) retry_after: Duration,
+    /// A drained batch is converted and written in chunks of about this many bytes (by weight:
+    /// the buffer's `max_batch_bytes`), so the merged request and its record batch stay
+    /// batch-sized even when a slow write let the whole buffer accumulate.
+    chunk_bytes: usize,
     writer: SignalWriter,
     flush: Mutex<FlushState>,
     flushed: Condvar,
@@ -57,6 +61,12 @@ pub(crate) struct Lane {
     paused: AtomicBool,
     thread: Mutex<Option<thread::Thread>>,
     written_files: AtomicU64,
+    /// Bytes (by weight) drained from the buffer and not yet written: they still hold memory,
+    /// so admission counts them against the lane's bound (see [`Lane::admits`]).
+    writing: AtomicU64,
+    /// Weight of the latest request offered to this lane (accepted or not): readiness asks
+    /// whether one more like it would fit.
+    last_weight: AtomicU64,
 }
 
 impl Lane {
@@ -66,6 +76,7 @@ impl Lane {
         capacity: u64,
         writer: SignalWriter,
         retry_after: Duration,
+        chunk_bytes: usize,
     ) -> Self {
         Self {
             signal,
@@ -73,6 +84,7 @@ impl Lane {
             capacity,
             metrics: LaneMetrics::default(),
             retry_after,
+            chunk_bytes,
             writer,
             flush: Mutex::new(FlushState::default()),
             flushed: Condvar::new(),
@@ -80,6 +92,8 @@ impl Lane {
             paused: AtomicBool::new(false),
             thread: Mutex::new(None),
             written_files: AtomicU64::new(0),
+            writing: AtomicU64::new(0),
+            last_weight: AtomicU64::new(0),
         }
     }
 
@@ -146,6 +160,35 @@ impl Lane {
     pub(crate) fn set_paused(&self, paused: bool) {
         self.paused.store(paused, Ordering::SeqCst);
         self.wake();
+    }
+
+    /// Bytes drained from the buffer that the flusher has not written yet.
+    pub(crate) fn writing_bytes(&self) -> u64 {
+        self.writing.load(Ordering::Relaxed)
+    }
+
+    /// Bytes the lane holds in memory: buffered plus drained-but-unwritten.
+    pub(crate) fn held_bytes(&self) -> u64 {
+        self.buffer.bytes() + self.writing_bytes()
+    }
+
+    /// Whether a request of `weight` fits beside what the flusher is still writing. The
+    /// buffer's own bound covers the buffered part; this extends it to drained batches, so
+    /// a slow write cannot let the lane hold twice its bound. (Checked before the push, so
+    /// concurrent accepts may overshoot by at most one request each.)
+    pub(crate) fn admits(&self, weight: u64) -> bool {
+        self.last_weight.store(weight, Ordering::Relaxed);
+        let writing = self.writing_bytes();
+        writing == 0 || self.buffer.bytes() + writing + weight <= self.capacity
+    }
+
+    /// Whether one more request like the latest one (and at least 5% of the bound) fits.
+    pub(crate) fn has_room(&self) -> bool {
+        let next = self
+            .last_weight
+            .load(Ordering::Relaxed)
+            .max(self.capacity / 20);
+        self.held_bytes() + next <= self.capacity
     }
 
     /// Finalized files this lane produced.
@@ -232,13 +275,38 @@ impl Lane {
         }
     }
 
-    /// Converts a drained batch into one record batch and writes it, retrying failures.
+    /// Converts a drained batch chunk by chunk and writes each, retrying failures. Items leave
+    /// memory as soon as their chunk is written. Returns the first error, after trying every
+    /// chunk.
     fn write(&self, batch: Batch<Item>) -> Result<(), String> {
-        if batch.is_empty() {
-            return Ok(());
+        self.writing.fetch_add(batch.bytes(), Ordering::Relaxed);
+        let mut first_error = None;
+        let mut chunk = Vec::new();
+        let (mut bytes, mut items) = (0usize, 0u64);
+        for item in batch {
+            bytes += item.weight();
+            items += item.items;
+            chunk.push(item);
+            if bytes >= self.chunk_bytes {
+                if let Err(e) = self.write_chunk(std::mem::take(&mut chunk), items) {
+                    first_error.get_or_insert(e);
+                }
+                self.writing.fetch_sub(bytes as u64, Ordering::Relaxed);
+                (bytes, items) = (0, 0);
+            }
         }
-        let items: u64 = batch.iter().map(|i| i.items).sum();
-        let record_batch = match merge_and_convert(self.signal, batch) {
+        if !chunk.is_empty() {
+            if let Err(e) = self.write_chunk(chunk, items) {
+                first_error.get_or_insert(e);
+            }
+            self.writing.fetch_sub(bytes as u64, Ordering::Relaxed);
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Converts one chunk into one record batch and writes it, retrying failures.
+    fn write_chunk(&self, chunk: Vec<Item>, items: u64) -> Result<(), String> {
+        let record_batch = match merge_and_convert(self.signal, chunk) {
             Ok(rb) => rb,
             Err(e) => {
                 LaneMetrics::add(&self.metrics.dropped_items, items);
@@ -276,8 +344,8 @@ impl Lane {
     }
 }
 
-/// Concatenates the requests of a batch into one request of the lane's signal and converts it.
-fn merge_and_convert(signal: Signal, batch: Batch<Item>) -> Result<RecordBatch, String> {
+/// Concatenates the requests of a chunk into one request of the lane's signal and converts it.
+fn merge_and_convert(signal: Signal, batch: Vec<Item>) -> Result<RecordBatch, String> {
     use proto::collector::logs::v1::ExportLogsServiceRequest;
     use proto::collector::metrics::v1::ExportMetricsServiceRequest;
     use proto::collector::trace::v1::ExportTraceServiceRequest;

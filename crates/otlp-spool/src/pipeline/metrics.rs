@@ -44,6 +44,7 @@ impl LaneMetrics {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct LaneGauges {
     pub(crate) buffer_bytes: u64,
+    pub(crate) writing_bytes: u64,
     pub(crate) buffer_requests: u64,
     pub(crate) buffer_capacity_bytes: u64,
 }
@@ -128,11 +129,16 @@ pub(crate) fn render(out: &mut String, lanes: &[(Signal, &LaneMetrics, LaneGauge
             );
         }
     }
-    let gauges: [GaugeDef; 3] = [
+    let gauges: [GaugeDef; 4] = [
         (
             "otlp_spool_buffer_bytes",
-            "Bytes held in the buffer.",
+            "Memory held by the requests in the buffer, in bytes.",
             |g| g.buffer_bytes,
+        ),
+        (
+            "otlp_spool_lane_writing_bytes",
+            "Memory held by requests drained from the buffer and not yet written, in bytes.",
+            |g| g.writing_bytes,
         ),
         (
             "otlp_spool_buffer_requests",

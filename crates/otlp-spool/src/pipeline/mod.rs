@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use otlp_spool_buffer::{BatchBuffer, Policy, PushError};
+use otlp_spool_buffer::{BatchBuffer, Policy, PushError, Weighted as _};
 use otlp_spool_core::{Signal, Sink, SinkError, Telemetry};
 use otlp_spool_storage::{FileStore, StoreOptions};
 use parking_lot::Mutex;
@@ -104,6 +104,7 @@ impl Pipeline {
                 b.max_bytes.0,
                 store.writer(signal),
                 b.retry_after.0,
+                usize::try_from(b.max_batch_bytes.0).unwrap_or(usize::MAX),
             )))
         };
         let lanes = [
@@ -184,11 +185,10 @@ impl Pipeline {
         closed.map(|_| ())
     }
 
-    /// False while shutting down or while any lane is full.
+    /// False while shutting down or while any lane is full: it has no room for one more
+    /// request like its latest one (or for 5% of its bound).
     pub fn is_ready(&self) -> bool {
-        !self.closing.load(Ordering::SeqCst)
-            // "Full" for readiness: less than 5% of the bound left.
-            && self.lanes.iter().all(|l| l.buffer.bytes() < l.capacity - l.capacity / 20)
+        !self.closing.load(Ordering::SeqCst) && self.lanes.iter().all(|l| l.has_room())
     }
 
     /// Appends the pipeline's self-metrics in Prometheus text format.
@@ -202,6 +202,7 @@ impl Pipeline {
                     &l.metrics,
                     LaneGauges {
                         buffer_bytes: l.buffer.bytes(),
+                        writing_bytes: l.writing_bytes(),
                         buffer_requests: l.buffer.len() as u64,
                         buffer_capacity_bytes: l.capacity,
                     },
@@ -239,9 +240,14 @@ impl Sink for Pipeline {
         let lane = self.lane(telemetry.signal());
         LaneMetrics::add(&lane.metrics.received_requests, 1);
         let forward_copy = self.forward.as_ref().map(|_| telemetry.clone());
-        let item = Item::new(telemetry);
+        let item = Item::new(telemetry, lane.capacity);
         let items = item.items;
-        match lane.buffer.push(item) {
+        let pushed = if lane.admits(item.weight() as u64) {
+            lane.buffer.push(item)
+        } else {
+            Err(PushError::Full(item))
+        };
+        match pushed {
             Ok(()) => {
                 LaneMetrics::add(&lane.metrics.accepted_requests, 1);
                 LaneMetrics::add(&lane.metrics.accepted_items, items);

@@ -7,6 +7,7 @@ mod e2e_python;
 mod e2e_rust;
 mod embedded;
 mod forward;
+mod lanes;
 mod shutdown;
 mod support;
 mod traffic;
