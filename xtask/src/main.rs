@@ -6,7 +6,8 @@
 //! - `bench-compare [--base REV] [-p CRATE]... [--quick] [--threshold PCT] [--rounds N]
 //!   [--filter SUBSTR]`: builds the base revision in a git worktree and the working tree, runs their
 //!   criterion benchmarks alternately and reports base, head, change and measured noise per
-//!   benchmark. Exits non-zero only for a slowdown beyond `max(threshold, noise)`.
+//!   benchmark; re-measures every flagged benchmark alone beside an A/A control. Exits 3 only for
+//!   a confirmed slowdown beyond `max(threshold, noise)`.
 //! - `load [LOADGEN FLAGS]`: release-builds the binary and `loadgen`, then runs the load
 //!   generator against a spawned server.
 //!
@@ -36,6 +37,11 @@ commands:
       --threshold PCT           smallest slowdown ever called a regression (default 5)
       --filter SUBSTR           only benchmarks whose id contains SUBSTR
       --measurement SECS        criterion's measurement time per benchmark (default 3, quick 0.2)
+      --confirm-rounds N        rounds (base, head, base again) re-measuring each flagged
+                                benchmark alone (default 5; at least 3, or 0:
+                                the first pass decides)
+      --confirm-measurement SECS
+                                measurement time when re-measuring (default 2x, quick 0.6)
   load [LOADGEN FLAGS]          build release binaries and run the load generator against a
                                 spawned server (flags: see benches/README.md)
 ";

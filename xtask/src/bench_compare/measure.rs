@@ -36,7 +36,17 @@ pub(crate) struct Timing {
     /// Criterion's `--sample-size` (at least 10) and `--nresamples` for the bootstrap.
     pub(crate) sample_size: Option<u32>,
     pub(crate) nresamples: Option<u32>,
-    pub(crate) filter: Option<String>,
+    pub(crate) filter: Option<Filter>,
+}
+
+/// Which benchmarks of an executable to run.
+#[derive(Debug, Clone)]
+pub(crate) enum Filter {
+    /// Every benchmark whose id contains this text (`--filter`).
+    Substring(String),
+    /// Exactly the benchmark with this id: criterion's `--exact` (criterion 0.8, the
+    /// workspace's version, has it).
+    Exact(String),
 }
 
 /// Runs `bench` once with `home` as `CRITERION_HOME` and returns its samples by benchmark id.
@@ -63,10 +73,17 @@ pub(crate) fn run_once(
     if let Some(n) = timing.nresamples {
         cmd.arg("--nresamples").arg(n.to_string());
     }
-    if let Some(filter) = &timing.filter {
-        cmd.arg(regex_escape(filter));
+    match &timing.filter {
+        Some(Filter::Substring(text)) => {
+            cmd.arg(regex_escape(text));
+        }
+        Some(Filter::Exact(id)) => {
+            cmd.arg("--exact").arg(id);
+        }
+        None => {}
     }
     cmd.current_dir(&bench.cwd).env("CRITERION_HOME", home);
+    settle();
     let out = cmd
         .output()
         .with_context(|| format!("could not start {}", workspace::display(&cmd)))?;
@@ -79,6 +96,17 @@ pub(crate) fn run_once(
         );
     }
     read_results(home)
+}
+
+/// Flushes dirty pages (`sync`) before a measurement starts. A benchmark that writes files (the
+/// storage `write` bench writes and fsyncs Arrow files; the build writes executables) leaves
+/// writeback behind that would otherwise land in the next process's measurement, and with a
+/// fixed order of executables that is always the same side. Before this and the alternation by
+/// executable (see `measure_rounds`), a head with a real +20% slowdown measured 16% faster than
+/// its base in the first pass; which of the two mattered more was not isolated. Failing to sync
+/// only costs accuracy, so errors are ignored.
+fn settle() {
+    let _ = Command::new("sync").status();
 }
 
 /// Reads every `*/new/{benchmark,estimates}.json` pair under `home`.
