@@ -48,6 +48,19 @@ pub(crate) fn crates_with(tree: &Path, rel: &str) -> Result<Vec<String>> {
     Ok(names)
 }
 
+/// The root `benches/` folder's package: the service's end-to-end benchmarks.
+pub(crate) const E2E_BENCH_PACKAGE: &str = "otlp-spool-benches";
+
+/// Packages with criterion benches in `tree`: every `crates/*` with a `benches/` folder, plus
+/// the root `benches/` package when it has `benches/benches/`.
+pub(crate) fn bench_packages(tree: &Path) -> Result<Vec<String>> {
+    let mut names = crates_with(tree, "benches")?;
+    if tree.join("benches").join("benches").is_dir() {
+        names.push(E2E_BENCH_PACKAGE.to_owned());
+    }
+    Ok(names)
+}
+
 /// Runs `cmd`, echoing it first; fails with the command line if it exits non-zero.
 pub(crate) fn run_checked(cmd: &mut Command) -> Result<()> {
     eprintln!("$ {}", display(cmd));

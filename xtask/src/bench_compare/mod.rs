@@ -298,7 +298,7 @@ fn prepare_trees(
     add_worktree(&root, &base_tree, &sha)?;
 
     let head_crates = select(&root, &opts.packages)?;
-    let base_crates = workspace::crates_with(&base_tree, "benches")?;
+    let base_crates = workspace::bench_packages(&base_tree)?;
     let (shared, head_only): (Vec<String>, Vec<String>) = head_crates
         .into_iter()
         .partition(|c| base_crates.contains(c));
@@ -332,13 +332,15 @@ fn prepare_trees(
 }
 
 fn select(root: &Path, packages: &[String]) -> Result<Vec<String>> {
-    let with_benches = workspace::crates_with(root, "benches")?;
+    let with_benches = workspace::bench_packages(root)?;
     if packages.is_empty() {
         return Ok(with_benches);
     }
     for p in packages {
         if !with_benches.contains(p) {
-            bail!("crate `{p}` has no benches (crates/{p}/benches)");
+            bail!(
+                "package `{p}` has no criterion benches (crates/{p}/benches, or benches/benches)"
+            );
         }
     }
     Ok(packages.to_vec())
