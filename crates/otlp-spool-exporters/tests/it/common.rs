@@ -14,6 +14,8 @@ use otlp_spool_core::proto::metrics::v1::{
 use otlp_spool_core::proto::resource::v1::Resource;
 use otlp_spool_core::proto::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use otlp_spool_core::{Sink, SinkError, Telemetry};
+use otlp_spool_exporters::Protocol;
+use otlp_spool_receiver::{Receiver, ReceiverBuilder, RunningReceiver};
 use parking_lot::Mutex;
 
 /// A sink that keeps everything and counts flushes.
@@ -214,4 +216,31 @@ pub(crate) async fn eventually(within: Duration, mut condition: impl FnMut() -> 
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     condition()
+}
+
+/// A real receiver on both ports (127.0.0.1:0), set up by `configure`, writing into a
+/// collecting sink.
+pub(crate) async fn start_receiver(
+    configure: impl FnOnce(ReceiverBuilder) -> ReceiverBuilder,
+) -> (RunningReceiver, std::sync::Arc<Collect>) {
+    let sink = std::sync::Arc::new(Collect::default());
+    let builder = Receiver::builder()
+        .grpc_addr("127.0.0.1:0".parse().unwrap())
+        .http_addr("127.0.0.1:0".parse().unwrap());
+    let running = configure(builder)
+        .build()
+        .expect("receiver config")
+        .serve(sink.clone(), std::future::pending())
+        .await
+        .expect("receiver serves");
+    (running, sink)
+}
+
+/// `scheme://addr` of the port `protocol` uses.
+pub(crate) fn endpoint_of(running: &RunningReceiver, protocol: Protocol, scheme: &str) -> String {
+    let addr = match protocol {
+        Protocol::Grpc => running.grpc_addr(),
+        _ => running.http_addr(),
+    };
+    format!("{scheme}://{}", addr.expect("bound"))
 }

@@ -6,36 +6,25 @@ use std::time::Duration;
 
 use otlp_spool_core::{Sink, Telemetry};
 use otlp_spool_exporters::{Auth, Compression, Forwarder, Protocol, RetryPolicy};
-use otlp_spool_receiver::{Receiver, RunningReceiver};
+use otlp_spool_receiver::RunningReceiver;
 
-use crate::common::{Collect, eventually, logs, metrics, spans_of, traces};
+use crate::common::{
+    Collect, endpoint_of, eventually, logs, metrics, spans_of, start_receiver, traces,
+};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
 /// A real receiver on both ports, writing into a collecting sink.
 pub(crate) async fn receiver(token: Option<&str>) -> (RunningReceiver, Arc<Collect>) {
-    let sink = Arc::new(Collect::default());
-    let mut builder = Receiver::builder()
-        .grpc_addr("127.0.0.1:0".parse().unwrap())
-        .http_addr("127.0.0.1:0".parse().unwrap());
-    if let Some(token) = token {
-        builder = builder.bearer_token(token);
-    }
-    let running = builder
-        .build()
-        .expect("receiver config")
-        .serve(sink.clone(), std::future::pending())
-        .await
-        .expect("receiver serves");
-    (running, sink)
+    start_receiver(|b| match token {
+        Some(token) => b.bearer_token(token),
+        None => b,
+    })
+    .await
 }
 
 fn endpoint(running: &RunningReceiver, protocol: Protocol) -> String {
-    let addr = match protocol {
-        Protocol::Grpc => running.grpc_addr(),
-        _ => running.http_addr(),
-    };
-    format!("http://{}", addr.expect("bound"))
+    endpoint_of(running, protocol, "http")
 }
 
 async fn round_trip(protocol: Protocol, compression: Compression) {

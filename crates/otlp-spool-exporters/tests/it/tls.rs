@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use otlp_spool_core::Sink;
 use otlp_spool_exporters::{ConfigError, Forwarder, Protocol, RetryPolicy};
-use otlp_spool_receiver::{Receiver, RunningReceiver};
+use otlp_spool_receiver::RunningReceiver;
 
-use crate::common::{Collect, eventually, spans_of, traces};
+use crate::common::{Collect, endpoint_of, eventually, spans_of, start_receiver, traces};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -28,25 +28,11 @@ fn fixture(name: &str) -> PathBuf {
 
 /// A real receiver serving TLS on both ports, writing into a collecting sink.
 async fn tls_receiver() -> (RunningReceiver, Arc<Collect>) {
-    let sink = Arc::new(Collect::default());
-    let running = Receiver::builder()
-        .grpc_addr("127.0.0.1:0".parse().unwrap())
-        .http_addr("127.0.0.1:0".parse().unwrap())
-        .tls(fixture("cert.pem"), fixture("key.pem"))
-        .build()
-        .expect("receiver config")
-        .serve(sink.clone(), std::future::pending())
-        .await
-        .expect("receiver serves");
-    (running, sink)
+    start_receiver(|b| b.tls(fixture("cert.pem"), fixture("key.pem"))).await
 }
 
 fn https_endpoint(running: &RunningReceiver, protocol: Protocol) -> String {
-    let addr = match protocol {
-        Protocol::Grpc => running.grpc_addr(),
-        _ => running.http_addr(),
-    };
-    format!("https://{}", addr.expect("bound"))
+    endpoint_of(running, protocol, "https")
 }
 
 /// Forwards 20 batches of 25 spans with the fixture trusted, by file or as PEM bytes.
