@@ -46,6 +46,37 @@ mod allocator_tuning {
     #[used]
     #[unsafe(link_section = ".init_array")]
     static BEFORE_MAIN: extern "C" fn() = before_main;
+
+    /// A tripwire for the hard-coded option index: the binary's test harness links the same
+    /// allocator and constructor, so the option must read back as set, and a neighbouring
+    /// option must still hold its documented mimalloc v3 default (a renumbered `mi_option_e`
+    /// in a new mimalloc would move it).
+    #[cfg(test)]
+    mod tests {
+        use super::{ARENA_EAGER_COMMIT, c_int, c_long};
+
+        /// `mi_option_purge_delay` in mimalloc v3 (default 1000 ms).
+        const PURGE_DELAY: c_int = 15;
+
+        unsafe extern "C" {
+            fn mi_option_get(option: c_int) -> c_long;
+        }
+
+        #[test]
+        fn the_constructor_turned_eager_arena_commit_off() {
+            // SAFETY: plain option getters with valid indices.
+            let (eager, purge_delay) = unsafe {
+                (
+                    mi_option_get(ARENA_EAGER_COMMIT),
+                    mi_option_get(PURGE_DELAY),
+                )
+            };
+            assert_eq!(eager, 0, "arena_eager_commit");
+            if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+                assert_eq!(purge_delay, 1000, "option indices moved: check mimalloc.h");
+            }
+        }
+    }
 }
 
 #[derive(Debug, Parser)]
