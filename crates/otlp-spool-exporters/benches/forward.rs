@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -17,9 +16,8 @@ use otlp_spool_core::proto::common::v1::{AnyValue, KeyValue, any_value};
 use otlp_spool_core::proto::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use otlp_spool_core::{Sink, Telemetry};
 use otlp_spool_exporters::{Forwarder, Protocol};
-use otlp_spool_receiver::Receiver;
 
-use common::{Counting, CountingSink};
+use common::{Counting, local_receiver};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -69,17 +67,7 @@ fn forward(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let target = Arc::new(CountingSink::default());
-    let running = runtime.block_on(async {
-        Receiver::builder()
-            .grpc_addr("127.0.0.1:0".parse().unwrap())
-            .disable_http()
-            .build()
-            .unwrap()
-            .serve(target.clone(), std::future::pending())
-            .await
-            .unwrap()
-    });
+    let (running, target) = local_receiver(&runtime);
     let endpoint = format!("http://{}", running.grpc_addr().unwrap());
     let forwarder = runtime.block_on(async {
         Forwarder::builder()

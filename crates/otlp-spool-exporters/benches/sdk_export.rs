@@ -22,9 +22,8 @@ use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData, SpanExporter};
 use otlp_spool_exporters::{SinkMetricExporter, SinkSpanExporter};
-use otlp_spool_receiver::{Receiver, RunningReceiver};
 
-use common::{Counting, CountingSink, allocations, thread_allocations};
+use common::{Counting, CountingSink, allocations, local_receiver, thread_allocations};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -101,23 +100,6 @@ fn allocations_per_span(label: &str, export: impl Fn(Vec<SpanData>)) {
         per_span(total),
         per_span(on_thread)
     );
-}
-
-/// A local otlp-spool receiver (gRPC only, counting sink) for the `opentelemetry-otlp`
-/// baseline.
-fn local_receiver(runtime: &tokio::runtime::Runtime) -> (RunningReceiver, Arc<CountingSink>) {
-    let target = Arc::new(CountingSink::default());
-    let running = runtime.block_on(async {
-        Receiver::builder()
-            .grpc_addr("127.0.0.1:0".parse().unwrap())
-            .disable_http()
-            .build()
-            .unwrap()
-            .serve(target.clone(), std::future::pending())
-            .await
-            .unwrap()
-    });
-    (running, target)
 }
 
 fn span_export(c: &mut Criterion) {

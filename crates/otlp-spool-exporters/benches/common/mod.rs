@@ -1,10 +1,13 @@
-//! Shared bench helpers: a counting global allocator and a sink that only counts.
+//! Shared bench helpers: a counting global allocator, a sink that only counts, and a local
+//! receiver in front of it.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use otlp_spool_core::{Sink, SinkError, Telemetry};
+use otlp_spool_receiver::{Receiver, RunningReceiver};
 
 /// Counts every allocation (and reallocation) made through it: in the whole process, and on
 /// the allocating thread.
@@ -65,4 +68,22 @@ impl Sink for CountingSink {
             .fetch_add(telemetry.item_count() as u64, Ordering::Relaxed);
         Ok(())
     }
+}
+
+/// A local otlp-spool receiver (gRPC only on 127.0.0.1:0) in front of a [`CountingSink`].
+pub(crate) fn local_receiver(
+    runtime: &tokio::runtime::Runtime,
+) -> (RunningReceiver, Arc<CountingSink>) {
+    let target = Arc::new(CountingSink::default());
+    let running = runtime.block_on(async {
+        Receiver::builder()
+            .grpc_addr("127.0.0.1:0".parse().unwrap())
+            .disable_http()
+            .build()
+            .unwrap()
+            .serve(target.clone(), std::future::pending())
+            .await
+            .unwrap()
+    });
+    (running, target)
 }
