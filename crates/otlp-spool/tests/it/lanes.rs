@@ -48,6 +48,19 @@ async fn the_lane_bound_counts_decoded_memory_not_protobuf_bytes() {
         }
         assert_eq!(accepted, [0, 1, 2]);
         assert!(!spool.pipeline().is_ready(), "a full lane is not ready");
+        let mut page = String::new();
+        spool.pipeline().render_metrics(&mut page);
+        assert!(
+            page.contains(&format!(
+                "otlp_spool_buffer_bytes{{signal=\"traces\"}} {}",
+                3 * memory
+            )),
+            "{page}"
+        );
+        assert!(
+            page.contains("otlp_spool_lane_writing_bytes{signal=\"traces\"} 0"),
+            "{page}"
+        );
 
         spool.pipeline().pause_writers(false);
         spool.flush().await.unwrap();
