@@ -40,6 +40,7 @@ mod memory;
 mod signal;
 mod sink;
 mod telemetry;
+pub mod wire;
 
 pub use signal::Signal;
 pub use sink::{Sink, SinkError};

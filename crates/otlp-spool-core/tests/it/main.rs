@@ -3,3 +3,4 @@
 mod memory;
 mod sink;
 mod telemetry;
+mod wire;

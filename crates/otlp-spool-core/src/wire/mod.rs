@@ -1,0 +1,12 @@
+//! The OTLP protobuf wire form: reading it without building prost messages.
+//!
+//! Requests travel through otlp-spool as their serialized bytes; the walkers that validate
+//! them (receiver) and turn them into Arrow (storage) read those bytes with the one
+//! [`Reader`] defined here, so both accept the same framing with the same limits.
+
+mod reader;
+
+pub use reader::{
+    Field, MAX_FIELD_NUMBER, MAX_GROUP_DEPTH, Reader, Value, WireError, WireErrorKind, WireType,
+    decode_varint, put_len_field, put_tag, put_varint, varint_len,
+};
