@@ -4,8 +4,9 @@
 //! - [`Spool`]: the embedded API (a pipeline in your own process).
 //! - [`Pipeline`]: buffer lanes and writers behind the [`Sink`](otlp_spool_core::Sink) trait.
 //! - [`config`]: the configuration model shared with the `otlp-spool` binary.
-//! - [`run_service`]: what `otlp-spool serve` runs.
+//! - [`run_service`]: what `otlp-spool serve` runs; [`cli::run`]: the whole command line.
 
+pub mod cli;
 pub mod config;
 mod forward;
 mod pipeline;

@@ -1,14 +1,7 @@
-//! The `otlp-spool` binary: `otlp-spool serve [flags]`.
-//!
-//! Start-up order matters: configuration errors (naming the key) and an unusable output
-//! directory end the process with a non-zero code before any port is bound.
+//! The `otlp-spool` binary: its global allocator, then [`otlp_spool::cli::run`], which holds
+//! the command line (`otlp-spool serve [flags]`, ...).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
-
-use clap::{Parser, Subcommand};
-
-use otlp_spool::config::{Config, Overrides};
 
 /// mimalloc: the decode path allocates a lot of small objects per request (DEPENDENCIES.md
 /// trap 11), and it returns freed memory to the OS more readily than glibc's malloc.
@@ -79,80 +72,6 @@ mod allocator_tuning {
     }
 }
 
-#[derive(Debug, Parser)]
-#[command(
-    name = "otlp-spool",
-    version,
-    about = "Receive OpenTelemetry data, spool it to Arrow files, forward it"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Listen for OTLP (gRPC and HTTP) and spool what arrives to files.
-    Serve(ServeArgs),
-}
-
-#[derive(Debug, clap::Args)]
-struct ServeArgs {
-    /// YAML configuration file (also OTLP_SPOOL_CONFIG).
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Output directory (also OTLP_SPOOL_OUTPUT_DIR). Default ./otlp-spool-data.
-    #[arg(long, value_name = "DIR")]
-    output_dir: Option<PathBuf>,
-    /// OTLP/gRPC listen address (also OTLP_SPOOL_GRPC_ADDR). Default 127.0.0.1:4317.
-    #[arg(long, value_name = "ADDR")]
-    grpc_addr: Option<String>,
-    /// OTLP/HTTP listen address (also OTLP_SPOOL_HTTP_ADDR). Default 127.0.0.1:4318.
-    #[arg(long, value_name = "ADDR")]
-    http_addr: Option<String>,
-    /// Forward everything to this OTLP endpoint (also OTLP_SPOOL_FORWARD_ENDPOINT).
-    #[arg(long, value_name = "URL")]
-    forward_endpoint: Option<String>,
-    /// grpc | http/protobuf | http/json (also OTLP_SPOOL_FORWARD_PROTOCOL).
-    #[arg(long, value_name = "PROTOCOL")]
-    forward_protocol: Option<String>,
-    /// Print the effective configuration (secrets redacted) and exit.
-    #[arg(long)]
-    print_config: bool,
-}
-
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Serve(args) => serve(args),
-    }
-}
-
-fn serve(args: ServeArgs) -> ExitCode {
-    let overrides = Overrides {
-        config_file: args.config,
-        output_dir: args.output_dir,
-        grpc_addr: args.grpc_addr,
-        http_addr: args.http_addr,
-        forward_endpoint: args.forward_endpoint,
-        forward_protocol: args.forward_protocol,
-    };
-    let config = match Config::load(&overrides) {
-        Ok(config) => config,
-        Err(err) => {
-            eprintln!("otlp-spool: {err}");
-            return ExitCode::from(2);
-        }
-    };
-    if args.print_config {
-        print!("{}", config.to_redacted_yaml());
-        return ExitCode::SUCCESS;
-    }
-    match otlp_spool::run_service(config) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("otlp-spool: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+    otlp_spool::cli::run(std::env::args_os())
 }
