@@ -6,13 +6,15 @@
 //!   each once per pass (a `rewind` starts a new pass at the durable position);
 //! - the durable position only moves forward: `commit(lsn)` needs
 //!   `position <= lsn <= scanned`, `skip_to(lsn)` needs `position <= lsn <= last durable LSN`;
-//! - a position change is durable before the call returns `Ok` (a new file, fsynced, renamed
-//!   over the old one, directory fsynced); on `Err` the old position stands in memory, and on
-//!   disk the file holds either the old or the new state, never a mix (a consumer must accept
-//!   both after a crash: the exactly-once protocol in the README does);
+//! - a position change is durable before the call returns `Ok` (written into the cursor
+//!   file's other slot, then `fdatasync`: no new disk space needed, so consumers can record
+//!   progress, and free segments, on a full disk); on `Err` the old position stands in memory,
+//!   and on disk the file holds either the old or the new state, never a mix (a consumer must
+//!   accept both after a crash: the exactly-once protocol in the README does);
 //! - every record a skip or a drop passes over without the consumer having committed it is
 //!   counted, cumulatively, in the cursor file.
 
+use std::fs::File;
 use std::future::Future;
 use std::io::ErrorKind;
 use std::pin::Pin;
@@ -128,6 +130,7 @@ impl Walker {
 pub struct Cursor {
     inner: Arc<Inner>,
     name: String,
+    file: File,
     durable: CursorFile,
     walker: Walker,
     filter: Option<Signal>,
@@ -135,12 +138,13 @@ pub struct Cursor {
 }
 
 impl Cursor {
-    pub(crate) fn new(inner: Arc<Inner>, name: String, durable: CursorFile) -> Self {
+    pub(crate) fn new(inner: Arc<Inner>, name: String, durable: CursorFile, file: File) -> Self {
         let generation = inner.core.tail.generation();
         let walker = Walker::after(durable.lsn);
         Cursor {
             inner,
             name,
+            file,
             durable,
             walker,
             filter: None,
@@ -263,11 +267,12 @@ impl Cursor {
             });
         }
         let next = CursorFile {
+            seq: self.durable.seq + 1,
             lsn,
             payload: payload.to_vec(),
             ..self.durable.clone()
         };
-        self.inner.persist_cursor(&self.name, &next)?;
+        self.inner.persist_cursor(&self.name, &self.file, &next)?;
         self.durable = next;
         self.inner.reclaim();
         Ok(())
@@ -290,12 +295,13 @@ impl Cursor {
         }
         let skipped = Walker::count(&self.inner, self.durable.lsn, lsn)?;
         let next = CursorFile {
+            seq: self.durable.seq + 1,
             lsn,
             skipped_records: self.durable.skipped_records + skipped.records,
             skipped_bytes: self.durable.skipped_bytes + skipped.bytes,
             payload: self.durable.payload.clone(),
         };
-        self.inner.persist_cursor(&self.name, &next)?;
+        self.inner.persist_cursor(&self.name, &self.file, &next)?;
         self.durable = next;
         if self.walker.read < lsn {
             self.walker = Walker::after(lsn);

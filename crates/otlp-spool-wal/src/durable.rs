@@ -35,8 +35,9 @@ pub(crate) fn create_dir(dir: &Path) -> Result<(), IoFailure> {
 }
 
 /// Replaces `path` with `bytes` atomically and durably: write `temp`, fsync it, rename it over
-/// `path`, fsync the directory. On failure `path` keeps its old content (a leftover `temp` is
-/// removed when possible, and at the next open otherwise). Returns the fsyncs it made.
+/// `path`, fsync the directory. On failure `path` keeps its old content or is absent (a
+/// leftover `temp` is removed when possible, and at the next open otherwise). Returns the
+/// fsyncs it made.
 pub(crate) fn replace_file(
     dir: &Path,
     temp: &Path,
@@ -52,18 +53,18 @@ pub(crate) fn replace_file(
             .map_err(|e| IoFailure::new("create", temp, &e))?;
         f.write_all(bytes)
             .map_err(|e| IoFailure::new("write", temp, &e))?;
-        failpoint::hit("cursor.temp_written");
+        failpoint::hit("replace.temp_written");
         f.sync_all()
             .map_err(|e| IoFailure::new("fsync", temp, &e))?;
-        failpoint::hit("cursor.temp_synced");
+        failpoint::hit("replace.temp_synced");
         fs::rename(temp, path).map_err(|e| IoFailure::new("rename", temp, &e))
     })();
     if let Err(e) = result {
         let _ = fs::remove_file(temp);
         return Err(e);
     }
-    failpoint::hit("cursor.renamed");
+    failpoint::hit("replace.renamed");
     sync_dir(dir)?;
-    failpoint::hit("cursor.dir_synced");
+    failpoint::hit("replace.dir_synced");
     Ok(2)
 }

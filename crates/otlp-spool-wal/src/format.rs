@@ -22,20 +22,33 @@
 //!    20  head_crc   u32   CRC of bytes 0..20 of this header
 //!    24  payload    len bytes
 //!
-//! cursor file   <dir>/cursors/<name>.pos   (written as .<name>.tmp, fsynced, renamed)
+//! cursor file   <dir>/cursors/<name>.pos, 8192 bytes: two slots of 4096 bytes
+//!   created whole as .<name>.tmp, fsynced, renamed, directory fsynced; then updated in place,
+//!   each update into the slot of its sequence number (seq % 2), then fdatasync
+//!   slot
 //!     0  magic      b"OSPWALC\0"
 //!     8  version    u16 = 1
 //!    10  reserved   u16 = 0
-//!    12  data_len   u32   length of the opaque payload
-//!    16  lsn        u64   durable position: every record with an LSN <= lsn is consumed
-//!    24  skipped_records u64, 32 skipped_bytes u64   (cumulative, see `Cursor::skip_to`)
-//!    40  payload    data_len bytes
-//!     .  crc        u32   CRC of everything before it
+//!    12  data_len   u32   length of the opaque payload (at most 4000)
+//!    16  seq        u64   update number: the valid slot with the higher one is current
+//!    24  lsn        u64   durable position: every record with an LSN <= lsn is consumed
+//!    32  skipped_records u64, 40 skipped_bytes u64   (cumulative, see `Cursor::skip_to`)
+//!    48  payload    data_len bytes
+//!     .  crc        u32   CRC of the slot's bytes before it; zeros to the end of the slot
 //! ```
 //!
 //! A record header carries its own checksum so that a scan can trust a length before it reads
 //! the payload, and can look for the next good record after a damaged one (`find_next`)
 //! without being misled by a corrupt length.
+//!
+//! Why cursor updates overwrite a slot instead of renaming a new file over the old one: a
+//! rename needs a new block for every update, so on a full disk a consumer could not record
+//! its progress, and its progress is what frees segments. An in-place overwrite of a block
+//! that was allocated (and synced) at creation needs no space on a file system that overwrites
+//! in place (ext4, xfs, tmpfs; not a copy-on-write one), costs one `fdatasync` instead of two
+//! `fsync`s, and stays atomic: the two slots sit in separate 4 KiB blocks, an update never
+//! touches the slot of the state before it, and a torn update fails its checksum, leaving the
+//! previous state current.
 
 use otlp_spool_core::Signal;
 
@@ -49,10 +62,12 @@ pub(crate) const VERSION: u16 = 1;
 pub const SEGMENT_HEADER_LEN: usize = 32;
 /// Size of a record header (the frame around each payload).
 pub const RECORD_HEADER_LEN: usize = 24;
-/// Fixed part of a cursor file (without payload and trailing CRC).
-const CURSOR_FIXED_LEN: usize = 40;
+/// Size of one slot of a cursor file (which holds two).
+pub(crate) const CURSOR_SLOT_LEN: usize = 4096;
+/// Fixed part of a cursor slot (without payload and CRC).
+const CURSOR_FIXED_LEN: usize = 48;
 /// Largest cursor payload accepted by `Cursor::commit`.
-pub const MAX_CURSOR_PAYLOAD: usize = 64 * 1024;
+pub const MAX_CURSOR_PAYLOAD: usize = 4000;
 /// Folder of the cursor files inside the log directory.
 pub(crate) const CURSOR_DIR: &str = "cursors";
 /// The lock file inside the log directory.
@@ -270,54 +285,116 @@ pub(crate) fn scan_segment(data: &[u8], min_lsn: u64, max_len: u32) -> Scan {
     scan
 }
 
-/// A decoded cursor file.
+/// The state a cursor file holds (its current slot).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct CursorFile {
+    pub(crate) seq: u64,
     pub(crate) lsn: u64,
     pub(crate) skipped_records: u64,
     pub(crate) skipped_bytes: u64,
     pub(crate) payload: Vec<u8>,
 }
 
+/// What [`CursorFile::decode_file`] found besides the current state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OtherSlot {
+    /// Never written, or holding an older valid state.
+    Fine,
+    /// Neither zeros nor a valid slot: an update that did not complete (or damage).
+    Torn,
+}
+
 impl CursorFile {
-    pub(crate) fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(CURSOR_FIXED_LEN + self.payload.len() + 4);
+    /// The slot this state is written to.
+    pub(crate) fn slot(&self) -> usize {
+        (self.seq % 2) as usize
+    }
+
+    /// Offset of this state's slot in the file.
+    pub(crate) fn slot_offset(&self) -> u64 {
+        (self.slot() * CURSOR_SLOT_LEN) as u64
+    }
+
+    /// This state as one whole slot.
+    pub(crate) fn encode_slot(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(CURSOR_SLOT_LEN);
         out.extend_from_slice(&CURSOR_MAGIC);
         out.extend_from_slice(&VERSION.to_le_bytes());
         out.extend_from_slice(&0u16.to_le_bytes());
         let len = u32::try_from(self.payload.len()).expect("payload bounded by MAX_CURSOR_PAYLOAD");
         out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&self.seq.to_le_bytes());
         out.extend_from_slice(&self.lsn.to_le_bytes());
         out.extend_from_slice(&self.skipped_records.to_le_bytes());
         out.extend_from_slice(&self.skipped_bytes.to_le_bytes());
         out.extend_from_slice(&self.payload);
         let c = crc(&out);
         out.extend_from_slice(&c.to_le_bytes());
+        out.resize(CURSOR_SLOT_LEN, 0);
         out
     }
 
-    /// `None` if the bytes are not one whole, checksummed cursor file.
-    pub(crate) fn decode(bytes: &[u8]) -> Option<CursorFile> {
-        if bytes.len() < CURSOR_FIXED_LEN + 4
-            || bytes[0..8] != CURSOR_MAGIC
-            || u16_at(bytes, 8) != VERSION
+    /// A whole new cursor file: this state in its slot, the other slot zeros.
+    pub(crate) fn encode_file(&self) -> Vec<u8> {
+        let mut out = vec![0u8; 2 * CURSOR_SLOT_LEN];
+        let at = self.slot() * CURSOR_SLOT_LEN;
+        out[at..at + CURSOR_SLOT_LEN].copy_from_slice(&self.encode_slot());
+        out
+    }
+
+    /// `None` unless `slot` is one whole, checksummed slot.
+    fn decode_slot(slot: &[u8]) -> Option<CursorFile> {
+        if slot.len() < CURSOR_FIXED_LEN + 4
+            || slot[0..8] != CURSOR_MAGIC
+            || u16_at(slot, 8) != VERSION
         {
             return None;
         }
-        let len = u32_at(bytes, 12) as usize;
-        if len > MAX_CURSOR_PAYLOAD || bytes.len() != CURSOR_FIXED_LEN + len + 4 {
+        let len = u32_at(slot, 12) as usize;
+        if len > MAX_CURSOR_PAYLOAD || CURSOR_FIXED_LEN + len + 4 > slot.len() {
             return None;
         }
-        let body = &bytes[..CURSOR_FIXED_LEN + len];
-        if crc(body) != u32_at(bytes, CURSOR_FIXED_LEN + len) {
+        let body = &slot[..CURSOR_FIXED_LEN + len];
+        if crc(body) != u32_at(slot, CURSOR_FIXED_LEN + len) {
             return None;
         }
         Some(CursorFile {
-            lsn: u64_at(bytes, 16),
-            skipped_records: u64_at(bytes, 24),
-            skipped_bytes: u64_at(bytes, 32),
+            seq: u64_at(slot, 16),
+            lsn: u64_at(slot, 24),
+            skipped_records: u64_at(slot, 32),
+            skipped_bytes: u64_at(slot, 40),
             payload: body[CURSOR_FIXED_LEN..].to_vec(),
         })
+    }
+
+    /// The current state of a cursor file (the valid slot with the higher sequence number),
+    /// or `None` if neither slot is valid.
+    pub(crate) fn decode_file(bytes: &[u8]) -> Option<(CursorFile, OtherSlot)> {
+        if bytes.len() != 2 * CURSOR_SLOT_LEN {
+            return None;
+        }
+        let (a, b) = bytes.split_at(CURSOR_SLOT_LEN);
+        let zeros = |s: &[u8]| s.iter().all(|&x| x == 0);
+        match (CursorFile::decode_slot(a), CursorFile::decode_slot(b)) {
+            (Some(x), Some(y)) => Some((if x.seq >= y.seq { x } else { y }, OtherSlot::Fine)),
+            (Some(x), None) => Some((
+                x,
+                if zeros(b) {
+                    OtherSlot::Fine
+                } else {
+                    OtherSlot::Torn
+                },
+            )),
+            (None, Some(y)) => Some((
+                y,
+                if zeros(a) {
+                    OtherSlot::Fine
+                } else {
+                    OtherSlot::Torn
+                },
+            )),
+            (None, None) => None,
+        }
     }
 }
 
@@ -433,19 +510,44 @@ mod tests {
     #[test]
     fn cursor_files_round_trip_and_refuse_damage() {
         let c = CursorFile {
+            seq: 7,
             lsn: 9,
             skipped_records: 2,
             skipped_bytes: 300,
             payload: b"pending x".to_vec(),
         };
-        let bytes = c.encode();
-        assert_eq!(CursorFile::decode(&bytes), Some(c));
-        for i in 0..bytes.len() {
-            let mut bad = bytes.clone();
-            bad[i] ^= 4;
-            assert_eq!(CursorFile::decode(&bad), None, "flip at {i}");
+        let file = c.encode_file();
+        assert_eq!(file.len(), 2 * CURSOR_SLOT_LEN);
+        assert_eq!(
+            CursorFile::decode_file(&file),
+            Some((c.clone(), OtherSlot::Fine))
+        );
+        // The next update goes to the other slot and wins.
+        let mut updated = file.clone();
+        let next = CursorFile {
+            seq: 8,
+            lsn: 12,
+            ..c.clone()
+        };
+        let at = next.slot_offset() as usize;
+        updated[at..at + CURSOR_SLOT_LEN].copy_from_slice(&next.encode_slot());
+        assert_eq!(
+            CursorFile::decode_file(&updated),
+            Some((next, OtherSlot::Fine))
+        );
+        // A torn update leaves the previous state current, and says so.
+        let mut torn = updated.clone();
+        torn[at + 30] ^= 1;
+        assert_eq!(
+            CursorFile::decode_file(&torn),
+            Some((c.clone(), OtherSlot::Torn))
+        );
+        for i in 0..CURSOR_FIXED_LEN + 13 {
+            let mut bad = file.clone();
+            bad[c.slot_offset() as usize + i] ^= 4;
+            assert_eq!(CursorFile::decode_file(&bad), None, "flip at {i}");
         }
-        assert_eq!(CursorFile::decode(&bytes[..bytes.len() - 1]), None);
+        assert_eq!(CursorFile::decode_file(&file[..file.len() - 1]), None);
     }
 
     #[test]

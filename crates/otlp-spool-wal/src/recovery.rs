@@ -10,8 +10,9 @@
 //!   segments, payload checksum); a damaged stretch followed by good records is a *hole*,
 //!   reported and skipped by every reader; damage at the end of a segment (a torn tail) is cut
 //!   off (`set_len`, then `fsync`);
-//! - a cursor's leftover temporary file is removed (its rename never happened, so the old
-//!   position stands); a damaged cursor file is renamed `<name>.pos.corrupt` and the cursor is
+//! - a cursor's leftover temporary file is removed (its creation never completed); a slot
+//!   torn by an update that did not complete leaves the state before it current (reported);
+//!   a cursor file with no valid slot is renamed `<name>.pos.corrupt` and the cursor is
 //!   recreated at the oldest retained record, so it replays rather than skips.
 
 use std::collections::BTreeMap;
@@ -23,8 +24,8 @@ use crate::durable::{create_dir, replace_file, sync_dir};
 use crate::error::IoFailure;
 use crate::failpoint;
 use crate::format::{
-    BadHeader, CURSOR_DIR, CursorFile, cursor_file_name, cursor_temp_name, parse_segment_header,
-    parse_segment_name, scan_segment, valid_cursor_name,
+    BadHeader, CURSOR_DIR, CursorFile, OtherSlot, cursor_file_name, cursor_temp_name,
+    parse_segment_header, parse_segment_name, scan_segment, valid_cursor_name,
 };
 use crate::segment::SegmentMeta;
 
@@ -59,10 +60,13 @@ pub struct RecoveryReport {
     pub removed_incomplete: Vec<PathBuf>,
     /// Files renamed `*.corrupt` (a segment with a bad header, a damaged cursor file).
     pub quarantined: Vec<PathBuf>,
-    /// Leftover temporary cursor files removed.
+    /// Leftover temporary cursor files (of a creation cut short) removed.
     pub removed_temp: Vec<PathBuf>,
     /// Cursors recreated at the oldest record because their file was damaged.
     pub reset_cursors: Vec<String>,
+    /// Cursors whose last update did not complete (a crash during `commit`, which had not
+    /// returned): the state before it stands.
+    pub interrupted_cursor_updates: Vec<String>,
     /// Cursors found.
     pub cursors: Vec<String>,
 }
@@ -76,6 +80,7 @@ impl RecoveryReport {
             && self.quarantined.is_empty()
             && self.removed_temp.is_empty()
             && self.reset_cursors.is_empty()
+            && self.interrupted_cursor_updates.is_empty()
     }
 }
 
@@ -226,7 +231,7 @@ fn recover_cursors(
             fs::remove_file(&path).map_err(|e| IoFailure::new("remove", &path, &e))?;
             tracing::info!(
                 cursor = name,
-                "write-ahead log: removed an unfinished cursor update"
+                "write-ahead log: removed an unfinished cursor creation"
             );
             report.removed_temp.push(path);
             changed_dir = true;
@@ -239,11 +244,21 @@ fn recover_cursors(
             continue;
         };
         let bytes = fs::read(&path).map_err(|e| IoFailure::new("read", &path, &e))?;
-        let cursor = match CursorFile::decode(&bytes) {
-            Some(c) => c,
+        let cursor = match CursorFile::decode_file(&bytes) {
+            Some((c, OtherSlot::Fine)) => c,
+            Some((c, OtherSlot::Torn)) => {
+                tracing::info!(
+                    cursor = name,
+                    position = c.lsn,
+                    "write-ahead log: a cursor update did not complete; the state before it stands"
+                );
+                report.interrupted_cursor_updates.push(name.to_owned());
+                c
+            }
             None => {
                 quarantine(&path, report)?;
                 let fresh = CursorFile {
+                    seq: 1,
                     lsn: oldest,
                     ..CursorFile::default()
                 };
@@ -251,7 +266,7 @@ fn recover_cursors(
                     &cdir,
                     &cdir.join(cursor_temp_name(name)),
                     &cdir.join(cursor_file_name(name)),
-                    &fresh.encode(),
+                    &fresh.encode_file(),
                 )?;
                 tracing::warn!(
                     cursor = name,

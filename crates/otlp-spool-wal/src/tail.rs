@@ -114,15 +114,20 @@ impl Tail {
         timeout: Duration,
     ) -> (WaitOutcome, u64) {
         let mut s = self.state.lock();
-        if let Some(out) = Self::check(&s, read, seen_generation) {
-            return (out, s.generation);
+        loop {
+            if let Some(out) = Self::check(&s, read, seen_generation) {
+                return (out, s.generation);
+            }
+            s.sleepers += 1;
+            // A wake-up that brings nothing new for this reader (a publish of records it had
+            // already read: readers may run ahead of the publish by one batch) waits again.
+            let timed_out = self.cv.wait_for(&mut s, timeout);
+            s.sleepers -= 1;
+            if timed_out {
+                let out = Self::check(&s, read, seen_generation).unwrap_or(WaitOutcome::TimedOut);
+                return (out, s.generation);
+            }
         }
-        s.sleepers += 1;
-        // A spurious wake-up with nothing new counts as the timeout it shortened.
-        self.cv.wait_for(&mut s, timeout);
-        s.sleepers -= 1;
-        let out = Self::check(&s, read, seen_generation).unwrap_or(WaitOutcome::TimedOut);
-        (out, s.generation)
     }
 
     /// The future form of [`Tail::wait`], without a timeout (wrap it in the runtime's).

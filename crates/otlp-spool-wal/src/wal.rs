@@ -12,7 +12,8 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions, TryLockError};
-use std::path::Path;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use otlp_spool_core::Signal;
@@ -221,10 +222,11 @@ impl Wal {
                     .oldest_record()
                     .map_or(u64::MAX, |l| l - 1);
                 let state = CursorFile {
+                    seq: 1,
                     lsn: durable.min(oldest),
                     ..CursorFile::default()
                 };
-                self.inner.write_cursor_file(name, &state)?;
+                self.inner.create_cursor_file(name, &state)?;
                 cursors.insert(
                     name.to_owned(),
                     CursorEntry {
@@ -235,8 +237,28 @@ impl Wal {
                 state
             }
         };
+        let path = self.inner.cursor_path(name);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| IoFailure::new("open", &path, &e));
+        let file = match file {
+            Ok(f) => f,
+            Err(e) => {
+                if let Some(entry) = cursors.get_mut(name) {
+                    entry.open = false;
+                }
+                return Err(e.into());
+            }
+        };
         drop(cursors);
-        Ok(Cursor::new(Arc::clone(&self.inner), name.to_owned(), state))
+        Ok(Cursor::new(
+            Arc::clone(&self.inner),
+            name.to_owned(),
+            state,
+            file,
+        ))
     }
 
     /// Unregisters the cursor `name` (it must not be open), deleting its file, and frees the
@@ -256,7 +278,7 @@ impl Wal {
         let durable = self.inner.core.tail.durable();
         let skipped = Walker::count(&self.inner, entry.state.lsn, durable)?;
         let cdir = self.inner.opts.dir.join(CURSOR_DIR);
-        let path = cdir.join(cursor_file_name(name));
+        let path = self.inner.cursor_path(name);
         fs::remove_file(&path).map_err(|e| IoFailure::new("remove", &path, &e))?;
         failpoint::hit("cursor.removed");
         sync_dir(&cdir)?;
@@ -362,25 +384,43 @@ impl Inner {
         }
     }
 
-    fn write_cursor_file(&self, name: &str, state: &CursorFile) -> Result<(), IoFailure> {
+    fn cursor_path(&self, name: &str) -> PathBuf {
+        self.opts.dir.join(CURSOR_DIR).join(cursor_file_name(name))
+    }
+
+    /// Creates the cursor file of `name` holding `state` (new file, fsync, rename, directory
+    /// fsync).
+    fn create_cursor_file(&self, name: &str, state: &CursorFile) -> Result<(), IoFailure> {
         let cdir = self.opts.dir.join(CURSOR_DIR);
         let syncs = replace_file(
             &cdir,
             &cdir.join(cursor_temp_name(name)),
-            &cdir.join(cursor_file_name(name)),
-            &state.encode(),
+            &self.cursor_path(name),
+            &state.encode_file(),
         )?;
         Counters::add(&self.counters.meta_syncs, syncs);
         Ok(())
     }
 
-    /// Durably replaces the cursor's file, then its registry entry.
-    pub(crate) fn persist_cursor(&self, name: &str, state: &CursorFile) -> Result<(), IoFailure> {
-        self.write_cursor_file(name, state)?;
+    /// Durably writes `next` (the cursor's state with the next sequence number) into its slot
+    /// of the open cursor file, then updates the registry entry.
+    pub(crate) fn persist_cursor(
+        &self,
+        name: &str,
+        file: &File,
+        next: &CursorFile,
+    ) -> Result<(), IoFailure> {
+        let path = self.cursor_path(name);
+        file.write_all_at(&next.encode_slot(), next.slot_offset())
+            .map_err(|e| IoFailure::new("write", &path, &e))?;
+        failpoint::hit("cursor.slot_written");
+        file.sync_data()
+            .map_err(|e| IoFailure::new("fdatasync", &path, &e))?;
+        failpoint::hit("cursor.slot_synced");
+        Counters::add(&self.counters.meta_syncs, 1);
         if let Some(entry) = self.cursors.lock().get_mut(name) {
-            entry.state = state.clone();
+            entry.state = next.clone();
         }
-        failpoint::hit("cursor.committed");
         Ok(())
     }
 

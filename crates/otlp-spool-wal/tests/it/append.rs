@@ -18,7 +18,10 @@ fn a_ticket_completes_once_the_record_is_synced_and_the_record_reads_back() {
     assert_eq!(stats.durable_lsn, lsn);
     assert_eq!((stats.appended_records, stats.appended_bytes), (1, 3));
     assert!(stats.data_syncs >= 1);
-    assert_eq!(read_all(&wal), vec![(lsn, Signal::Metrics, b"one".to_vec())]);
+    assert_eq!(
+        read_all(&wal),
+        vec![(lsn, Signal::Metrics, b"one".to_vec())]
+    );
 }
 
 #[test]
@@ -46,7 +49,11 @@ fn lsns_increase_across_segments_and_restarts() {
             assert!(lsn > last, "{lsn} after {last}");
             last = lsn;
         }
-        assert!(wal.recovery_report().is_clean(), "{:?}", wal.recovery_report());
+        assert!(
+            wal.recovery_report().is_clean(),
+            "{:?}",
+            wal.recovery_report()
+        );
         wal.close().unwrap();
     }
     let wal = open(tmp.path());
@@ -60,7 +67,9 @@ fn lsns_increase_across_segments_and_restarts() {
 fn a_record_over_the_limit_is_refused_and_nothing_is_stored() {
     let tmp = tempfile::tempdir().unwrap();
     let wal = open(tmp.path());
-    let err = wal.append(Signal::Traces, &vec![0; 64 * 1024 + 1]).unwrap_err();
+    let err = wal
+        .append(Signal::Traces, &vec![0; 64 * 1024 + 1])
+        .unwrap_err();
     assert_eq!(
         err,
         AppendError::TooLarge {
@@ -99,7 +108,10 @@ fn a_full_log_refuses_at_once_and_takes_records_again_once_cursors_free_segments
         panic!("{full:?}")
     };
     assert_eq!(max, 32 * 1024);
-    assert!(used + needed > max && used <= max, "{used} + {needed} vs {max}");
+    assert!(
+        used + needed > max && used <= max,
+        "{used} + {needed} vs {max}"
+    );
     assert_eq!(wal.stats().refused_full, 1);
     // The consumer catches up: segments are deleted and the bound has room again.
     let mut n = 0;
@@ -131,7 +143,10 @@ fn close_writes_what_is_pending_then_refuses() {
     for t in tickets {
         t.wait().unwrap();
     }
-    assert_eq!(wal.append(Signal::Logs, b"late").unwrap_err(), AppendError::Closed);
+    assert_eq!(
+        wal.append(Signal::Logs, b"late").unwrap_err(),
+        AppendError::Closed
+    );
     assert!(wal.is_closed());
     wal.close().unwrap();
     drop(wal);
@@ -186,10 +201,15 @@ fn options_are_validated() {
     check(WalOptions::builder(""), "dir");
     check(WalOptions::builder("x").segment_bytes(100), "segment_bytes");
     check(
-        WalOptions::builder("x").segment_bytes(1 << 20).max_bytes(1 << 20),
+        WalOptions::builder("x")
+            .segment_bytes(1 << 20)
+            .max_bytes(1 << 20),
         "max_bytes",
     );
-    check(WalOptions::builder("x").max_record_bytes(0), "max_record_bytes");
+    check(
+        WalOptions::builder("x").max_record_bytes(0),
+        "max_record_bytes",
+    );
     check(
         WalOptions::builder("x")
             .max_bytes(1 << 28)
@@ -201,7 +221,10 @@ fn options_are_validated() {
         WalOptions::builder("x").group_commit_max_delay(Duration::from_secs(2)),
         "group_commit_max_delay",
     );
-    check(WalOptions::builder("x").group_commit_max_bytes(0), "group_commit_max_bytes");
+    check(
+        WalOptions::builder("x").group_commit_max_bytes(0),
+        "group_commit_max_bytes",
+    );
     let ok = WalOptions::builder("x").build().unwrap();
     assert_eq!(ok.max_bytes(), otlp_spool_wal::DEFAULT_MAX_BYTES);
 }
@@ -211,5 +234,8 @@ fn a_second_instance_on_the_same_directory_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let _wal = open(tmp.path());
     let err = Wal::open(small(tmp.path()).build().unwrap()).unwrap_err();
-    assert!(matches!(err, otlp_spool_wal::OpenError::Locked { .. }), "{err}");
+    assert!(
+        matches!(err, otlp_spool_wal::OpenError::Locked { .. }),
+        "{err}"
+    );
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use otlp_spool_core::Signal;
-use otlp_spool_wal::{Wal, WaitOutcome};
+use otlp_spool_wal::{WaitOutcome, Wal};
 use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 
@@ -46,7 +46,12 @@ fn many_tasks(tasks: usize) {
                 let mut lsns = Vec::new();
                 for i in 0..per_task {
                     let body = format!("{t}:{i}");
-                    lsns.push(wal.append(Signal::Traces, body.as_bytes()).unwrap().await.unwrap());
+                    lsns.push(
+                        wal.append(Signal::Traces, body.as_bytes())
+                            .unwrap()
+                            .await
+                            .unwrap(),
+                    );
                 }
                 lsns
             });

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use otlp_spool_core::Signal;
-use otlp_spool_wal::{CursorError, PositionError, Skipped, WaitOutcome, MAX_CURSOR_PAYLOAD};
+use otlp_spool_wal::{CursorError, MAX_CURSOR_PAYLOAD, PositionError, Skipped, WaitOutcome};
 
 use crate::util::{open, put, run_async, segment_files};
 
@@ -41,10 +41,15 @@ fn commit_refuses_positions_outside_durable_and_read() {
     let a = put(&wal, Signal::Logs, b"a");
     let b = put(&wal, Signal::Logs, b"b");
     let mut c = wal.cursor("c").unwrap();
-    assert!(matches!(c.commit(a, b""), Err(PositionError::Unread { read: 0, .. })));
+    assert!(matches!(
+        c.commit(a, b""),
+        Err(PositionError::Unread { read: 0, .. })
+    ));
     c.next_record().unwrap().unwrap();
     c.commit(a, b"").unwrap();
-    assert!(matches!(c.commit(0, b""), Err(PositionError::Backwards { current, .. }) if current == a));
+    assert!(
+        matches!(c.commit(0, b""), Err(PositionError::Backwards { current, .. }) if current == a)
+    );
     assert!(matches!(
         c.commit(a, &vec![0; MAX_CURSOR_PAYLOAD + 1]),
         Err(PositionError::PayloadTooLarge { .. })
@@ -59,11 +64,21 @@ fn names_are_checked_and_one_handle_per_name() {
     let wal = open(tmp.path());
     assert!(matches!(wal.cursor("../x"), Err(CursorError::BadName(_))));
     let c = wal.cursor("forward-0").unwrap();
-    assert!(matches!(wal.cursor("forward-0"), Err(CursorError::InUse(_))));
-    assert!(matches!(wal.drop_cursor("forward-0"), Err(CursorError::InUse(_))));
+    assert!(matches!(
+        wal.cursor("forward-0"),
+        Err(CursorError::InUse(_))
+    ));
+    assert!(matches!(
+        wal.drop_cursor("forward-0"),
+        Err(CursorError::InUse(_))
+    ));
     drop(c);
     let _again = wal.cursor("forward-0").unwrap();
-    let names: Vec<_> = wal.cursors().into_iter().map(|i| (i.name, i.open)).collect();
+    let names: Vec<_> = wal
+        .cursors()
+        .into_iter()
+        .map(|i| (i.name, i.open))
+        .collect();
     assert_eq!(names, vec![("forward-0".to_string(), true)]);
 }
 
@@ -71,9 +86,14 @@ fn names_are_checked_and_one_handle_per_name() {
 fn a_filter_passes_other_signals_over_and_commit_may_cover_them() {
     let tmp = tempfile::tempdir().unwrap();
     let wal = open(tmp.path());
-    for (i, s) in [Signal::Traces, Signal::Logs, Signal::Traces, Signal::Metrics]
-        .into_iter()
-        .enumerate()
+    for (i, s) in [
+        Signal::Traces,
+        Signal::Logs,
+        Signal::Traces,
+        Signal::Metrics,
+    ]
+    .into_iter()
+    .enumerate()
     {
         put(&wal, s, &[i as u8]);
     }
@@ -83,7 +103,11 @@ fn a_filter_passes_other_signals_over_and_commit_may_cover_them() {
         .map(|r| r.bytes()[0])
         .collect();
     assert_eq!(got, vec![0, 2]);
-    assert_eq!(c.scanned(), 4, "the metrics record at the end was passed over");
+    assert_eq!(
+        c.scanned(),
+        4,
+        "the metrics record at the end was passed over"
+    );
     c.commit(4, b"").unwrap();
 }
 
@@ -98,21 +122,36 @@ fn rewind_reads_again_from_the_durable_position() {
     let first = c.next_batch(2, usize::MAX).unwrap();
     c.commit(first[1].lsn(), b"").unwrap();
     let in_flight = c.next_batch(10, 1).unwrap();
-    assert_eq!(in_flight.len(), 1, "at least one record, then the byte limit");
+    assert_eq!(
+        in_flight.len(),
+        1,
+        "at least one record, then the byte limit"
+    );
     c.rewind();
     let again = c.next_batch(10, usize::MAX).unwrap();
-    assert_eq!(again.iter().map(|r| r.bytes()[0]).collect::<Vec<_>>(), vec![2, 3, 4]);
+    assert_eq!(
+        again.iter().map(|r| r.bytes()[0]).collect::<Vec<_>>(),
+        vec![2, 3, 4]
+    );
 }
 
 #[test]
 fn skips_and_drops_count_what_was_never_consumed() {
     let tmp = tempfile::tempdir().unwrap();
     let wal = open(tmp.path());
-    let lsns: Vec<u64> = (0..6u8).map(|i| put(&wal, Signal::Logs, &[i; 10])).collect();
+    let lsns: Vec<u64> = (0..6u8)
+        .map(|i| put(&wal, Signal::Logs, &[i; 10]))
+        .collect();
     let mut c = wal.cursor("forward-x").unwrap();
     c.next_record().unwrap(); // read, never committed: counts as skipped too
     let s = c.skip_to(lsns[2]).unwrap();
-    assert_eq!(s, Skipped { records: 3, bytes: 30 });
+    assert_eq!(
+        s,
+        Skipped {
+            records: 3,
+            bytes: 30
+        }
+    );
     assert_eq!(c.skipped(), s);
     assert_eq!(c.next_record().unwrap().unwrap().bytes()[0], 3);
     drop(c);
@@ -123,7 +162,10 @@ fn skips_and_drops_count_what_was_never_consumed() {
     assert_eq!(wal.cursor("forward-x").unwrap().skipped(), s, "persisted");
     assert_eq!(
         wal.drop_cursor("forward-x").unwrap(),
-        Some(Skipped { records: 3, bytes: 30 })
+        Some(Skipped {
+            records: 3,
+            bytes: 30
+        })
     );
     assert_eq!(wal.drop_cursor("forward-x").unwrap(), None);
     assert!(wal.cursors().is_empty());
@@ -146,7 +188,11 @@ fn segments_are_deleted_only_past_every_cursor_even_one_not_open() {
     while let Some(r) = fast.next_record().unwrap() {
         fast.commit(r.lsn(), b"").unwrap();
     }
-    assert_eq!(segment_files(tmp.path()).len(), before, "`slow` holds every segment");
+    assert_eq!(
+        segment_files(tmp.path()).len(),
+        before,
+        "`slow` holds every segment"
+    );
     let mut slow = wal.cursor("slow").unwrap();
     let half = slow.next_batch(50, usize::MAX).unwrap();
     slow.commit(half.last().unwrap().lsn(), b"").unwrap();
@@ -154,7 +200,11 @@ fn segments_are_deleted_only_past_every_cursor_even_one_not_open() {
     assert!(mid < before && mid > 1, "{mid} of {before}");
     drop(slow);
     wal.drop_cursor("slow").unwrap();
-    assert_eq!(segment_files(tmp.path()).len(), 1, "only the newest segment stays");
+    assert_eq!(
+        segment_files(tmp.path()).len(),
+        1,
+        "only the newest segment stays"
+    );
     assert_eq!(wal.stats().segments, 1);
     // The newest segment carries the next LSN across a restart.
     let last = fast.scanned();
@@ -175,7 +225,10 @@ fn a_new_cursor_starts_at_the_oldest_retained_record() {
     a.commit(batch.last().unwrap().lsn(), b"").unwrap();
     let mut b = wal.cursor("b").unwrap();
     let first = b.next_record().unwrap().unwrap();
-    assert!(first.lsn() <= batch.last().unwrap().lsn() + 1, "nothing retained is skipped");
+    assert!(
+        first.lsn() <= batch.last().unwrap().lsn() + 1,
+        "nothing retained is skipped"
+    );
     let n = 1 + std::iter::from_fn(|| b.next_record().unwrap()).count() as u64;
     assert_eq!(first.lsn() + n - 1, 60);
 }
@@ -188,7 +241,11 @@ fn waits_end_on_new_records_notifications_timeouts_and_close() {
     assert_eq!(c.wait(Duration::from_millis(20)), WaitOutcome::TimedOut);
     wal.notify_readers();
     assert_eq!(c.wait(Duration::from_secs(10)), WaitOutcome::Woken);
-    assert_eq!(c.wait(Duration::from_millis(20)), WaitOutcome::TimedOut, "woken once");
+    assert_eq!(
+        c.wait(Duration::from_millis(20)),
+        WaitOutcome::TimedOut,
+        "woken once"
+    );
     std::thread::scope(|s| {
         s.spawn(|| {
             std::thread::sleep(Duration::from_millis(30));

@@ -26,10 +26,15 @@ fn flip(path: &std::path::Path, at: u64) {
 /// Ten records of 100 bytes in one segment (bigger segments than `small`'s).
 fn ten(dir: &std::path::Path) -> Vec<u64> {
     let wal = otlp_spool_wal::Wal::open(
-        crate::util::small(dir).segment_bytes(1 << 20).build().unwrap(),
+        crate::util::small(dir)
+            .segment_bytes(1 << 20)
+            .build()
+            .unwrap(),
     )
     .unwrap();
-    (0..10u8).map(|i| put(&wal, Signal::Traces, &[i; 100])).collect()
+    (0..10u8)
+        .map(|i| put(&wal, Signal::Traces, &[i; 100]))
+        .collect()
 }
 
 const FRAME: u64 = (RECORD_HEADER_LEN + 100) as u64;
@@ -44,7 +49,10 @@ fn a_torn_tail_is_cut_off_and_reported() {
     let wal = open(tmp.path());
     let report = wal.recovery_report().clone();
     assert_eq!(report.truncated.len(), 1, "{report:?}");
-    assert_eq!((report.truncated[0].offset, report.truncated[0].bytes), (good, 37));
+    assert_eq!(
+        (report.truncated[0].offset, report.truncated[0].bytes),
+        (good, 37)
+    );
     assert_eq!(report.records, 10);
     assert_eq!(report.last_lsn, Some(lsns[9]));
     assert_eq!(fs::metadata(&seg).unwrap().len(), good, "truncated on disk");
@@ -67,7 +75,10 @@ fn a_damaged_record_in_the_middle_is_skipped_and_reported_never_silently() {
     let wal = open(tmp.path());
     let report = wal.recovery_report().clone();
     assert_eq!(report.holes.len(), 1, "{report:?}");
-    assert_eq!(report.holes[0].offset, SEGMENT_HEADER_LEN as u64 + 3 * FRAME);
+    assert_eq!(
+        report.holes[0].offset,
+        SEGMENT_HEADER_LEN as u64 + 3 * FRAME
+    );
     assert_eq!(report.holes[0].bytes, FRAME);
     assert!(report.truncated.is_empty());
     assert!(!report.is_clean());
@@ -79,7 +90,10 @@ fn a_damaged_record_in_the_middle_is_skipped_and_reported_never_silently() {
 fn damage_found_while_reading_is_reported_skipped_and_the_cursor_goes_on() {
     let tmp = tempfile::tempdir().unwrap();
     let wal = otlp_spool_wal::Wal::open(
-        crate::util::small(tmp.path()).segment_bytes(1 << 20).build().unwrap(),
+        crate::util::small(tmp.path())
+            .segment_bytes(1 << 20)
+            .build()
+            .unwrap(),
     )
     .unwrap();
     for i in 0..10u8 {
@@ -96,7 +110,11 @@ fn damage_found_while_reading_is_reported_skipped_and_the_cursor_goes_on() {
         match c.next_record() {
             Ok(Some(r)) => got.push(r.bytes()[0]),
             Ok(None) => break,
-            Err(otlp_spool_wal::ReadError::Corrupt { offset, skipped_bytes, .. }) => {
+            Err(otlp_spool_wal::ReadError::Corrupt {
+                offset,
+                skipped_bytes,
+                ..
+            }) => {
                 assert_eq!((offset, skipped_bytes), (at, FRAME));
                 damaged += 1;
             }
@@ -127,7 +145,11 @@ fn a_segment_whose_creation_was_cut_short_is_removed_and_one_with_a_bad_header_s
     assert_eq!(report.removed_incomplete, vec![stub.clone()], "{report:?}");
     assert!(!stub.exists());
     assert_eq!(report.quarantined.len(), 1);
-    assert!(report.quarantined[0].to_string_lossy().ends_with(".wal.corrupt"));
+    assert!(
+        report.quarantined[0]
+            .to_string_lossy()
+            .ends_with(".wal.corrupt")
+    );
     assert!(report.quarantined[0].exists(), "kept for inspection");
     let got = read_all(&wal);
     assert!(!got.is_empty() && got.len() < 40);
@@ -137,33 +159,51 @@ fn a_segment_whose_creation_was_cut_short_is_removed_and_one_with_a_bad_header_s
 }
 
 #[test]
-fn cursor_leftovers_are_cleaned_and_a_damaged_cursor_replays_rather_than_skips() {
+fn cursor_leftovers_are_cleaned_a_torn_update_reverts_and_a_damaged_cursor_replays() {
     let tmp = tempfile::tempdir().unwrap();
     {
         let wal = open(tmp.path());
         for i in 0..5u8 {
             put(&wal, Signal::Logs, &[i]);
         }
-        let mut c = wal.cursor("files-logs").unwrap();
-        c.next_batch(3, usize::MAX).unwrap();
-        c.commit(3, b"committed").unwrap();
-        let mut d = wal.cursor("forward-1").unwrap();
-        d.next_batch(5, usize::MAX).unwrap();
-        d.commit(5, b"").unwrap();
+        for name in ["files-logs", "forward-1", "forward-2"] {
+            let mut c = wal.cursor(name).unwrap();
+            c.next_batch(2, usize::MAX).unwrap();
+            c.commit(2, b"first").unwrap();
+            c.next_batch(2, usize::MAX).unwrap();
+            c.commit(4, b"second").unwrap();
+        }
     }
     let cdir = tmp.path().join("cursors");
-    fs::write(cdir.join(".files-logs.tmp"), b"half a cursor update").unwrap();
-    flip(&cdir.join("forward-1.pos"), 20);
+    fs::write(cdir.join(".forward-9.tmp"), b"half a cursor file").unwrap();
+    // seq 1 (creation) in slot 1, seq 2 in slot 0, seq 3 (the last commit) in slot 1.
+    flip(&cdir.join("forward-1.pos"), 4096 + 20); // the last update, torn
+    flip(&cdir.join("forward-2.pos"), 20); // both slots damaged
+    flip(&cdir.join("forward-2.pos"), 4096 + 20);
     let wal = open(tmp.path());
     let report = wal.recovery_report().clone();
-    assert_eq!(report.removed_temp, vec![cdir.join(".files-logs.tmp")]);
-    assert_eq!(report.reset_cursors, vec!["forward-1".to_string()]);
-    assert_eq!(report.cursors.len(), 2);
+    assert_eq!(report.removed_temp, vec![cdir.join(".forward-9.tmp")]);
+    assert_eq!(
+        report.interrupted_cursor_updates,
+        vec!["forward-1".to_string()]
+    );
+    assert_eq!(report.reset_cursors, vec!["forward-2".to_string()]);
+    assert_eq!(report.cursors.len(), 3);
     let c = wal.cursor("files-logs").unwrap();
-    assert_eq!((c.position(), c.payload()), (3, &b"committed"[..]), "the old state stands");
-    let mut d = wal.cursor("forward-1").unwrap();
+    assert_eq!((c.position(), c.payload()), (4, &b"second"[..]));
+    let c = wal.cursor("forward-1").unwrap();
+    assert_eq!(
+        (c.position(), c.payload()),
+        (2, &b"first"[..]),
+        "the state before"
+    );
+    let mut d = wal.cursor("forward-2").unwrap();
     assert_eq!(d.position(), 0);
-    assert_eq!(d.next_batch(10, usize::MAX).unwrap().len(), 5, "replays everything");
+    assert_eq!(
+        d.next_batch(10, usize::MAX).unwrap().len(),
+        5,
+        "replays everything"
+    );
 }
 
 #[test]
@@ -197,5 +237,8 @@ fn files_that_are_not_the_logs_own_are_left_alone() {
     assert!(wal.recovery_report().is_clean());
     put(&wal, Signal::Logs, b"x");
     drop(wal);
-    assert_eq!(fs::read(tmp.path().join("seg-12.wal")).unwrap(), b"not ours");
+    assert_eq!(
+        fs::read(tmp.path().join("seg-12.wal")).unwrap(),
+        b"not ours"
+    );
 }
