@@ -30,8 +30,10 @@
 //!   holding its record were written and `fdatasync` returned; a new segment file is
 //!   `fsync`ed and its directory `fsync`ed before any record goes into it.
 //! - **Ordered, never reused.** LSNs strictly increase along the log, across segments and
-//!   restarts (a restart continues after the highest LSN it finds in segments or cursors).
-//!   LSNs of records whose write failed are never reused, so the sequence can have gaps.
+//!   restarts (a restart continues after the highest LSN it finds in segments or cursors), so
+//!   no two durable records ever share one. A failed write's LSNs are not handed out again
+//!   while the process runs (the sequence has gaps); after a restart they may be, as they name
+//!   nothing that reached the disk.
 //! - **Bounded.** Segment bytes plus records waiting for their sync never exceed
 //!   `max_bytes`: an append that would pass it is refused at once ([`AppendError::Full`]).
 //! - **Failed writes leave no trace.** A failed write or sync (a full disk) fails the tickets

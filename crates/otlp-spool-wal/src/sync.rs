@@ -9,6 +9,7 @@
 //! Both flavours offer the same small surface: `Mutex::lock()` never fails (no poisoning) and
 //! `Condvar::wait(&mut guard)` takes the guard by reference, parking_lot style.
 
+#[cfg(not(otlp_spool_loom))]
 use std::time::Duration;
 
 #[cfg(not(otlp_spool_loom))]
@@ -60,7 +61,7 @@ where
 }
 
 #[cfg(otlp_spool_loom)]
-pub(crate) use loom_impl::{Condvar, Mutex, MutexGuard, spawn};
+pub(crate) use loom_impl::{Condvar, Mutex, spawn};
 
 #[cfg(otlp_spool_loom)]
 mod loom_impl {
