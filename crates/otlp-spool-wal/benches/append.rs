@@ -3,7 +3,8 @@
 //!
 //! Every thread appends a 4 KiB record and waits for its ticket before the next one (a
 //! receiver acknowledges only then), so the figure per element is the time per acknowledged
-//! append across all threads. After each group-commit benchmark the bench prints how many
+//! append across all threads. `group_commit/*` runs the default options (group-commit delay
+//! of at most 1 ms), `group_commit_no_delay/*` sets it to 0. After each group-commit benchmark the bench prints how many
 //! `fdatasync`s the log made for how many appends (the group commit at work).
 //!
 //! The logs live in a fresh directory under `$OTLP_SPOOL_WAL_BENCH_DIR` (default: the system
@@ -53,13 +54,19 @@ struct Syncs {
     syncs: u64,
 }
 
-fn group_commit(threads: usize, delay: Duration, iters: u64, syncs: &Mutex<Syncs>) -> Duration {
+/// `delay`: `None` keeps the default group-commit delay.
+fn group_commit(
+    threads: usize,
+    delay: Option<Duration>,
+    iters: u64,
+    syncs: &Mutex<Syncs>,
+) -> Duration {
     let dir = bench_dir();
-    let opts = WalOptions::builder(dir.path().join("wal"))
-        .max_bytes(16 << 30)
-        .group_commit_max_delay(delay)
-        .build()
-        .unwrap();
+    let mut opts = WalOptions::builder(dir.path().join("wal")).max_bytes(16 << 30);
+    if let Some(delay) = delay {
+        opts = opts.group_commit_max_delay(delay);
+    }
+    let opts = opts.build().unwrap();
     let wal = Wal::open(opts).unwrap();
     let body = vec![0x5a; RECORD];
     let per_thread = iters.div_ceil(threads as u64);
@@ -110,20 +117,23 @@ fn append(c: &mut Criterion) {
     g.sample_size(10);
     g.warm_up_time(Duration::from_millis(500));
     g.measurement_time(Duration::from_secs(3));
-    for threads in THREADS {
-        let id = format!("group_commit/{threads}");
+    let variants = THREADS
+        .iter()
+        .map(|&t| (format!("group_commit/{t}"), t, None))
+        .chain([4, 16].map(|t| {
+            (
+                format!("group_commit_no_delay/{t}"),
+                t,
+                Some(Duration::ZERO),
+            )
+        }));
+    for (id, threads, delay) in variants {
         let syncs = Mutex::new(Syncs::default());
         g.bench_function(&id, |b| {
-            b.iter_custom(|iters| group_commit(threads, Duration::ZERO, iters, &syncs))
+            b.iter_custom(|iters| group_commit(threads, delay, iters, &syncs))
         });
         report(&id, &syncs);
     }
-    let id = "group_commit_delay_1ms/16".to_string();
-    let syncs = Mutex::new(Syncs::default());
-    g.bench_function(&id, |b| {
-        b.iter_custom(|iters| group_commit(16, Duration::from_millis(1), iters, &syncs))
-    });
-    report(&id, &syncs);
     for threads in THREADS {
         g.bench_function(format!("fsync_each_baseline/{threads}"), |b| {
             b.iter_custom(|iters| fsync_each(threads, iters))

@@ -2,10 +2,13 @@
 //!
 //! Appenders frame their record into the pending buffer under one short lock: they check the
 //! byte bound, take the next LSN and copy the bytes, then leave with a [`Ticket`] on the
-//! current [`Group`]. The committer thread takes the whole pending buffer at once (after an
-//! optional bounded wait for more records), hands it to a [`LogSink`] that writes and syncs it,
-//! and completes the group. Records that arrive while a sync is running accumulate for the next
-//! one, so N concurrent appenders share one sync.
+//! current [`Group`]. The committer thread takes the whole pending buffer at once, hands it to
+//! a [`LogSink`] that writes and syncs it, and completes the group. Records that arrive while a
+//! sync is running accumulate for the next one, so N concurrent appenders share one sync.
+//! Before taking, the committer may wait (at most `max_delay`) until as many records are
+//! pending as its last group held: the appenders woken by that group's completion are
+//! expected back, and waiting for them fills the next group instead of syncing a part of it.
+//! A lone appender (last group of one) never waits.
 //!
 //! Invariants:
 //! - LSNs are handed out under the state lock in increasing order and the pending buffer holds
@@ -86,7 +89,7 @@ enum Waiting {
     No,
     /// The committer waits for a first record.
     Idle,
-    /// The committer waits out the group-commit delay.
+    /// The committer waits out the group-commit delay, for `expect` records.
     Delay,
 }
 
@@ -100,6 +103,9 @@ struct State {
     used: u64,
     closed: bool,
     waiting: Waiting,
+    /// Records in the last group taken: how many the delay waits for (the appenders that were
+    /// active then are expected back).
+    expect: u64,
     spare: Vec<u8>,
 }
 
@@ -172,6 +178,7 @@ impl Core {
                 used,
                 closed: false,
                 waiting: Waiting::No,
+                expect: 0,
                 spare: Vec::new(),
             }),
             work: Condvar::new(),
@@ -217,7 +224,9 @@ impl Core {
         let group = Arc::clone(&s.group);
         let wake = match s.waiting {
             Waiting::Idle => true,
-            Waiting::Delay => s.pending.len() >= self.limits.trigger_bytes,
+            Waiting::Delay => {
+                s.pending.len() >= self.limits.trigger_bytes || s.pending_records >= s.expect
+            }
             Waiting::No => false,
         };
         if wake {
@@ -291,11 +300,14 @@ impl Core {
             s.waiting = Waiting::No;
         }
         if !self.limits.max_delay.is_zero()
+            && s.pending_records < s.expect
             && s.pending.len() < self.limits.trigger_bytes
             && !s.closed
         {
-            // One bounded wait: an appender crossing the size trigger, `close`, or the delay
-            // ends it (a spurious wake-up only shortens it).
+            // One bounded wait, only while fewer records are pending than the last group had
+            // (a lone appender never waits): the appender that brings the count to it or
+            // crosses the size trigger, `close`, or the delay ends it (a spurious wake-up only
+            // shortens it).
             s.waiting = Waiting::Delay;
             self.work.wait_for(&mut s, self.limits.max_delay);
             s.waiting = Waiting::No;
@@ -303,6 +315,7 @@ impl Core {
         let spare = std::mem::take(&mut s.spare);
         let bytes = std::mem::replace(&mut s.pending, spare);
         let records = std::mem::take(&mut s.pending_records);
+        s.expect = records;
         let first_lsn = s.pending_first;
         let group = std::mem::replace(&mut s.group, Arc::new(Group::new()));
         Some((

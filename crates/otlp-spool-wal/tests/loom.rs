@@ -23,6 +23,15 @@ fn committer(model: &Model, fail_next: usize) -> thread::JoinHandle<MemorySink> 
     })
 }
 
+/// A thread appending one record and waiting for its ticket: `(lsn, outcome)`.
+fn appender(model: &Model) -> thread::JoinHandle<(u64, Result<u64, TicketError>)> {
+    let model = model.clone();
+    thread::spawn(move || {
+        let t = model.append(Signal::Logs, b"b").unwrap();
+        (t.lsn(), t.wait())
+    })
+}
+
 /// The LSNs the sink wrote, in order (batches are contiguous LSN ranges).
 fn written(sink: &MemorySink) -> Vec<u64> {
     sink.batches.iter().flat_map(|&(a, b, _)| a..=b).collect()
@@ -35,19 +44,12 @@ fn every_ticket_completes_and_the_log_is_in_lsn_order() {
     loom::model(|| {
         let model = Model::new(1024);
         let commit = committer(&model, 0);
-        let other = {
-            let model = model.clone();
-            thread::spawn(move || {
-                let t = model.append(Signal::Logs, b"b").unwrap();
-                let lsn = t.lsn();
-                assert_eq!(t.wait().unwrap(), lsn);
-                lsn
-            })
-        };
+        let other = appender(&model);
         let mine = model.append(Signal::Traces, b"a").unwrap();
         let mine_lsn = mine.lsn();
         assert_eq!(mine.wait().unwrap(), mine_lsn);
-        let other_lsn = other.join().unwrap();
+        let (other_lsn, outcome) = other.join().unwrap();
+        assert_eq!(outcome.unwrap(), other_lsn);
         model.close();
         let sink = commit.join().unwrap();
         let mut acked = vec![mine_lsn, other_lsn];
@@ -67,13 +69,7 @@ fn a_failed_batch_fails_its_tickets_and_frees_its_bytes() {
     loom::model(|| {
         let model = Model::new(1024);
         let commit = committer(&model, 1);
-        let other = {
-            let model = model.clone();
-            thread::spawn(move || {
-                let t = model.append(Signal::Logs, b"b").unwrap();
-                (t.lsn(), t.wait())
-            })
-        };
+        let other = appender(&model);
         let t = model.append(Signal::Logs, b"a").unwrap();
         let mine = (t.lsn(), t.wait());
         let theirs = other.join().unwrap();
