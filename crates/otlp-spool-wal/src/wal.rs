@@ -268,23 +268,37 @@ impl Wal {
         if !valid_cursor_name(name) {
             return Err(CursorError::BadName(name.to_owned()));
         }
-        let mut cursors = self.inner.cursors.lock();
-        let Some(entry) = cursors.get(name) else {
-            return Ok(None);
+        let position = {
+            let mut cursors = self.inner.cursors.lock();
+            let Some(entry) = cursors.get_mut(name) else {
+                return Ok(None);
+            };
+            if entry.open {
+                return Err(CursorError::InUse(name.to_owned()));
+            }
+            // Reserved (as if open) while it is counted and removed, without holding the lock.
+            entry.open = true;
+            entry.state.lsn
         };
-        if entry.open {
-            return Err(CursorError::InUse(name.to_owned()));
-        }
-        let durable = self.inner.core.tail.durable();
-        let skipped = Walker::count(&self.inner, entry.state.lsn, durable)?;
-        let cdir = self.inner.opts.dir.join(CURSOR_DIR);
         let path = self.inner.cursor_path(name);
-        fs::remove_file(&path).map_err(|e| IoFailure::new("remove", &path, &e))?;
+        let removed = Walker::count(&self.inner, position, self.inner.core.tail.durable())
+            .and_then(|skipped| {
+                fs::remove_file(&path).map_err(|e| IoFailure::new("remove", &path, &e))?;
+                Ok(skipped)
+            });
+        let skipped = match removed {
+            Ok(skipped) => skipped,
+            Err(e) => {
+                self.inner.release_cursor(name);
+                return Err(e.into());
+            }
+        };
+        // The file is gone: the cursor is no longer registered, even if the directory sync
+        // below fails (then a power loss could bring the file back, holding segments again).
+        self.inner.cursors.lock().remove(name);
         failpoint::hit("cursor.removed");
-        sync_dir(&cdir)?;
+        sync_dir(&self.inner.opts.dir.join(CURSOR_DIR))?;
         Counters::add(&self.inner.counters.meta_syncs, 1);
-        cursors.remove(name);
-        drop(cursors);
         if skipped.records > 0 {
             tracing::warn!(
                 cursor = name,

@@ -120,7 +120,11 @@ fn run_child(
     let _ = proc.kill();
     let status = proc.wait().unwrap();
     let expected = if crash.is_some() { 6 } else { 9 }; // SIGABRT at the crash point, or SIGKILL
-    assert_eq!(status.signal(), Some(expected), "child ended otherwise: {status:?} ({crash:?})");
+    assert_eq!(
+        status.signal(),
+        Some(expected),
+        "child ended otherwise: {status:?} ({crash:?})"
+    );
     lines
         .join()
         .unwrap()
