@@ -48,6 +48,11 @@
 //!   cursor (a cursor file on disk, open or not) has durably moved past its last record, and
 //!   never the newest segment. A cursor skipped or dropped with records it never consumed
 //!   counts them ([`Skipped`]).
+//! - **Cursor positions are durable and need no new space.** A commit returns `Ok` once the
+//!   new position and payload are synced; a cursor file (created by new file + rename +
+//!   directory fsync) holds two checksummed slots, and each commit overwrites the slot not
+//!   holding the current state, so a torn commit leaves the previous state and a consumer can
+//!   still commit (and free segments) on a full disk.
 //! - **No runtime, no clock.** The crate needs no tokio: tickets and cursor waits are
 //!   `Future`s with hand-made wakers, and blocking waits use condition variables with
 //!   timeouts; it never reads the time.
