@@ -1,0 +1,295 @@
+//! Segment files: the registry every thread consults, and the committer's writer.
+//!
+//! Invariants:
+//! - the registry lists the retained segments in LSN order; a segment's `len` is the end of its
+//!   durable, valid content, and only grows (by the writer, after a successful sync);
+//! - readers never read past `len`, so they never see a record whose sync has not completed,
+//!   nor the bytes of a failed batch;
+//! - a segment appears in the registry only once its header is synced and the directory entry
+//!   is durable; its predecessor is then complete (readers move on when a successor exists);
+//! - a failed write or sync is cut back (`set_len` to the last good length, then `fsync`)
+//!   before the next batch is written; while the cut-back has not succeeded, nothing is
+//!   written, so a failed batch can never reappear after a crash behind good records.
+
+use std::fs::{self, File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::durable::sync_dir;
+use crate::error::IoFailure;
+use crate::failpoint;
+use crate::format::{SEGMENT_HEADER_LEN, segment_header, segment_name};
+use crate::group::{Batch, Counters, LogSink};
+use crate::sync::Mutex;
+
+/// One retained segment.
+#[derive(Debug, Clone)]
+pub(crate) struct SegmentMeta {
+    /// No record in it has a smaller LSN (its first record's LSN when it was created by
+    /// rotation).
+    pub(crate) first_lsn: u64,
+    pub(crate) path: PathBuf,
+    /// End of the durable, valid content.
+    pub(crate) len: u64,
+    /// Good records in it, and the LSN of the last one.
+    pub(crate) records: u64,
+    pub(crate) last_lsn: Option<u64>,
+    /// Damaged stretches found at open, skipped by readers: `(offset, length)`.
+    pub(crate) holes: Arc<[(u64, u64)]>,
+}
+
+/// What a reader needs to know about a segment right now.
+#[derive(Debug, Clone)]
+pub(crate) struct View {
+    pub(crate) len: u64,
+    pub(crate) holes: Arc<[(u64, u64)]>,
+    /// The first LSN of the next segment, once one exists (then `len` is final).
+    pub(crate) next: Option<u64>,
+}
+
+/// The retained segments, shared by the committer, the cursors and reclamation.
+#[derive(Debug)]
+pub(crate) struct Segments {
+    list: Mutex<Vec<SegmentMeta>>,
+}
+
+impl Segments {
+    pub(crate) fn new(list: Vec<SegmentMeta>) -> Self {
+        Segments {
+            list: Mutex::new(list),
+        }
+    }
+
+    /// The segment starting at `first_lsn`, if it is still retained.
+    pub(crate) fn view(&self, first_lsn: u64) -> Option<View> {
+        let list = self.list.lock();
+        let i = list
+            .binary_search_by_key(&first_lsn, |m| m.first_lsn)
+            .ok()?;
+        Some(View {
+            len: list[i].len,
+            holes: Arc::clone(&list[i].holes),
+            next: list.get(i + 1).map(|m| m.first_lsn),
+        })
+    }
+
+    /// The segment where a reader looking for `lsn` starts: the last one whose first LSN is at
+    /// most `lsn`, or the oldest. Returns its first LSN and path.
+    pub(crate) fn locate(&self, lsn: u64) -> Option<(u64, PathBuf)> {
+        let list = self.list.lock();
+        let i = match list.binary_search_by_key(&lsn, |m| m.first_lsn) {
+            Ok(i) => i,
+            Err(0) => 0,
+            Err(i) => i - 1,
+        };
+        list.get(i).map(|m| (m.first_lsn, m.path.clone()))
+    }
+
+    /// The path of the segment starting at `first_lsn`.
+    pub(crate) fn path(&self, first_lsn: u64) -> Option<PathBuf> {
+        let list = self.list.lock();
+        let i = list
+            .binary_search_by_key(&first_lsn, |m| m.first_lsn)
+            .ok()?;
+        Some(list[i].path.clone())
+    }
+
+    /// Number of retained segments.
+    pub(crate) fn count(&self) -> usize {
+        self.list.lock().len()
+    }
+
+    /// The LSN of the oldest retained record, if any.
+    pub(crate) fn oldest_record(&self) -> Option<u64> {
+        let list = self.list.lock();
+        let first = list.iter().find(|m| m.records > 0)?;
+        // The first record of a segment is at least `first_lsn`; the scan knows it exactly only
+        // for the last one, so report the bound (readers skip what is below a position).
+        Some(first.first_lsn.max(1))
+    }
+
+    fn push(&self, meta: SegmentMeta) {
+        self.list.lock().push(meta);
+    }
+
+    fn grow(&self, first_lsn: u64, len: u64, last_lsn: u64, records: u64) {
+        let mut list = self.list.lock();
+        if let Some(m) = list.iter_mut().rev().find(|m| m.first_lsn == first_lsn) {
+            m.len = len;
+            m.last_lsn = Some(last_lsn);
+            m.records += records;
+        }
+    }
+
+    /// Removes and returns the oldest segments whose every record is at most `position`
+    /// (never the newest segment: it carries the log's next LSN across restarts).
+    pub(crate) fn take_consumed(&self, position: u64) -> Vec<SegmentMeta> {
+        let mut list = self.list.lock();
+        let mut n = 0;
+        while n + 1 < list.len() && list[n + 1].first_lsn <= position.saturating_add(1) {
+            n += 1;
+        }
+        list.drain(..n).collect()
+    }
+}
+
+/// The active segment the committer appends to.
+#[derive(Debug)]
+struct Active {
+    file: File,
+    path: PathBuf,
+    first_lsn: u64,
+    len: u64,
+}
+
+/// The committer's [`LogSink`]: appends batches to the active segment, rotating by size.
+#[derive(Debug)]
+pub(crate) struct SegmentWriter {
+    dir: PathBuf,
+    segments: Arc<Segments>,
+    counters: Arc<Counters>,
+    segment_bytes: u64,
+    active: Option<Active>,
+    /// A cut-back that has not succeeded yet: the active file must be truncated to this length
+    /// (and synced) before anything else is written.
+    cut_back: Option<u64>,
+    /// Header bytes of created segments not yet reported to the core.
+    unreported: u64,
+}
+
+impl SegmentWriter {
+    /// A writer that continues the newest recovered segment (if any).
+    pub(crate) fn resume(
+        dir: &Path,
+        segments: Arc<Segments>,
+        counters: Arc<Counters>,
+        segment_bytes: u64,
+        last: Option<&SegmentMeta>,
+    ) -> Result<Self, IoFailure> {
+        let active = match last {
+            Some(m) => {
+                let file = OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(&m.path)
+                    .map_err(|e| IoFailure::new("open", &m.path, &e))?;
+                Some(Active {
+                    file,
+                    path: m.path.clone(),
+                    first_lsn: m.first_lsn,
+                    len: m.len,
+                })
+            }
+            None => None,
+        };
+        Ok(SegmentWriter {
+            dir: dir.to_path_buf(),
+            segments,
+            counters,
+            segment_bytes,
+            active,
+            cut_back: None,
+            unreported: 0,
+        })
+    }
+
+    /// Creates, syncs and registers the segment whose first record will be `first_lsn`.
+    fn create(&mut self, first_lsn: u64) -> Result<Active, IoFailure> {
+        let path = self.dir.join(segment_name(first_lsn));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| IoFailure::new("create", &path, &e))?;
+        failpoint::hit("segment.created");
+        let made = (|| {
+            file.write_all_at(&segment_header(first_lsn), 0)
+                .map_err(|e| IoFailure::new("write", &path, &e))?;
+            failpoint::hit("segment.header_written");
+            file.sync_all()
+                .map_err(|e| IoFailure::new("fsync", &path, &e))?;
+            failpoint::hit("segment.synced");
+            sync_dir(&self.dir)
+        })();
+        if let Err(e) = made {
+            let _ = fs::remove_file(&path);
+            return Err(e);
+        }
+        Counters::add(&self.counters.meta_syncs, 2);
+        let len = SEGMENT_HEADER_LEN as u64;
+        self.segments.push(SegmentMeta {
+            first_lsn,
+            path: path.clone(),
+            len,
+            records: 0,
+            last_lsn: None,
+            holes: Arc::from(Vec::new()),
+        });
+        self.unreported += len;
+        Ok(Active {
+            file,
+            path,
+            first_lsn,
+            len,
+        })
+    }
+
+    /// Truncates the active file back to its last good length and syncs that.
+    fn finish_cut_back(&mut self) -> Result<(), IoFailure> {
+        let (Some(len), Some(a)) = (self.cut_back, &self.active) else {
+            return Ok(());
+        };
+        a.file
+            .set_len(len)
+            .map_err(|e| IoFailure::new("truncate", &a.path, &e))?;
+        a.file
+            .sync_all()
+            .map_err(|e| IoFailure::new("fsync", &a.path, &e))?;
+        self.cut_back = None;
+        Ok(())
+    }
+}
+
+impl LogSink for SegmentWriter {
+    fn write(&mut self, batch: &Batch<'_>) -> Result<u64, IoFailure> {
+        self.finish_cut_back()?;
+        if self
+            .active
+            .as_ref()
+            .is_some_and(|a| a.len >= self.segment_bytes)
+        {
+            // Sealed: every batch in it was synced already.
+            self.active = None;
+        }
+        if self.active.is_none() {
+            self.active = Some(self.create(batch.first_lsn)?);
+        }
+        let a = self.active.as_mut().expect("active segment just ensured");
+        let at = a.len;
+        let done = a
+            .file
+            .write_all_at(batch.bytes, at)
+            .map_err(|e| IoFailure::new("write", &a.path, &e))
+            .and_then(|()| {
+                failpoint::hit("append.written");
+                a.file
+                    .sync_data()
+                    .map_err(|e| IoFailure::new("fdatasync", &a.path, &e))
+            });
+        if let Err(e) = done {
+            self.cut_back = Some(at);
+            // Best effort now; retried before the next write if it fails.
+            let _ = self.finish_cut_back();
+            return Err(e);
+        }
+        failpoint::hit("append.synced");
+        Counters::add(&self.counters.data_syncs, 1);
+        a.len = at + batch.bytes.len() as u64;
+        let records = batch.last_lsn - batch.first_lsn + 1;
+        self.segments
+            .grow(a.first_lsn, a.len, batch.last_lsn, records);
+        Ok(std::mem::take(&mut self.unreported))
+    }
+}
