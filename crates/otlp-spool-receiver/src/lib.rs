@@ -63,9 +63,12 @@
 //!   the rest, and only when there is something left.
 
 mod auth;
+mod body;
 mod builder;
+mod conn;
 mod decode;
 mod grpc;
+mod health;
 mod http;
 mod limit;
 mod metrics;
@@ -78,12 +81,17 @@ mod tls;
 mod validate;
 
 pub use builder::{
-    BuildError, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, DEFAULT_MAX_BODY_BYTES,
-    DEFAULT_MAX_CONCURRENT_REQUESTS, Receiver, ReceiverBuilder,
+    BuildError, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, DEFAULT_IDLE_TIMEOUT, DEFAULT_KEEPALIVE_TIME,
+    DEFAULT_KEEPALIVE_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS,
+    DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_CONNECTIONS, DEFAULT_READ_HEADER_TIMEOUT,
+    DEFAULT_READ_TIMEOUT, DEFAULT_TLS_HANDSHAKE_TIMEOUT, Receiver, ReceiverBuilder,
 };
+#[doc(hidden)]
+pub use decode::decompress;
 pub use decode::{DecodeError, Decoded, Encoding, Format, decode_request};
+pub use health::Health;
 pub use limit::{ConcurrencyLimit, Permit};
-pub use metrics::{MetricsProvider, ReceiverMetrics, RejectReason, Transport};
+pub use metrics::{CloseReason, MetricsProvider, ReceiverMetrics, RejectReason, Transport};
 pub use readiness::Readiness;
 pub use reject::retry_delay_from_status_details;
 pub use server::{RunningReceiver, ServeError};
