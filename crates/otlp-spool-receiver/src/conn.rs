@@ -145,6 +145,8 @@ struct Activity {
     requests: AtomicU64,
     /// Reads that returned bytes.
     reads: AtomicU64,
+    /// `reads` when the last handler finished: reads after it belong to the next request.
+    reads_at_idle: AtomicU64,
     /// What the first bytes said: [`UNKNOWN`], [`HTTP1`] or [`HTTP2`].
     protocol: AtomicU8,
 }
@@ -250,7 +252,11 @@ struct InFlight(Arc<Activity>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+        let activity = &self.0;
+        activity
+            .reads_at_idle
+            .store(activity.reads.load(Ordering::Relaxed), Ordering::Relaxed);
+        activity.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -334,7 +340,8 @@ impl Watchdog {
             Some(since) if requests == self.seen_requests => since,
             _ => {
                 self.seen_requests = requests;
-                self.seen_reads = reads;
+                // Bytes that came after the last handler finished are a next request's.
+                self.seen_reads = activity.reads_at_idle.load(Ordering::Relaxed);
                 self.head_since = None;
                 *self.idle_since.insert(now)
             }
@@ -582,6 +589,7 @@ mod tests {
         a.protocol.store(HTTP1, Ordering::Relaxed);
         a.requests.store(1, Ordering::Relaxed);
         a.reads.store(1, Ordering::Relaxed);
+        a.reads_at_idle.store(1, Ordering::Relaxed);
         let mut w = Watchdog::new(t0);
         assert_eq!(w.check(t0, &a, &c), Verdict::Keep);
         a.reads.store(2, Ordering::Relaxed); // the next head starts arriving
