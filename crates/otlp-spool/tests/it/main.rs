@@ -3,11 +3,13 @@
 mod backpressure;
 mod cli;
 mod config;
+mod contained;
 mod e2e_python;
 mod e2e_rust;
 mod embedded;
 mod forward;
 mod lanes;
+mod overload;
 mod shutdown;
 mod support;
 mod traffic;
