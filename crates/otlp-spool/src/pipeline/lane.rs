@@ -395,9 +395,13 @@ impl Lane {
                             message,
                         ));
                     }
-                    tracing::warn!(signal = %self.signal, error = %message, retry_in = ?backoff,
+                    // Never sleep past the shutdown deadline: the last attempt is due then.
+                    let wait = give_up.map_or(backoff, |d| {
+                        backoff.min(d.saturating_duration_since(Instant::now()))
+                    });
+                    tracing::warn!(signal = %self.signal, error = %message, retry_in = ?wait,
                         "write failed; the batch is kept and retried");
-                    thread::park_timeout(backoff);
+                    thread::park_timeout(wait);
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
                 Err(payload) => return Err(self.give_up_panic(items, "write", payload.as_ref())),

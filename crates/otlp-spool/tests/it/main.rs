@@ -6,7 +6,9 @@ mod config;
 mod contained;
 mod e2e_python;
 mod e2e_rust;
+
 mod embedded;
+mod exit_codes;
 mod forward;
 mod lanes;
 mod overload;
