@@ -52,6 +52,47 @@ use crate::builder::BuildError;
 use crate::metrics::{CloseReason, ReceiverMetrics};
 use crate::server::OpenConnection;
 
+/// What a port serves: a hyper service the connection tasks can clone and own the futures of
+/// (both servers' futures are boxed, hence `Unpin`).
+pub(crate) trait PortService<B: ResponseBody>:
+    hyper::service::Service<
+        Request<Incoming>,
+        Response = Response<B>,
+        Error = Infallible,
+        Future: Send + Unpin + 'static,
+    > + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S, B: ResponseBody> PortService<B> for S where
+    S: hyper::service::Service<
+            Request<Incoming>,
+            Response = Response<B>,
+            Error = Infallible,
+            Future: Send + Unpin + 'static,
+        > + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+/// The body of a port's responses.
+pub(crate) trait ResponseBody:
+    hyper::body::Body<Data = Bytes, Error: Into<Box<dyn StdError + Send + Sync>>> + Send + 'static
+{
+}
+
+impl<B> ResponseBody for B where
+    B: hyper::body::Body<Data = Bytes, Error: Into<Box<dyn StdError + Send + Sync>>>
+        + Send
+        + 'static
+{
+}
+
 /// The first bytes of every HTTP/2 connection (RFC 9113, section 3.4).
 const H2_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
@@ -394,14 +435,8 @@ pub(crate) async fn serve<S, B>(
     mut stop: watch::Receiver<bool>,
     _open: OpenConnection,
 ) where
-    S: hyper::service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + Unpin + 'static,
-    B: hyper::body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    S: PortService<B>,
+    B: ResponseBody,
 {
     let Some(acceptor) = ctx.tls.clone() else {
         return drive(&ctx, stream, peer, service, stop).await;
@@ -434,14 +469,8 @@ async fn drive<IO, S, B>(
     mut stop: watch::Receiver<bool>,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    S: hyper::service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + Unpin + 'static,
-    B: hyper::body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    S: PortService<B>,
+    B: ResponseBody,
 {
     let activity = Arc::new(Activity::default());
     let io = TokioIo::new(Watched::new(io, activity.clone()));

@@ -40,6 +40,7 @@
 //! | some items with invalid ids | 200 with `partial_success` (count, message) | OK with `partial_success` |
 //! | malformed protobuf / JSON, corrupt gzip or zstd | 400, `google.rpc.Status` | INVALID_ARGUMENT |
 //! | body over the limit after decompression (default 20 MiB) | 413 | RESOURCE_EXHAUSTED |
+//! | body not complete within `read_timeout` (default 30 s) | 408 | DEADLINE_EXCEEDED |
 //! | wrong `Content-Type` or `Content-Encoding` | 415 | UNIMPLEMENTED (encoding) |
 //! | missing or wrong bearer token | 401 | UNAUTHENTICATED |
 //! | sink full, too many concurrent requests | 503 + `Retry-After` | UNAVAILABLE + `google.rpc.RetryInfo` |
@@ -48,9 +49,9 @@
 //!
 //! An empty body is a valid empty protobuf message (every OTLP field is optional): it gets
 //! 200 / OK and the sink is not called. An empty JSON body is invalid JSON (400).
-//! `GET /health` is always 200 while the process serves, `GET /ready` is 200 or 503 (see
-//! [`Readiness`]), `GET /metrics` is Prometheus text ([`ReceiverMetrics`] then every
-//! [`MetricsProvider`]).
+//! `GET /health` is 200 while every [`Health`] check passes and 503 naming the failures
+//! otherwise, `GET /ready` is 200 or 503 (see [`Readiness`]), `GET /metrics` is Prometheus
+//! text ([`ReceiverMetrics`] then every [`MetricsProvider`]).
 //!
 //! # Design
 //! * One accept loop per port on hyper-util's auto (HTTP/1.1 + HTTP/2) connection builder,
@@ -61,6 +62,9 @@
 //!   arrives in one chunk), decompressed through a capped reader, decoded by prost or serde.
 //! * Validation drops spans with invalid ids one by one ([`validate`]); the sink sees only
 //!   the rest, and only when there is something left.
+//! * Connection hygiene after the Collector's server settings: header, body, idle and
+//!   TLS-handshake timeouts, a cap on open connections, HTTP/2 stream cap and keep-alive
+//!   pings; bodies are read before a request takes a concurrency slot (see the builder).
 
 mod auth;
 mod body;

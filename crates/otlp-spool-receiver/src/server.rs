@@ -18,25 +18,20 @@
 //! * Connection errors (a client hanging up, a failed TLS handshake) are logged at debug level
 //!   and never stop the server.
 
-use std::convert::Infallible;
-use std::error::Error as StdError;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use bytes::Bytes;
-use hyper::body::Incoming;
 use otlp_spool_core::Sink;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
-use tonic::codegen::http::{Request, Response};
 
 use crate::builder::Receiver;
-use crate::conn::{ConnContext, stopped};
+use crate::conn::{ConnContext, PortService, ResponseBody, stopped};
 use crate::grpc::GrpcService;
 use crate::http::HttpService;
 use crate::limit::ConcurrencyLimit;
@@ -277,14 +272,8 @@ async fn accept_loop<S, B>(
     service: S,
     mut stop: watch::Receiver<bool>,
 ) where
-    S: hyper::service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + Unpin + 'static,
-    B: hyper::body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    S: PortService<B>,
+    B: ResponseBody,
 {
     let name = ctx.name;
     let mut connections = JoinSet::new();

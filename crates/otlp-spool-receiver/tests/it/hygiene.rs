@@ -61,6 +61,29 @@ fn body() -> Vec<u8> {
     traces(vec![good_span(1, "hygiene")]).encode_to_vec()
 }
 
+/// A kept-alive connection that has had one request answered 200.
+async fn answered(server: &Server) -> TcpStream {
+    let mut conn = TcpStream::connect(server.http()).await.unwrap();
+    let b = body();
+    conn.write_all(export_head(b.len()).as_bytes())
+        .await
+        .unwrap();
+    conn.write_all(&b).await.unwrap();
+    assert_eq!(read_status(&mut conn).await, 200);
+    conn
+}
+
+/// A connection that sent a request head and one byte of its body.
+async fn slow_body(server: &Server) -> TcpStream {
+    let b = body();
+    let mut slow = TcpStream::connect(server.http()).await.unwrap();
+    slow.write_all(export_head(b.len()).as_bytes())
+        .await
+        .unwrap();
+    slow.write_all(&b[..1]).await.unwrap();
+    slow
+}
+
 fn closed(server: &Server, reason: CloseReason) -> u64 {
     server.running.metrics().connections_closed(reason)
 }
@@ -125,13 +148,7 @@ async fn slow_headers_are_cut_at_read_header_timeout_even_on_a_kept_alive_connec
 
         // A second request on a kept-alive connection: one full request, then a head that
         // starts and never ends.
-        let mut conn = TcpStream::connect(server.http()).await.unwrap();
-        let b = body();
-        conn.write_all(export_head(b.len()).as_bytes())
-            .await
-            .unwrap();
-        conn.write_all(&b).await.unwrap();
-        assert_eq!(read_status(&mut conn).await, 200);
+        let mut conn = answered(&server).await;
         conn.write_all(b"POST /v1/tra").await.unwrap();
         let took = closed_within(&mut conn, Duration::from_secs(5)).await;
         assert!(took.is_some_and(|t| t < Duration::from_secs(2)), "{took:?}");
@@ -149,13 +166,7 @@ async fn an_idle_keep_alive_connection_is_closed_at_idle_timeout_not_at_the_head
                 .idle_timeout(Duration::from_millis(1200)),
         )
         .await;
-        let mut conn = TcpStream::connect(server.http()).await.unwrap();
-        let b = body();
-        conn.write_all(export_head(b.len()).as_bytes())
-            .await
-            .unwrap();
-        conn.write_all(&b).await.unwrap();
-        assert_eq!(read_status(&mut conn).await, 200);
+        let mut conn = answered(&server).await;
         let took = closed_within(&mut conn, Duration::from_secs(10))
             .await
             .expect("closed when idle");
@@ -268,12 +279,7 @@ async fn a_slow_body_gets_408_and_never_holds_the_only_concurrency_slot() {
                 .read_timeout(Duration::from_millis(800)),
         )
         .await;
-        let b = body();
-        let mut slow = TcpStream::connect(server.http()).await.unwrap();
-        slow.write_all(export_head(b.len()).as_bytes())
-            .await
-            .unwrap();
-        slow.write_all(&b[..1]).await.unwrap();
+        let mut slow = slow_body(&server).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
 
         // The only slot is free: a normal client is served at once.
@@ -283,7 +289,7 @@ async fn a_slow_body_gets_408_and_never_holds_the_only_concurrency_slot() {
             "/v1/traces",
             "application/x-protobuf",
             None,
-            b.clone(),
+            body(),
         )
         .await;
         assert_eq!(reply.status, 200, "{}", reply.text());
@@ -438,12 +444,7 @@ async fn a_silent_tls_client_is_closed_at_tls_handshake_timeout() {
 async fn shutdown_within_drops_connections_still_open_at_its_deadline() {
     bounded(async {
         let server = start_with(builder().read_timeout(Duration::from_secs(30))).await;
-        let b = body();
-        let mut slow = TcpStream::connect(server.http()).await.unwrap();
-        slow.write_all(export_head(b.len()).as_bytes())
-            .await
-            .unwrap();
-        slow.write_all(&b[..1]).await.unwrap();
+        let mut slow = slow_body(&server).await;
         tokio::time::sleep(Duration::from_millis(200)).await;
         let started = Instant::now();
         let result = server

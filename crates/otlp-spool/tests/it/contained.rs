@@ -33,6 +33,22 @@ pub(crate) async fn get(http: SocketAddr, path: &str) -> (u16, String) {
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
+/// Polls `/health` until it answers `status` (at most `within`); its body then.
+async fn health_turns(http: SocketAddr, status: u16, within: Duration) -> String {
+    let deadline = Instant::now() + within;
+    loop {
+        let (got, body) = get(http, "/health").await;
+        if got == status {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/health never answered {status}: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// A logs request of `n` records.
 fn logs(n: usize) -> Telemetry {
     use otlp_spool_core::proto::collector::logs::v1::ExportLogsServiceRequest;
@@ -54,7 +70,7 @@ fn logs(n: usize) -> Telemetry {
     })
 }
 
-async fn served(config: Config) -> (Spool, SocketAddr, tempfile::TempDir) {
+pub(crate) async fn served(config: Config) -> (Spool, SocketAddr, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = config;
     config.output_dir = dir.path().to_path_buf();
@@ -169,15 +185,7 @@ async fn a_failing_write_is_kept_and_retried_while_health_reports_it() {
             let spool = spool.clone();
             async move { spool.flush().await }
         });
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let body = loop {
-            let (status, body) = get(http, "/health").await;
-            if status == 503 {
-                break body;
-            }
-            assert!(Instant::now() < deadline, "never unhealthy");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
+        let body = health_turns(http, 503, Duration::from_secs(10)).await;
         assert!(
             body.contains("logs_writer") && body.contains("injected fault: WriteError"),
             "{body}"
@@ -212,25 +220,13 @@ async fn housekeeping_panics_are_caught_and_the_lane_keeps_writing() {
             .pipeline()
             .inject_fault(Signal::Metrics, Fault::HousekeepingPanic, 3);
         // Ticks run every second: after three, the housekeeping of metrics is unhealthy.
-        let deadline = Instant::now() + Duration::from_secs(15);
-        let body = loop {
-            let (status, body) = get(http, "/health").await;
-            if status == 503 {
-                break body;
-            }
-            assert!(Instant::now() < deadline, "never unhealthy");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
+        let body = health_turns(http, 503, Duration::from_secs(15)).await;
         assert!(body.contains("metrics_housekeeping"), "{body}");
         // Writing goes on meanwhile, in every lane.
         assert!(send_and_flush(&spool, http, 1).await);
         assert_eq!(stored_ids(dir.path()).len(), 20);
         // The next tick succeeds and heals it.
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while get(http, "/health").await.0 != 200 {
-            assert!(Instant::now() < deadline, "never healthy again");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        health_turns(http, 200, Duration::from_secs(5)).await;
         let (_, page) = get(http, "/metrics").await;
         assert_eq!(
             sample(
@@ -269,11 +265,13 @@ async fn forwarder_panics_are_contained_and_named_by_health() {
             .serve(remote.clone(), std::future::pending())
             .await
             .unwrap();
-        let mut config = Config::default();
-        config.forward = Some(ForwardConfig::new(format!(
-            "http://{}",
-            running.grpc_addr().unwrap()
-        )));
+        let config = Config {
+            forward: Some(ForwardConfig::new(format!(
+                "http://{}",
+                running.grpc_addr().unwrap()
+            ))),
+            ..Config::default()
+        };
         let (spool, http, _dir) = served(config).await;
         let forwarder = spool.forwarder().unwrap().clone();
         forwarder.inject_panics(3);

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::contained::sample;
+use crate::contained::{get, sample};
 use crate::support::{Server, binary, serve_args};
 use crate::traffic::{post, request};
 
@@ -26,15 +26,6 @@ fn start_with_failing_writes(dir: &Path, extra: &[&str]) -> Server {
     Server::spawn(command)
 }
 
-async fn metrics(http: std::net::SocketAddr) -> String {
-    reqwest::get(format!("http://{http}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 /// Sends one request of 20 spans and waits until the traces writer has failed three times.
 async fn acknowledge_then_fail(server: &Server) {
     let client = reqwest::Client::new();
@@ -42,7 +33,7 @@ async fn acknowledge_then_fail(server: &Server) {
     assert_eq!(answer.status, 200);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let page = metrics(server.http).await;
+        let (_, page) = get(server.http, "/metrics").await;
         if sample(&page, "otlp_spool_write_errors_total{signal=\"traces\"}") >= 3 {
             break;
         }
@@ -53,11 +44,8 @@ async fn acknowledge_then_fail(server: &Server) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let health = reqwest::get(format!("http://{}/health", server.http))
-        .await
-        .unwrap();
-    assert_eq!(health.status().as_u16(), 503);
-    let body = health.text().await.unwrap();
+    let (status, body) = get(server.http, "/health").await;
+    assert_eq!(status, 503);
     assert!(body.contains("traces_writer"), "{body}");
 }
 

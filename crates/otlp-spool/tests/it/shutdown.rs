@@ -79,19 +79,10 @@ async fn sigterm_under_load_keeps_every_acknowledged_item() {
 async fn a_receiver_that_cannot_drain_does_not_skip_draining_the_lanes() {
     use tokio::io::AsyncWriteExt;
     tokio::time::timeout(Duration::from_secs(60), async {
-        let dir = tempfile::tempdir().unwrap();
         let mut config = otlp_spool::config::Config::default();
         config.shutdown_timeout = otlp_spool::config::HumanDuration(Duration::from_secs(2));
         config.receiver.read_timeout = otlp_spool::config::HumanDuration(Duration::from_secs(60));
-        let spool = otlp_spool::Spool::builder()
-            .config(config)
-            .output_dir(dir.path())
-            .grpc_addr("127.0.0.1:0".parse().unwrap())
-            .http_addr("127.0.0.1:0".parse().unwrap())
-            .build()
-            .await
-            .unwrap();
-        let http = spool.serve().await.unwrap().http;
+        let (spool, http, dir) = crate::contained::served(config).await;
         let client = reqwest::Client::new();
         let req = request(1, 50);
         assert_eq!(post(&client, http, &req).await.unwrap().status, 200);

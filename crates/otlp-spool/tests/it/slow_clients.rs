@@ -16,7 +16,7 @@ use otlp_spool_core::proto::collector::trace::v1::trace_service_client::TraceSer
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::contained::sample;
+use crate::contained::{get, sample};
 use crate::support::Server;
 use crate::traffic::{post, request};
 
@@ -85,15 +85,6 @@ async fn idle(grpc: std::net::SocketAddr, closed: Arc<AtomicUsize>) {
     closed.fetch_add(1, Ordering::SeqCst);
 }
 
-async fn metrics(http: std::net::SocketAddr) -> String {
-    reqwest::get(format!("http://{http}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn normal_clients_are_served_among_slow_ones_which_are_shed_and_sigterm_is_bounded() {
     raise_fd_limit(4096);
@@ -121,7 +112,7 @@ async fn normal_clients_are_served_among_slow_ones_which_are_shed_and_sigterm_is
         }
         // Every slow connection is open (and none shed yet) before the normal clients come.
         loop {
-            let page = metrics(http).await;
+            let (_, page) = get(http, "/metrics").await;
             // The metrics request itself is one more connection.
             if sample(&page, "otlp_spool_receiver_open_connections")
                 > (SLOW_HTTP + IDLE_GRPC) as u64
@@ -167,7 +158,7 @@ async fn normal_clients_are_served_among_slow_ones_which_are_shed_and_sigterm_is
         assert_eq!(closed_http.load(Ordering::SeqCst), SLOW_HTTP);
         assert_eq!(closed_grpc.load(Ordering::SeqCst), IDLE_GRPC);
         assert!(shed_in < Duration::from_secs(12), "shed in {shed_in:?}");
-        let page = metrics(http).await;
+        let (_, page) = get(http, "/metrics").await;
         assert_eq!(
             sample(
                 &page,
