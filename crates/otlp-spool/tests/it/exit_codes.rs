@@ -107,7 +107,7 @@ async fn shutdown_timeout_bounds_the_forwarder_too() {
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let remote = format!("http://{}", silent.local_addr().unwrap());
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(
+    let server = Server::start(
         dir.path(),
         &["--forward-endpoint", &remote, "--shutdown-timeout", "3s"],
     );
@@ -115,12 +115,7 @@ async fn shutdown_timeout_bounds_the_forwarder_too() {
     let answer = post(&client, server.http, &request(1, 20)).await.unwrap();
     assert_eq!(answer.status, 200);
     let started = Instant::now();
-    let (status, log) = tokio::task::spawn_blocking(move || {
-        let status = server.terminate();
-        (status, server.log())
-    })
-    .await
-    .unwrap();
+    let (status, log) = server.terminated().await;
     let took = started.elapsed();
     // The forwarder used to get a fixed 10 s on top of the lanes' 30 s.
     assert!(took < Duration::from_secs(7), "{took:?}\n{log}");

@@ -96,7 +96,7 @@ async fn normal_clients_are_served_among_slow_ones_which_are_shed_and_sigterm_is
     )
     .unwrap();
     let data = dir.path().join("data");
-    let mut server = Server::start(&data, &["--config", config.to_str().unwrap()]);
+    let server = Server::start(&data, &["--config", config.to_str().unwrap()]);
     let (http, grpc) = (server.http, server.grpc);
 
     tokio::time::timeout(Duration::from_secs(90), async {
@@ -189,12 +189,7 @@ async fn normal_clients_are_served_among_slow_ones_which_are_shed_and_sigterm_is
     .expect("scenario 2 timed out");
 
     let started = Instant::now();
-    let (status, log) = tokio::task::spawn_blocking(move || {
-        let status = server.terminate();
-        (status, server.log())
-    })
-    .await
-    .unwrap();
+    let (status, log) = server.terminated().await;
     assert!(status.success(), "{status:?}\n{log}");
     assert!(
         started.elapsed() < Duration::from_secs(10),

@@ -89,6 +89,16 @@ impl Server {
         self.wait(Duration::from_secs(60))
     }
 
+    /// [`terminate`](Self::terminate) from async code: the exit status and the whole log.
+    pub(crate) async fn terminated(mut self) -> (ExitStatus, String) {
+        tokio::task::spawn_blocking(move || {
+            let status = self.terminate();
+            (status, self.log())
+        })
+        .await
+        .unwrap()
+    }
+
     /// Sends a signal (`TERM`, `INT`) without waiting.
     pub(crate) fn signal(&self, name: &str) {
         let status = Command::new("kill")
