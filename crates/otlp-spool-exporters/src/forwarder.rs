@@ -11,6 +11,9 @@
 //! * A worker asks the breaker for a permit *before* it takes a batch, so while the breaker is
 //!   open the data waits in the queue; the default breaker admits one probe at a time.
 //! * Permanent errors are never retried and leave the breaker's state alone (`ignore`).
+//! * A delivery that panics is caught: its items are counted as dropped (and in `panics`), and
+//!   the worker goes on with the next batch.
+//! * The endpoint is only ever printed with its userinfo redacted.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering};
@@ -23,6 +26,7 @@ use tokio::task::JoinHandle;
 use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue};
 
 use crate::builder::{ForwarderBuilder, Protocol};
+use crate::catch::{CatchUnwind, panic_message};
 use crate::error::ConfigError;
 use crate::queue::{MergeFrom, PushError, Queue, Taken};
 use crate::retry::{Jitter, RetryPolicy};
@@ -89,6 +93,8 @@ struct Inner {
     abort: watch::Sender<bool>,
     workers: parking_lot::Mutex<Vec<JoinHandle<()>>>,
     counters: Counters,
+    /// Test hook: deliveries that must panic (`Forwarder::inject_panics`).
+    injected_panics: std::sync::atomic::AtomicU32,
 }
 
 #[derive(Debug, Default)]
@@ -101,6 +107,8 @@ struct Counters {
     failed_requests: StdAtomicU64,
     rejected_items: StdAtomicU64,
     dropped_items: StdAtomicU64,
+    panics: StdAtomicU64,
+    consecutive_panics: StdAtomicU64,
 }
 
 /// A snapshot of the forwarder's self-metrics, read without a lock.
@@ -130,6 +138,11 @@ pub struct ForwarderStats {
     /// Accepted items dropped: evicted by the overflow policy, out of attempts, or still held
     /// at the shutdown deadline.
     pub dropped_items: u64,
+    /// Deliveries that panicked (their items are in `dropped_items`).
+    pub panics: u64,
+    /// Deliveries that panicked since the last one that did not: the workers cannot make
+    /// progress while this keeps growing.
+    pub consecutive_panics: u64,
     /// Bytes held (queued and in flight).
     pub queue_bytes: u64,
     /// Batches queued (not in flight).
@@ -165,7 +178,7 @@ impl Forwarder {
         let handle = tokio::runtime::Handle::try_current().map_err(|_| ConfigError::NoRuntime)?;
         let endpoint = b.endpoint.clone().ok_or(ConfigError::MissingEndpoint)?;
         let bad_endpoint = |reason: &str| ConfigError::Endpoint {
-            endpoint: endpoint.clone(),
+            endpoint: crate::redact_url_userinfo(&endpoint).into_owned(),
             reason: reason.to_owned(),
         };
         let invalid = |setting, reason: &str| ConfigError::Invalid {
@@ -286,13 +299,14 @@ impl Forwarder {
             retry: b.retry,
             timeout: b.timeout,
             max_request_bytes: b.max_request_bytes,
-            endpoint,
+            endpoint: crate::redact_url_userinfo(&endpoint).into_owned(),
             protocol: b.protocol,
             work: Notify::new(),
             idle: Notify::new(),
             abort,
             workers: parking_lot::Mutex::new(Vec::new()),
             counters: Counters::default(),
+            injected_panics: std::sync::atomic::AtomicU32::new(0),
         });
         let mut workers = inner.workers.lock();
         for index in 0..b.concurrency {
@@ -326,6 +340,8 @@ impl Forwarder {
             rejected_items: load(&c.rejected_items),
             dropped_items: load(&c.dropped_items)
                 + q.dropped_items.load(crate::sync::Ordering::Relaxed),
+            panics: load(&c.panics),
+            consecutive_panics: load(&c.consecutive_panics),
             queue_bytes: q.held_bytes.load(crate::sync::Ordering::Relaxed),
             queued_batches: q.queued_batches.load(crate::sync::Ordering::Relaxed),
             breaker_state: self.inner.breaker.state(),
@@ -335,6 +351,14 @@ impl Forwarder {
     /// The breaker guarding the remote.
     pub fn breaker(&self) -> &CircuitBreaker {
         &self.inner.breaker
+    }
+
+    /// Makes the next `times` deliveries panic. For tests of failure containment only.
+    #[doc(hidden)]
+    pub fn inject_panics(&self, times: u32) {
+        self.inner
+            .injected_panics
+            .fetch_add(times, StdOrdering::SeqCst);
     }
 
     /// Waits (asynchronously) until everything accepted so far is dealt with (delivered,
@@ -498,8 +522,28 @@ impl Inner {
                 permit.ignore();
                 continue;
             };
-            let weight = taken.weight;
-            let settled = self.deliver(taken, permit, &mut abort, &mut jitter).await;
+            let (weight, items) = (taken.weight, taken.items);
+            let delivery = self.deliver(taken, permit, &mut abort, &mut jitter);
+            let settled = match CatchUnwind(Box::pin(delivery)).await {
+                Ok(settled) => {
+                    self.counters
+                        .consecutive_panics
+                        .store(0, StdOrdering::Relaxed);
+                    settled
+                }
+                Err(payload) => {
+                    let c = &self.counters;
+                    c.dropped_items.fetch_add(items, StdOrdering::Relaxed);
+                    c.panics.fetch_add(1, StdOrdering::Relaxed);
+                    c.consecutive_panics.fetch_add(1, StdOrdering::Relaxed);
+                    tracing::error!(
+                        items,
+                        panic = panic_message(payload.as_ref()),
+                        "forwarder: a delivery panicked; its items are dropped, the worker goes on"
+                    );
+                    Settled::Done
+                }
+            };
             self.queue.finish(weight);
             if self.queue.is_idle() {
                 self.idle.notify_waiters();
@@ -520,6 +564,16 @@ impl Inner {
     ) -> Settled {
         let items = taken.items;
         let c = &self.counters;
+        let injected = &self.injected_panics;
+        if injected.load(StdOrdering::Relaxed) > 0
+            && injected
+                .fetch_update(StdOrdering::SeqCst, StdOrdering::SeqCst, |n| {
+                    n.checked_sub(1)
+                })
+                .is_ok()
+        {
+            panic!("injected fault: forwarder delivery");
+        }
         let encoded = match self.transport.encode(&taken.item) {
             Ok(encoded) => encoded,
             Err(reason) => {

@@ -52,12 +52,14 @@
 
 mod auth;
 mod builder;
+mod catch;
 mod error;
 mod exporter_state;
 mod forwarder;
 mod log_exporter;
 mod metric_exporter;
 mod queue;
+mod redact;
 mod retry;
 mod span_exporter;
 mod sync;
@@ -71,6 +73,7 @@ pub use forwarder::{Forwarder, ForwarderStats, ShutdownReport};
 pub use log_exporter::SinkLogExporter;
 pub use metric_exporter::SinkMetricExporter;
 pub use queue::Overflow;
+pub use redact::redact_url_userinfo;
 pub use retry::RetryPolicy;
 pub use span_exporter::SinkSpanExporter;
 

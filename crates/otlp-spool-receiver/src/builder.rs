@@ -4,10 +4,13 @@ use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio_rustls::rustls::ServerConfig;
 
 use crate::auth::BearerToken;
+use crate::conn::ConnConfig;
+use crate::health::Health;
 use crate::metrics::{MetricsProvider, ReceiverMetrics};
 use crate::readiness::Readiness;
 
@@ -15,6 +18,33 @@ use crate::readiness::Readiness;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
 /// Default maximum number of export requests handled at once, both ports together.
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 1024;
+/// Default time a new connection has to deliver its first request head (HTTP/1) or its
+/// connection preface (HTTP/2), and an HTTP/1 keep-alive connection to finish a request head
+/// once its first byte arrived: 10 s. (The Collector's `read_header_timeout` defaults to 1 min;
+/// OTLP clients send their headers in one write, so a shorter wait sheds slow-header clients
+/// sooner at no cost to real ones.)
+pub const DEFAULT_READ_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time a request body has to arrive completely once its head did: 30 s (the
+/// Collector's `read_timeout` has no default; without one a client trickling its body holds its
+/// connection for ever). A 20 MiB body needs at least 0.7 MiB/s to make it.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default time a connection may stay open without a request in flight: 60 s (the Collector's
+/// `idle_timeout`; gRPC's `max_connection_idle`). HTTP/1 connections are closed, HTTP/2 ones get
+/// a GOAWAY.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default time a TLS handshake may take: 10 s.
+pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default cap on open connections, both ports together: 4096. Connections past it are closed
+/// as soon as they are accepted.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+/// Default cap on concurrent streams per HTTP/2 connection: 100 (the smallest value RFC 9113
+/// recommends a server to allow).
+pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 100;
+/// Default interval of the HTTP/2 keep-alive pings a server sends: 30 s.
+pub const DEFAULT_KEEPALIVE_TIME: Duration = Duration::from_secs(30);
+/// Default time an HTTP/2 keep-alive ping may go unanswered before the connection is closed:
+/// 20 s (gRPC's default `keepalive.timeout`).
+pub const DEFAULT_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 /// Default gRPC address: `127.0.0.1:4317`.
 pub const DEFAULT_GRPC_ADDR: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 4317);
@@ -35,6 +65,12 @@ pub enum BuildError {
     /// `max_concurrent_requests` was 0.
     #[error("max_concurrent_requests must be at least 1")]
     ZeroConcurrency,
+    /// A connection limit (`max_connections`, `max_concurrent_streams`) was 0.
+    #[error("{0} must be at least 1")]
+    ZeroLimit(&'static str),
+    /// A timeout was zero.
+    #[error("{0} must be greater than zero")]
+    ZeroTimeout(&'static str),
     /// The bearer token was empty or held characters a header value cannot carry.
     #[error("bearer_token must be non-empty visible ASCII without spaces")]
     InvalidBearerToken,
@@ -49,16 +85,18 @@ pub enum BuildError {
 }
 
 /// Configures a [`Receiver`]. Defaults: gRPC on `127.0.0.1:4317`, HTTP on `127.0.0.1:4318`,
-/// 20 MiB body limit, 1024 concurrent requests, no TLS, no token, always ready, no extra
-/// metrics.
+/// 20 MiB body limit, 1024 concurrent requests, the connection timeouts and caps of the
+/// `DEFAULT_*` constants, no TLS, no token, always ready and healthy, no extra metrics.
 pub struct ReceiverBuilder {
     grpc_addr: Option<SocketAddr>,
     http_addr: Option<SocketAddr>,
     max_body_bytes: usize,
     max_concurrent_requests: usize,
+    conn: ConnConfig,
     bearer_token: Option<String>,
     tls: Option<(PathBuf, PathBuf)>,
     readiness: Readiness,
+    health: Health,
     providers: Vec<Arc<dyn MetricsProvider>>,
 }
 
@@ -69,9 +107,19 @@ impl ReceiverBuilder {
             http_addr: Some(DEFAULT_HTTP_ADDR),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            conn: ConnConfig {
+                read_header_timeout: DEFAULT_READ_HEADER_TIMEOUT,
+                read_timeout: DEFAULT_READ_TIMEOUT,
+                idle_timeout: DEFAULT_IDLE_TIMEOUT,
+                tls_handshake_timeout: DEFAULT_TLS_HANDSHAKE_TIMEOUT,
+                max_connections: DEFAULT_MAX_CONNECTIONS,
+                max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
+                keepalive: Some((DEFAULT_KEEPALIVE_TIME, DEFAULT_KEEPALIVE_TIMEOUT)),
+            },
             bearer_token: None,
             tls: None,
             readiness: Readiness::new(),
+            health: Health::new(),
             providers: Vec::new(),
         }
     }
@@ -116,6 +164,61 @@ impl ReceiverBuilder {
         self
     }
 
+    /// How long a new connection has to deliver its first request head (HTTP/1) or its
+    /// connection preface (HTTP/2), and an HTTP/1 keep-alive connection to complete a request
+    /// head once its first byte arrived. Past it the connection is closed (nothing was asked,
+    /// so nothing is answered). Default [`DEFAULT_READ_HEADER_TIMEOUT`].
+    pub fn read_header_timeout(mut self, timeout: Duration) -> Self {
+        self.conn.read_header_timeout = timeout;
+        self
+    }
+
+    /// How long a request body has to arrive completely once its head did. A body still
+    /// incomplete then is answered 408 (HTTP/1 also closes the connection) or
+    /// DEADLINE_EXCEEDED. The body is read *before* the request takes a concurrency slot, so a
+    /// slow body never holds one. Default [`DEFAULT_READ_TIMEOUT`].
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.conn.read_timeout = timeout;
+        self
+    }
+
+    /// How long a connection may stay open without a request in flight before it is closed
+    /// (HTTP/1) or sent a GOAWAY (HTTP/2). Default [`DEFAULT_IDLE_TIMEOUT`].
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.conn.idle_timeout = timeout;
+        self
+    }
+
+    /// How long a TLS handshake may take before the connection is closed. Default
+    /// [`DEFAULT_TLS_HANDSHAKE_TIMEOUT`].
+    pub fn tls_handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.conn.tls_handshake_timeout = timeout;
+        self
+    }
+
+    /// How many connections may be open at once, both ports together; a connection past the
+    /// cap is closed as soon as it is accepted. Default [`DEFAULT_MAX_CONNECTIONS`].
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.conn.max_connections = max;
+        self
+    }
+
+    /// How many streams (requests) one HTTP/2 connection may have open at once (the
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS` the server announces). Default
+    /// [`DEFAULT_MAX_CONCURRENT_STREAMS`].
+    pub fn max_concurrent_streams(mut self, max: u32) -> Self {
+        self.conn.max_concurrent_streams = max;
+        self
+    }
+
+    /// HTTP/2 keep-alive: send a PING every `time` and close the connection when one is not
+    /// answered within `timeout`; `None` sends no pings. Default every
+    /// [`DEFAULT_KEEPALIVE_TIME`], answered within [`DEFAULT_KEEPALIVE_TIMEOUT`].
+    pub fn http2_keepalive(mut self, keepalive: Option<(Duration, Duration)>) -> Self {
+        self.conn.keepalive = keepalive;
+        self
+    }
+
     /// Require `authorization: Bearer <token>` on every export request and on `/metrics`
     /// (401 / UNAUTHENTICATED otherwise). `/health` and `/ready` stay open for probes.
     pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
@@ -132,6 +235,13 @@ impl ReceiverBuilder {
     /// The readiness switch `GET /ready` reports (the receiver adds "not shutting down").
     pub fn readiness(mut self, readiness: Readiness) -> Self {
         self.readiness = readiness;
+        self
+    }
+
+    /// The health checks `GET /health` reports (liveness): 200 while every check passes, else
+    /// 503 naming what failed.
+    pub fn health(mut self, health: Health) -> Self {
+        self.health = health;
         self
     }
 
@@ -153,6 +263,7 @@ impl ReceiverBuilder {
         if self.max_concurrent_requests == 0 {
             return Err(BuildError::ZeroConcurrency);
         }
+        self.conn.validate()?;
         let auth = match &self.bearer_token {
             None => None,
             Some(token) if !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic()) => {
@@ -169,9 +280,11 @@ impl ReceiverBuilder {
             http_addr: self.http_addr,
             max_body_bytes: self.max_body_bytes,
             max_concurrent_requests: self.max_concurrent_requests,
+            conn: self.conn,
             auth,
             tls,
             readiness: self.readiness,
+            health: self.health,
             providers: self.providers,
             metrics: Arc::new(ReceiverMetrics::default()),
         })
@@ -185,6 +298,7 @@ impl fmt::Debug for ReceiverBuilder {
             .field("http_addr", &self.http_addr)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_concurrent_requests", &self.max_concurrent_requests)
+            .field("conn", &self.conn)
             .field(
                 "bearer_token",
                 &self.bearer_token.as_ref().map(|_| "<redacted>"),
@@ -201,9 +315,11 @@ pub struct Receiver {
     pub(crate) http_addr: Option<SocketAddr>,
     pub(crate) max_body_bytes: usize,
     pub(crate) max_concurrent_requests: usize,
+    pub(crate) conn: ConnConfig,
     pub(crate) auth: Option<BearerToken>,
     pub(crate) tls: Option<Arc<ServerConfig>>,
     pub(crate) readiness: Readiness,
+    pub(crate) health: Health,
     pub(crate) providers: Vec<Arc<dyn MetricsProvider>>,
     pub(crate) metrics: Arc<ReceiverMetrics>,
 }
@@ -233,6 +349,7 @@ impl fmt::Debug for Receiver {
             .field("http_addr", &self.http_addr)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_concurrent_requests", &self.max_concurrent_requests)
+            .field("conn", &self.conn)
             .field("auth", &self.auth.is_some())
             .field("tls", &self.tls.is_some())
             .finish_non_exhaustive()

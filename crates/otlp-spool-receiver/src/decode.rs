@@ -121,12 +121,9 @@ pub fn decode_request(
     Ok(Decoded { telemetry, refused })
 }
 
-/// The body with its compression removed, never longer than `max_bytes`.
-pub(crate) fn decompress(
-    body: Bytes,
-    encoding: Encoding,
-    max_bytes: usize,
-) -> Result<Bytes, DecodeError> {
+/// The body with its compression removed, never longer than `max_bytes`. (Public, hidden, for
+/// the fuzz target `decompress`.)
+pub fn decompress(body: Bytes, encoding: Encoding, max_bytes: usize) -> Result<Bytes, DecodeError> {
     let (name, inflated) = match encoding {
         Encoding::Identity => {
             return if body.len() > max_bytes {

@@ -53,6 +53,9 @@ const LOGS_PATH: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/Expo
 
 type GrpcResponse = Response<tonic::body::Body>;
 
+/// The length-prefix header of a gRPC message frame (compressed flag + 4-byte length).
+const GRPC_FRAME_HEADER: usize = 5;
+
 /// What the handler did with one request: `None` until it runs, then `Some(None)` for an
 /// acknowledgement or `Some(Some(reason))` for a rejection.
 #[derive(Clone, Default)]
@@ -177,7 +180,7 @@ impl GrpcService {
         }
     }
 
-    async fn handle(self, mut request: Request<Incoming>) -> GrpcResponse {
+    async fn handle(self, request: Request<Incoming>) -> GrpcResponse {
         let signal = match request.uri().path() {
             TRACES_PATH => Signal::Traces,
             METRICS_PATH => Signal::Metrics,
@@ -195,6 +198,13 @@ impl GrpcService {
         if !shared.authorized(token) {
             return refuse(shared, Rejection::Unauthenticated);
         }
+        // The whole message first (bounded in size and time), the concurrency slot after.
+        let (parts, body) = request.into_parts();
+        let limit = shared.max_body_bytes.saturating_add(GRPC_FRAME_HEADER);
+        let mut request = match crate::body::read_body(body, limit, shared.read_timeout).await {
+            Ok(body) => Request::from_parts(parts, http_body_util::Full::new(body)),
+            Err(e) => return refuse(shared, e.into()),
+        };
         let Some(_permit) = shared.limit.try_acquire() else {
             return refuse(shared, Rejection::too_many_requests(shared.limit.max()));
         };

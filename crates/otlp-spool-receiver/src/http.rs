@@ -2,15 +2,17 @@
 //! `GET /metrics`.
 //!
 //! Order of checks for an export request: path (404) and method (405), bearer token (401),
-//! `Content-Type` (415), `Content-Encoding` (415), concurrency slot (503), declared
-//! `Content-Length` (413, without reading the body), body read capped at the limit (413),
-//! decompression capped at the limit (413 / 400), decode (400), id validation (partial
-//! success), sink (503 / 413). The response body is in the request's format: an
-//! `Export*ServiceResponse` on success, a `google.rpc.Status` on error.
+//! `Content-Type` (415), `Content-Encoding` (415), declared `Content-Length` (413, without
+//! reading the body), body read capped at the limit (413) and at `read_timeout` (408, and an
+//! HTTP/1 connection is closed), concurrency slot (503), decompression capped at the limit
+//! (413 / 400), decode (400), id validation (partial success), sink (503 / 413). The response
+//! body is in the request's format: an `Export*ServiceResponse` on success, a
+//! `google.rpc.Status` on error.
 //!
 //! Invariants: no input produces a 500 or a panic; the sink is called only for a request
-//! that passed every check; `/health` needs no token, `/ready` neither (probes), `/metrics`
-//! does.
+//! that passed every check; a request holds a concurrency slot only once its whole body is
+//! in memory, so slow clients cannot starve fast ones; `/health` needs no token, `/ready`
+//! neither (probes), `/metrics` does.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -18,7 +20,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceResponse,
@@ -31,8 +33,9 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use otlp_spool_core::Signal;
 use prost::Message;
-use tonic::codegen::http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use tonic::codegen::http::{HeaderValue, Method, Request, Response, StatusCode, Version, header};
 
+use crate::body::read_body;
 use crate::decode::{Encoding, Format, decode_request};
 use crate::metrics::Transport;
 use crate::reject::Rejection;
@@ -69,7 +72,7 @@ async fn route(shared: &Shared, request: Request<Incoming>) -> HttpResponse {
         "/v1/traces" => Signal::Traces,
         "/v1/metrics" => Signal::Metrics,
         "/v1/logs" => Signal::Logs,
-        "/health" => return probe(&request, StatusCode::OK, "ok\n"),
+        "/health" => return health(shared, &request),
         "/ready" => {
             return if shared.is_ready() {
                 probe(&request, StatusCode::OK, "ready\n")
@@ -89,11 +92,20 @@ async fn route(shared: &Shared, request: Request<Incoming>) -> HttpResponse {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(Format::from_content_type);
+    let http1 = request.version() < Version::HTTP_2;
     match export(shared, signal, format, request).await {
         Ok(response) => response,
         Err(rejection) => {
             shared.metrics.rejected(rejection.reason());
-            reject(&rejection, format)
+            let mut response = reject(&rejection, format);
+            if http1 && matches!(rejection, Rejection::Timeout(_)) {
+                // The rest of a late body may still be on its way: the connection cannot be
+                // reused, and closing it is what sheds a trickling client.
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            response
         }
     }
 }
@@ -134,11 +146,6 @@ async fn export(
                 ))
             })?,
     };
-    let _permit = shared
-        .limit
-        .try_acquire()
-        .ok_or_else(|| Rejection::too_many_requests(shared.limit.max()))?;
-
     let max = shared.max_body_bytes;
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -146,22 +153,15 @@ async fn export(
         .and_then(|v| v.parse::<u64>().ok());
     if let Some(len) = declared.filter(|&len| len > max as u64) {
         return Err(Rejection::TooLarge(format!(
-            "the body of {len} bytes is over the limit of {max} bytes"
+            "the body of {len} bytes is over the limit of {max} bytes (receiver.max_body_size)"
         )));
     }
-    let body = match Limited::new(request.into_body(), max).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            return Err(Rejection::TooLarge(format!(
-                "the body is over the limit of {max} bytes"
-            )));
-        }
-        Err(e) => {
-            return Err(Rejection::Invalid(format!(
-                "the request body could not be read: {e}"
-            )));
-        }
-    };
+    // The body first, the concurrency slot after: a slow body must not hold a slot.
+    let body = read_body(request.into_body(), max, shared.read_timeout).await?;
+    let _permit = shared
+        .limit
+        .try_acquire()
+        .ok_or_else(|| Rejection::too_many_requests(shared.limit.max()))?;
 
     let decoded = decode_request(signal, format, encoding, body, max)?;
     let refused = shared.ingest(decoded.telemetry, decoded.refused)?;
@@ -244,6 +244,23 @@ fn probe(request: &Request<Incoming>, status: StatusCode, body: &'static str) ->
         Method::GET | Method::HEAD => text(status, body),
         _ => method_not_allowed("GET, HEAD"),
     }
+}
+
+/// `GET /health`: 200 while every health check passes, else 503 with one problem per line.
+fn health(shared: &Shared, request: &Request<Incoming>) -> HttpResponse {
+    let problems = shared.health.problems();
+    if problems.is_empty() {
+        return probe(request, StatusCode::OK, "ok\n");
+    }
+    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        return method_not_allowed("GET, HEAD");
+    }
+    let mut body = String::from("unhealthy\n");
+    for problem in problems {
+        body.push_str(&problem);
+        body.push('\n');
+    }
+    text(StatusCode::SERVICE_UNAVAILABLE, body)
 }
 
 fn metrics(shared: &Shared, request: &Request<Incoming>) -> HttpResponse {

@@ -40,6 +40,7 @@
 //! | some items with invalid ids | 200 with `partial_success` (count, message) | OK with `partial_success` |
 //! | malformed protobuf / JSON, corrupt gzip or zstd | 400, `google.rpc.Status` | INVALID_ARGUMENT |
 //! | body over the limit after decompression (default 20 MiB) | 413 | RESOURCE_EXHAUSTED |
+//! | body not complete within `read_timeout` (default 30 s) | 408 | DEADLINE_EXCEEDED |
 //! | wrong `Content-Type` or `Content-Encoding` | 415 | UNIMPLEMENTED (encoding) |
 //! | missing or wrong bearer token | 401 | UNAUTHENTICATED |
 //! | sink full, too many concurrent requests | 503 + `Retry-After` | UNAVAILABLE + `google.rpc.RetryInfo` |
@@ -48,9 +49,9 @@
 //!
 //! An empty body is a valid empty protobuf message (every OTLP field is optional): it gets
 //! 200 / OK and the sink is not called. An empty JSON body is invalid JSON (400).
-//! `GET /health` is always 200 while the process serves, `GET /ready` is 200 or 503 (see
-//! [`Readiness`]), `GET /metrics` is Prometheus text ([`ReceiverMetrics`] then every
-//! [`MetricsProvider`]).
+//! `GET /health` is 200 while every [`Health`] check passes and 503 naming the failures
+//! otherwise, `GET /ready` is 200 or 503 (see [`Readiness`]), `GET /metrics` is Prometheus
+//! text ([`ReceiverMetrics`] then every [`MetricsProvider`]).
 //!
 //! # Design
 //! * One accept loop per port on hyper-util's auto (HTTP/1.1 + HTTP/2) connection builder,
@@ -61,11 +62,17 @@
 //!   arrives in one chunk), decompressed through a capped reader, decoded by prost or serde.
 //! * Validation drops spans with invalid ids one by one ([`validate`]); the sink sees only
 //!   the rest, and only when there is something left.
+//! * Connection hygiene after the Collector's server settings: header, body, idle and
+//!   TLS-handshake timeouts, a cap on open connections, HTTP/2 stream cap and keep-alive
+//!   pings; bodies are read before a request takes a concurrency slot (see the builder).
 
 mod auth;
+mod body;
 mod builder;
+mod conn;
 mod decode;
 mod grpc;
+mod health;
 mod http;
 mod limit;
 mod metrics;
@@ -78,12 +85,17 @@ mod tls;
 mod validate;
 
 pub use builder::{
-    BuildError, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, DEFAULT_MAX_BODY_BYTES,
-    DEFAULT_MAX_CONCURRENT_REQUESTS, Receiver, ReceiverBuilder,
+    BuildError, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, DEFAULT_IDLE_TIMEOUT, DEFAULT_KEEPALIVE_TIME,
+    DEFAULT_KEEPALIVE_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS,
+    DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_CONNECTIONS, DEFAULT_READ_HEADER_TIMEOUT,
+    DEFAULT_READ_TIMEOUT, DEFAULT_TLS_HANDSHAKE_TIMEOUT, Receiver, ReceiverBuilder,
 };
+#[doc(hidden)]
+pub use decode::decompress;
 pub use decode::{DecodeError, Decoded, Encoding, Format, decode_request};
+pub use health::Health;
 pub use limit::{ConcurrencyLimit, Permit};
-pub use metrics::{MetricsProvider, ReceiverMetrics, RejectReason, Transport};
+pub use metrics::{CloseReason, MetricsProvider, ReceiverMetrics, RejectReason, Transport};
 pub use readiness::Readiness;
 pub use reject::retry_delay_from_status_details;
 pub use server::{RunningReceiver, ServeError};

@@ -76,10 +76,12 @@ pub enum RejectReason {
     ShuttingDown,
     /// The concurrent-request limit was reached (503 / UNAVAILABLE + retry hint).
     TooManyRequests,
+    /// The body did not arrive within `read_timeout` (408 / DEADLINE_EXCEEDED).
+    Timeout,
 }
 
 impl RejectReason {
-    const ALL: [RejectReason; 7] = [
+    const ALL: [RejectReason; 8] = [
         RejectReason::Invalid,
         RejectReason::TooLarge,
         RejectReason::UnsupportedMediaType,
@@ -87,10 +89,11 @@ impl RejectReason {
         RejectReason::Backpressure,
         RejectReason::ShuttingDown,
         RejectReason::TooManyRequests,
+        RejectReason::Timeout,
     ];
 
     /// The label value: `invalid`, `too_large`, `unsupported_media_type`, `unauthenticated`,
-    /// `backpressure`, `shutting_down` or `too_many_requests`.
+    /// `backpressure`, `shutting_down`, `too_many_requests` or `timeout`.
     pub const fn as_str(self) -> &'static str {
         match self {
             RejectReason::Invalid => "invalid",
@@ -100,6 +103,50 @@ impl RejectReason {
             RejectReason::Backpressure => "backpressure",
             RejectReason::ShuttingDown => "shutting_down",
             RejectReason::TooManyRequests => "too_many_requests",
+            RejectReason::Timeout => "timeout",
+        }
+    }
+
+    const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Why the server closed a connection on its own (the `reason` label of
+/// `otlp_spool_receiver_connections_closed_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// No request head (HTTP/1) or connection preface (HTTP/2) within `read_header_timeout`.
+    ReadHeaderTimeout,
+    /// No request in flight for `idle_timeout`.
+    IdleTimeout,
+    /// The TLS handshake did not finish within `tls_handshake_timeout`.
+    TlsHandshakeTimeout,
+    /// The TLS handshake failed (not TLS, no common version, bad certificate...).
+    TlsHandshakeFailed,
+    /// A connection told to finish (idle, or at shutdown) still had not after its grace period.
+    GraceExpired,
+}
+
+impl CloseReason {
+    const ALL: [CloseReason; 5] = [
+        CloseReason::ReadHeaderTimeout,
+        CloseReason::IdleTimeout,
+        CloseReason::TlsHandshakeTimeout,
+        CloseReason::TlsHandshakeFailed,
+        CloseReason::GraceExpired,
+    ];
+
+    /// The label value: `read_header_timeout`, `idle_timeout`, `tls_handshake_timeout`,
+    /// `tls_handshake_failed` or `grace_expired`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::ReadHeaderTimeout => "read_header_timeout",
+            CloseReason::IdleTimeout => "idle_timeout",
+            CloseReason::TlsHandshakeTimeout => "tls_handshake_timeout",
+            CloseReason::TlsHandshakeFailed => "tls_handshake_failed",
+            CloseReason::GraceExpired => "grace_expired",
         }
     }
 
@@ -118,6 +165,10 @@ pub struct ReceiverMetrics {
     items_accepted: [AtomicU64; 3],
     items_refused: [AtomicU64; 3],
     rejected: [AtomicU64; RejectReason::ALL.len()],
+    connections_accepted: AtomicU64,
+    connections_refused: AtomicU64,
+    connections_open: AtomicU64,
+    connections_closed: [AtomicU64; CloseReason::ALL.len()],
 }
 
 fn bump(counter: &AtomicU64, by: u64) {
@@ -145,6 +196,43 @@ impl ReceiverMetrics {
 
     pub(crate) fn rejected(&self, reason: RejectReason) {
         bump(&self.rejected[reason.index()], 1);
+    }
+
+    pub(crate) fn connection_opened(&self) {
+        bump(&self.connections_accepted, 1);
+        bump(&self.connections_open, 1);
+    }
+
+    pub(crate) fn connection_ended(&self) {
+        self.connections_open.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn connection_refused(&self) {
+        bump(&self.connections_refused, 1);
+    }
+
+    pub(crate) fn connection_closed(&self, reason: CloseReason) {
+        bump(&self.connections_closed[reason.index()], 1);
+    }
+
+    /// Connections accepted (and not refused by `max_connections`).
+    pub fn connections_accepted(&self) -> u64 {
+        read(&self.connections_accepted)
+    }
+
+    /// Connections closed at once because `max_connections` were already open.
+    pub fn connections_refused(&self) -> u64 {
+        read(&self.connections_refused)
+    }
+
+    /// Connections open right now.
+    pub fn open_connections(&self) -> u64 {
+        read(&self.connections_open)
+    }
+
+    /// Connections the server closed (or sent a GOAWAY) on its own, for `reason`.
+    pub fn connections_closed(&self, reason: CloseReason) -> u64 {
+        read(&self.connections_closed[reason.index()])
     }
 
     /// Export requests received for `signal` over `transport` (every request that reached an
@@ -243,6 +331,53 @@ impl ReceiverMetrics {
             "Export requests being handled right now.",
         );
         let _ = writeln!(out, "otlp_spool_receiver_in_flight_requests {in_flight}");
+        header(
+            out,
+            "otlp_spool_receiver_connections_accepted_total",
+            "counter",
+            "Connections accepted, both ports.",
+        );
+        let _ = writeln!(
+            out,
+            "otlp_spool_receiver_connections_accepted_total {}",
+            self.connections_accepted()
+        );
+        header(
+            out,
+            "otlp_spool_receiver_connections_refused_total",
+            "counter",
+            "Connections closed at once because max_connections were open.",
+        );
+        let _ = writeln!(
+            out,
+            "otlp_spool_receiver_connections_refused_total {}",
+            self.connections_refused()
+        );
+        header(
+            out,
+            "otlp_spool_receiver_connections_closed_total",
+            "counter",
+            "Connections the server closed on its own, by reason.",
+        );
+        for reason in CloseReason::ALL {
+            let _ = writeln!(
+                out,
+                "otlp_spool_receiver_connections_closed_total{{reason=\"{}\"}} {}",
+                reason.as_str(),
+                self.connections_closed(reason)
+            );
+        }
+        header(
+            out,
+            "otlp_spool_receiver_open_connections",
+            "gauge",
+            "Connections open right now, both ports.",
+        );
+        let _ = writeln!(
+            out,
+            "otlp_spool_receiver_open_connections {}",
+            self.open_connections()
+        );
     }
 }
 

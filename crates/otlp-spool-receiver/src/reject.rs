@@ -10,6 +10,7 @@
 //! | `Unauthenticated` | 401 + `WWW-Authenticate` | UNAUTHENTICATED |
 //! | `Busy` (sink full, or too many concurrent requests) | 503 + `Retry-After` | UNAVAILABLE + `google.rpc.RetryInfo` |
 //! | `ShuttingDown` | 503 | UNAVAILABLE |
+//! | `Timeout` (body not complete within `read_timeout`) | 408 | DEADLINE_EXCEEDED |
 //!
 //! Nothing here ever yields HTTP 500 or gRPC INTERNAL.
 
@@ -35,6 +36,7 @@ pub(crate) enum Rejection {
         message: String,
     },
     ShuttingDown,
+    Timeout(String),
 }
 
 impl Rejection {
@@ -46,6 +48,7 @@ impl Rejection {
             Rejection::Unauthenticated => RejectReason::Unauthenticated,
             Rejection::Busy { reason, .. } => *reason,
             Rejection::ShuttingDown => RejectReason::ShuttingDown,
+            Rejection::Timeout(_) => RejectReason::Timeout,
         }
     }
 
@@ -60,9 +63,10 @@ impl Rejection {
 
     pub(crate) fn message(&self) -> String {
         match self {
-            Rejection::Invalid(m) | Rejection::TooLarge(m) | Rejection::UnsupportedMediaType(m) => {
-                m.clone()
-            }
+            Rejection::Invalid(m)
+            | Rejection::TooLarge(m)
+            | Rejection::UnsupportedMediaType(m)
+            | Rejection::Timeout(m) => m.clone(),
             Rejection::Unauthenticated => "missing or invalid bearer token".to_owned(),
             Rejection::Busy { message, .. } => message.clone(),
             Rejection::ShuttingDown => "the server is shutting down".to_owned(),
@@ -77,6 +81,7 @@ impl Rejection {
             Rejection::UnsupportedMediaType(_) => 415,
             Rejection::Unauthenticated => 401,
             Rejection::Busy { .. } | Rejection::ShuttingDown => 503,
+            Rejection::Timeout(_) => 408,
         }
     }
 
@@ -96,6 +101,7 @@ impl Rejection {
             Rejection::UnsupportedMediaType(_) => tonic::Code::Unimplemented,
             Rejection::Unauthenticated => tonic::Code::Unauthenticated,
             Rejection::Busy { .. } | Rejection::ShuttingDown => tonic::Code::Unavailable,
+            Rejection::Timeout(_) => tonic::Code::DeadlineExceeded,
         }
     }
 

@@ -1,39 +1,37 @@
 //! Serving: [`Receiver::serve`] binds both ports, runs one accept loop per port and returns a
-//! [`RunningReceiver`]; shutdown is graceful.
+//! [`RunningReceiver`]; shutdown is graceful, and bounded with
+//! [`RunningReceiver::shutdown_within`].
 //!
 //! Invariants:
 //! * `serve` returns only once every enabled port is bound (so `127.0.0.1:0` can be read back
 //!   at once) and fails before serving anything if a bind fails.
+//! * At most `max_connections` connections are open at once, both ports together; one past the
+//!   cap is closed as soon as it is accepted (and counted). Each connection is served under the
+//!   watchdog of `conn.rs` (header, body, idle and TLS-handshake timeouts).
 //! * On shutdown (the future passed to `serve` completes, or [`RunningReceiver::shutdown`]):
 //!   `/ready` turns false, both listeners close (no new connection is accepted), open
 //!   connections are told to finish (HTTP/1 closes after the current request, HTTP/2 sends
 //!   GOAWAY) and every in-flight request runs to completion, so every acknowledgement the
 //!   client saw was given after the sink held the data. [`RunningReceiver::wait`] returns
-//!   when the last connection has closed.
+//!   when the last connection has closed; `shutdown_within` stops waiting at its deadline and
+//!   drops what is still open.
 //! * Connection errors (a client hanging up, a failed TLS handshake) are logged at debug level
 //!   and never stop the server.
 
-use std::convert::Infallible;
-use std::error::Error as StdError;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use bytes::Bytes;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use otlp_spool_core::Sink;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
-use tonic::codegen::http::{Request, Response};
 
 use crate::builder::Receiver;
+use crate::conn::{ConnContext, PortService, ResponseBody, stopped};
 use crate::grpc::GrpcService;
 use crate::http::HttpService;
 use crate::limit::ConcurrencyLimit;
@@ -57,6 +55,17 @@ pub enum ServeError {
     /// A server task ended abnormally (it panicked or was cancelled).
     #[error("a receiver task failed: {0}")]
     Task(String),
+    /// [`RunningReceiver::shutdown_within`] reached its deadline with connections still open;
+    /// they were dropped (their clients see the connection close without an answer).
+    #[error(
+        "the receiver did not drain within {timeout:?}: {open_connections} connection(s) dropped"
+    )]
+    ShutdownTimeout {
+        /// The deadline.
+        timeout: Duration,
+        /// Connections still open at the deadline.
+        open_connections: u64,
+    },
 }
 
 impl Receiver {
@@ -84,22 +93,35 @@ impl Receiver {
             metrics: self.metrics.clone(),
             limit: ConcurrencyLimit::new(self.max_concurrent_requests),
             max_body_bytes: self.max_body_bytes,
+            read_timeout: self.conn.read_timeout,
+            health: self.health,
             auth: self.auth,
             readiness: self.readiness,
             providers: self.providers,
             shutting_down: AtomicBool::new(false),
         });
         let tls = self.tls.map(TlsAcceptor::from);
+        let tls_enabled = tls.is_some();
         let (stop_tx, stop_rx) = watch::channel(false);
         let stop_tx = Arc::new(stop_tx);
+        let connections = ConcurrencyLimit::new(self.conn.max_connections);
+        let context = |name| {
+            Arc::new(ConnContext {
+                name,
+                builder: self.conn.http_builder(),
+                config: self.conn.clone(),
+                metrics: self.metrics.clone(),
+                tls: tls.clone(),
+            })
+        };
 
         let mut tasks = JoinSet::new();
         if let Some(listener) = grpc_listener {
             let service = GrpcService::new(shared.clone());
             tasks.spawn(accept_loop(
-                "gRPC",
+                context("gRPC"),
                 listener,
-                tls.clone(),
+                connections.clone(),
                 service,
                 stop_rx.clone(),
             ));
@@ -107,9 +129,9 @@ impl Receiver {
         if let Some(listener) = http_listener {
             let service = HttpService::new(shared.clone());
             tasks.spawn(accept_loop(
-                "HTTP",
+                context("HTTP"),
                 listener,
-                tls.clone(),
+                connections.clone(),
                 service,
                 stop_rx.clone(),
             ));
@@ -129,7 +151,7 @@ impl Receiver {
         tracing::info!(
             grpc = ?grpc_addr,
             http = ?http_addr,
-            tls = tls.is_some(),
+            tls = tls_enabled,
             "OTLP receiver listening"
         );
         Ok(RunningReceiver {
@@ -200,6 +222,38 @@ impl RunningReceiver {
         self.shutdown();
         self.wait().await
     }
+
+    /// [`shutdown`](Self::shutdown), then waits at most `timeout` for the connections to
+    /// finish; past it every connection still open is dropped and
+    /// [`ServeError::ShutdownTimeout`] says how many. Either way the servers are stopped when
+    /// this returns.
+    pub async fn shutdown_within(mut self, timeout: Duration) -> Result<(), ServeError> {
+        self.shutdown();
+        let metrics = self.shared.metrics.clone();
+        let mut tasks = std::mem::take(&mut self.tasks);
+        let joined = tokio::time::timeout(timeout, async {
+            let mut result = Ok(());
+            while let Some(joined) = tasks.join_next().await {
+                if let Err(e) = joined {
+                    result = Err(ServeError::Task(e.to_string()));
+                }
+            }
+            result
+        })
+        .await;
+        match joined {
+            Ok(result) => result,
+            Err(_) => {
+                let open_connections = metrics.open_connections();
+                // Aborting an accept loop drops its connection tasks with it.
+                tasks.shutdown().await;
+                Err(ServeError::ShutdownTimeout {
+                    timeout,
+                    open_connections,
+                })
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for RunningReceiver {
@@ -212,29 +266,21 @@ impl std::fmt::Debug for RunningReceiver {
 }
 
 async fn accept_loop<S, B>(
-    name: &'static str,
+    ctx: Arc<ConnContext>,
     listener: TcpListener,
-    tls: Option<TlsAcceptor>,
+    limit: ConcurrencyLimit,
     service: S,
     mut stop: watch::Receiver<bool>,
 ) where
-    S: hyper::service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-    B: hyper::body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    S: PortService<B>,
+    B: ResponseBody,
 {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new());
-    builder.http2().timer(TokioTimer::new());
-    let builder = Arc::new(builder);
-    let graceful = GracefulShutdown::new();
+    let name = ctx.name;
+    let mut connections = JoinSet::new();
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             () = stopped(&mut stop) => break,
         };
         let (stream, peer) = match accepted {
@@ -246,45 +292,45 @@ async fn accept_loop<S, B>(
                 continue;
             }
         };
+        let Some(permit) = limit.try_acquire() else {
+            tracing::debug!(server = name, %peer, max = limit.max(), "too many open connections; closed");
+            ctx.metrics.connection_refused();
+            continue;
+        };
         let _ = stream.set_nodelay(true);
-        let watcher = graceful.watcher();
-        let builder = builder.clone();
-        let service = service.clone();
-        let tls = tls.clone();
-        tokio::spawn(async move {
-            let result = match tls {
-                None => {
-                    let conn =
-                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                    watcher.watch(conn).await
-                }
-                Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(stream) => {
-                        let conn =
-                            builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                        watcher.watch(conn).await
-                    }
-                    Err(e) => {
-                        tracing::debug!(server = name, %peer, error = %e, "TLS handshake failed");
-                        return;
-                    }
-                },
-            };
-            if let Err(e) = result {
-                tracing::debug!(server = name, %peer, error = %e, "connection ended with an error");
-            }
-        });
+        ctx.metrics.connection_opened();
+        let open = OpenConnection {
+            _permit: permit,
+            metrics: ctx.metrics.clone(),
+        };
+        connections.spawn(crate::conn::serve(
+            ctx.clone(),
+            stream,
+            peer,
+            service.clone(),
+            stop.clone(),
+            open,
+        ));
     }
     drop(listener);
     tracing::info!(
         server = name,
+        open_connections = connections.len(),
         "stopped accepting; waiting for in-flight requests"
     );
-    graceful.shutdown().await;
+    while connections.join_next().await.is_some() {}
     tracing::info!(server = name, "stopped");
 }
 
-/// Completes once the stop flag is set (or its sender is gone).
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|stopped| *stopped).await;
+/// Held by a connection task for its whole life: its slot under `max_connections` and its
+/// place in the open-connections gauge.
+pub(crate) struct OpenConnection {
+    _permit: crate::limit::Permit,
+    metrics: Arc<ReceiverMetrics>,
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.metrics.connection_ended();
+    }
 }

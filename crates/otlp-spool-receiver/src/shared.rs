@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use otlp_spool_core::{Sink, Telemetry};
 
 use crate::auth::BearerToken;
+use crate::health::Health;
 use crate::limit::ConcurrencyLimit;
 use crate::metrics::{MetricsProvider, ReceiverMetrics};
 use crate::readiness::Readiness;
@@ -22,6 +23,9 @@ pub(crate) struct Shared {
     pub(crate) metrics: Arc<ReceiverMetrics>,
     pub(crate) limit: ConcurrencyLimit,
     pub(crate) max_body_bytes: usize,
+    /// How long a request body may take to arrive (`body.rs`).
+    pub(crate) read_timeout: std::time::Duration,
+    pub(crate) health: Health,
     pub(crate) auth: Option<BearerToken>,
     pub(crate) readiness: Readiness,
     pub(crate) providers: Vec<Arc<dyn MetricsProvider>>,

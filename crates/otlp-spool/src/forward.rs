@@ -72,6 +72,23 @@ pub(crate) fn build(f: &ForwardConfig) -> Result<Forwarder, SpoolError> {
     })
 }
 
+/// Attempts of a forwarder worker that must panic in a row before it counts as unable to make
+/// progress (the same rule as a lane's writer).
+const PANICS_UNHEALTHY: u64 = 3;
+
+/// `None` while the forwarder's workers make progress; a problem naming the forwarder while
+/// its last deliveries all panicked. A remote that is down is not a problem of this process:
+/// the breaker state and the queue show it, and the data waits in the bounded queue.
+pub(crate) fn health_problem(forwarder: &Forwarder) -> Option<String> {
+    let s = forwarder.stats();
+    (s.consecutive_panics >= PANICS_UNHEALTHY).then(|| {
+        format!(
+            "forwarder: the last {} deliveries panicked",
+            s.consecutive_panics
+        )
+    })
+}
+
 /// Appends the forwarder's counters in Prometheus text format.
 pub(crate) fn render_metrics(forwarder: &Forwarder, out: &mut String) {
     let s = forwarder.stats();
@@ -118,8 +135,13 @@ pub(crate) fn render_metrics(forwarder: &Forwarder, out: &mut String) {
         ),
         (
             "otlp_spool_forward_dropped_items_total",
-            "Queued items dropped (overflow, attempts, shutdown).",
+            "Queued items dropped (overflow, attempts, shutdown, panics).",
             s.dropped_items,
+        ),
+        (
+            "otlp_spool_forward_panics_total",
+            "Deliveries that panicked (their items dropped, the worker carried on).",
+            s.panics,
         ),
     ];
     for (name, help, value) in counters {
@@ -132,6 +154,11 @@ pub(crate) fn render_metrics(forwarder: &Forwarder, out: &mut String) {
         out,
         "# HELP otlp_spool_forward_queue_bytes Bytes held by the forwarder.\n# TYPE otlp_spool_forward_queue_bytes gauge\notlp_spool_forward_queue_bytes {}",
         s.queue_bytes
+    );
+    let healthy = u64::from(s.consecutive_panics < PANICS_UNHEALTHY);
+    let _ = writeln!(
+        out,
+        "# HELP otlp_spool_forward_healthy 1 while the forwarder's workers make progress, 0 while they cannot (see /health).\n# TYPE otlp_spool_forward_healthy gauge\notlp_spool_forward_healthy {healthy}"
     );
     let state = match s.breaker_state {
         State::Closed => 0,

@@ -10,10 +10,14 @@ pub mod cli;
 pub mod config;
 mod forward;
 mod pipeline;
+mod report;
 mod service;
 mod spool;
 
-pub use pipeline::{FlushError, Pipeline, StartError};
+#[doc(hidden)]
+pub use pipeline::Fault;
+pub use pipeline::{DropReason, FlushError, Pipeline, StartError};
+pub use report::{Held, ShutdownReport};
 pub use service::run_service;
 pub use spool::{ServeAddrs, Spool, SpoolBuilder, SpoolError};
 

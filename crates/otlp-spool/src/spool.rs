@@ -13,21 +13,22 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use otlp_spool_core::Sink;
+use otlp_spool_core::{Signal, Sink};
 use otlp_spool_exporters::{
     Forwarder, SinkLogExporter, SinkMetricExporter, SinkSpanExporter, Temporality,
 };
-use otlp_spool_receiver::{Readiness, Receiver, RunningReceiver};
+use otlp_spool_receiver::{
+    Health, Readiness, Receiver, ReceiverMetrics, RunningReceiver, ServeError,
+};
 
 use crate::config::{Config, ConfigError};
-use crate::pipeline::{Pipeline, StartError};
+use crate::pipeline::{DropReason, Pipeline, StartError};
+use crate::report::{Held, ShutdownReport};
 
-/// How long `flush` and `shutdown` wait for the writers by default.
+/// How long `flush` waits for the writers by default.
 const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long shutdown lets the forwarder deliver what it still holds.
-const FORWARD_SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Errors of the embedded API.
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +118,7 @@ impl SpoolBuilder {
                 forwarder,
                 readiness,
                 serving: tokio::sync::Mutex::new(None),
+                receiver_metrics: parking_lot::Mutex::new(None),
             }),
         })
     }
@@ -129,6 +131,8 @@ struct Inner {
     forwarder: Option<Arc<Forwarder>>,
     readiness: Readiness,
     serving: tokio::sync::Mutex<Option<RunningReceiver>>,
+    /// The serving receiver's counters (open connections), kept past its shutdown.
+    receiver_metrics: parking_lot::Mutex<Option<Arc<ReceiverMetrics>>>,
 }
 
 /// The addresses [`Spool::serve`] bound.
@@ -207,12 +211,21 @@ impl Spool {
             return Err(SpoolError::Serve("already serving".into()));
         }
         let c = &self.inner.config;
+        let r = &c.receiver;
         let mut builder = Receiver::builder()
             .grpc_addr(c.grpc_addr)
             .http_addr(c.http_addr)
-            .max_body_bytes(usize::try_from(c.receiver.max_body_size.0).unwrap_or(usize::MAX))
-            .max_concurrent_requests(c.receiver.max_concurrent_requests)
+            .max_body_bytes(usize::try_from(r.max_body_size.0).unwrap_or(usize::MAX))
+            .max_concurrent_requests(r.max_concurrent_requests)
+            .read_header_timeout(r.read_header_timeout.0)
+            .read_timeout(r.read_timeout.0)
+            .idle_timeout(r.idle_timeout.0)
+            .tls_handshake_timeout(r.tls_handshake_timeout.0)
+            .max_connections(r.max_connections)
+            .max_concurrent_streams(r.max_concurrent_streams)
+            .http2_keepalive(Some((r.keepalive.time.0, r.keepalive.timeout.0)))
             .readiness(self.inner.readiness.clone())
+            .health(self.health())
             .metrics_provider(Arc::new({
                 let pipeline = self.inner.pipeline.clone();
                 let forwarder = self.inner.forwarder.clone();
@@ -243,31 +256,111 @@ impl Spool {
             ));
         };
         tracing::info!(grpc = %grpc, http = %http, "otlp-spool listening");
+        *self.inner.receiver_metrics.lock() = Some(running.metrics());
         *serving = Some(running);
         Ok(ServeAddrs { grpc, http })
     }
 
-    /// Stops serving (in-flight requests are answered), drains the buffers and finalizes
-    /// every file. Idempotent.
-    pub async fn shutdown(&self) -> Result<(), SpoolError> {
+    /// The liveness checks `GET /health` runs: every lane worker and the forwarder's workers.
+    fn health(&self) -> Health {
+        let pipeline = self.inner.pipeline.clone();
+        let mut health = Health::new().with_check(move || {
+            let problems = pipeline.health_problems();
+            (!problems.is_empty()).then(|| problems.join("\n"))
+        });
+        if let Some(forwarder) = self.inner.forwarder.clone() {
+            health = health.with_check(move || crate::forward::health_problem(&forwarder));
+        }
+        health
+    }
+
+    /// What the spool holds right now and would lose if the process ended at once: items in
+    /// the lanes, in the forwarder's queue, and open client connections.
+    pub fn held(&self) -> Held {
+        let pipeline = &self.inner.pipeline;
+        Held {
+            items: Signal::ALL
+                .iter()
+                .map(|&s| (s, pipeline.held_items(s)))
+                .filter(|&(_, n)| n > 0)
+                .collect(),
+            forward_items: self.inner.forwarder.as_ref().map_or(0, |f| {
+                let s = f.stats();
+                s.accepted_items.saturating_sub(s.settled_items())
+            }),
+            open_connections: self
+                .inner
+                .receiver_metrics
+                .lock()
+                .as_ref()
+                .map_or(0, |m| m.open_connections()),
+        }
+    }
+
+    /// Stops serving (in-flight requests are answered), drains the lanes into finalized files
+    /// and lets the forwarder deliver what it holds, all within the configured
+    /// `shutdown_timeout`: the receivers get at most half of it, then the lanes and the
+    /// forwarder share what is left, concurrently. A failing receiver shutdown does not skip
+    /// the drain. Idempotent.
+    ///
+    /// The [`ShutdownReport`] says what was lost (drops by reason since start, items abandoned
+    /// at the deadline, forwarder drops) and what went wrong; it is also logged. `Err` only
+    /// when the shutdown could not run at all.
+    pub async fn shutdown(&self) -> Result<ShutdownReport, SpoolError> {
+        let timeout = self.inner.config.shutdown_timeout.0;
+        let deadline = Instant::now() + timeout;
+        let mut report = ShutdownReport::default();
         self.inner.readiness.set_ready(false);
         if let Some(running) = self.inner.serving.lock().await.take() {
-            running
-                .shutdown_and_wait()
-                .await
-                .map_err(|e| SpoolError::Serve(e.to_string()))?;
+            match running.shutdown_within(timeout / 2).await {
+                Ok(()) => {}
+                Err(ServeError::ShutdownTimeout {
+                    open_connections, ..
+                }) => {
+                    report.timed_out = true;
+                    report.dropped_connections = open_connections;
+                }
+                // Whatever broke in the receiver, the data it acknowledged must still be drained.
+                Err(e) => report.errors.push(format!("stopping the receiver: {e}")),
+            }
         }
+        let left = deadline.saturating_duration_since(Instant::now());
         let pipeline = self.inner.pipeline.clone();
-        let stored = tokio::task::spawn_blocking(move || pipeline.shutdown(DEFAULT_FLUSH_TIMEOUT))
-            .await
-            .map_err(|e| SpoolError::Flush(e.to_string()))?
-            .map_err(|e| SpoolError::Flush(e.to_string()));
-        // Local files first; then the forwarder gets a bounded time to deliver what it holds
-        // (what it cannot deliver is counted as dropped in its self-metrics).
-        if let Some(forwarder) = &self.inner.forwarder {
-            let report = forwarder.shutdown(FORWARD_SHUTDOWN_DEADLINE).await;
-            tracing::info!(?report, "forwarder stopped");
+        let lanes = tokio::task::spawn_blocking(move || pipeline.shutdown(left));
+        let forward = async {
+            match &self.inner.forwarder {
+                Some(forwarder) => Some(forwarder.shutdown(left).await),
+                None => None,
+            }
+        };
+        let (lanes, forward) = tokio::join!(lanes, forward);
+        match lanes {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                report.timed_out |= Instant::now() >= deadline;
+                report.errors.push(e.to_string());
+            }
+            Err(e) => return Err(SpoolError::Flush(format!("the shutdown task failed: {e}"))),
         }
-        stored
+        if let Some(forward) = forward {
+            tracing::info!(?forward, "forwarder stopped");
+            report.timed_out |= !forward.drained;
+            report.forward_dropped = forward.dropped_items;
+        }
+        let pipeline = &self.inner.pipeline;
+        for signal in Signal::ALL {
+            for reason in DropReason::ALL {
+                let n = pipeline.dropped_items(signal, reason);
+                if n > 0 {
+                    report.dropped.push((signal, reason, n));
+                }
+            }
+            let abandoned = pipeline.abandoned_items(signal);
+            if abandoned > 0 {
+                report.abandoned.push((signal, abandoned));
+            }
+        }
+        report.log();
+        Ok(report)
     }
 }

@@ -3,5 +3,6 @@
 mod common;
 mod faults;
 mod forward;
+mod panics;
 mod sdk;
 mod tls;

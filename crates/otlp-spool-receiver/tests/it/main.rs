@@ -6,6 +6,7 @@ mod bad_input;
 mod concurrency;
 mod grpc;
 mod http;
+mod hygiene;
 mod otel_clients;
 mod probes;
 mod properties;

@@ -6,6 +6,11 @@
 //!
 //! Start-up order matters: configuration errors (naming the key) and an unusable output
 //! directory end the process with a non-zero code before any port is bound.
+//!
+//! Exit codes ([`EXIT_CODES`], also in `--help`): 0 clean; 1 start-up error (usage,
+//! configuration, output directory, ports) or a failed shutdown that lost nothing; 2
+//! acknowledged data was lost (logged with counts); 130 / 143 a second SIGINT / SIGTERM made
+//! the shutdown stop at once.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -15,11 +20,22 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{Config, Overrides};
 
+/// The exit codes of `otlp-spool`, as `--help` prints them.
+pub const EXIT_CODES: &str = "Exit codes:
+  0    stopped cleanly (every acknowledged item is in a finalized file)
+  1    start-up error (usage, configuration, output directory, ports), or a failed
+       shutdown that lost no data
+  2    acknowledged data was lost (a panic, a conversion error, a write still failing at
+       shutdown_timeout, data still held at it); the counts are logged
+  130  a second SIGINT during the shutdown: exited at once
+  143  a second SIGTERM during the shutdown: exited at once";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "otlp-spool",
     version,
-    about = "Receive OpenTelemetry data, spool it to Arrow files, forward it"
+    about = "Receive OpenTelemetry data, spool it to Arrow files, forward it",
+    after_help = EXIT_CODES
 )]
 struct Cli {
     #[command(subcommand)]
@@ -29,6 +45,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Listen for OTLP (gRPC and HTTP) and spool what arrives to files.
+    #[command(after_help = EXIT_CODES)]
     Serve(ServeArgs),
 }
 
@@ -52,6 +69,10 @@ struct ServeArgs {
     /// grpc | http/protobuf | http/json (also OTLP_SPOOL_FORWARD_PROTOCOL).
     #[arg(long, value_name = "PROTOCOL")]
     forward_protocol: Option<String>,
+    /// Time allowed for a whole shutdown, e.g. 30s (also OTLP_SPOOL_SHUTDOWN_TIMEOUT).
+    /// Default 30s.
+    #[arg(long, value_name = "DURATION")]
+    shutdown_timeout: Option<String>,
     /// Print the effective configuration (secrets redacted) and exit.
     #[arg(long)]
     print_config: bool,
@@ -68,7 +89,13 @@ where
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
-            return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
+            // Help and version exit 0; a usage error is a start-up error (clap says 2, which
+            // here means "data lost").
+            return if err.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     match cli.command {
@@ -84,12 +111,13 @@ fn serve(args: ServeArgs) -> ExitCode {
         http_addr: args.http_addr,
         forward_endpoint: args.forward_endpoint,
         forward_protocol: args.forward_protocol,
+        shutdown_timeout: args.shutdown_timeout,
     };
     let config = match Config::load(&overrides) {
         Ok(config) => config,
         Err(err) => {
             eprintln!("otlp-spool: {err}");
-            return ExitCode::from(2);
+            return ExitCode::FAILURE;
         }
     };
     if args.print_config {
@@ -97,7 +125,9 @@ fn serve(args: ServeArgs) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     match crate::run_service(config) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(report) if report.lost_data() => ExitCode::from(2),
+        Ok(report) if !report.errors.is_empty() => ExitCode::FAILURE,
+        Ok(_) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("otlp-spool: {err:#}");
             ExitCode::FAILURE

@@ -12,7 +12,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use model::*;
-pub use secret::Secret;
+pub use secret::{Secret, redact_url_userinfo};
 pub use units::{ByteSize, HumanDuration};
 
 /// A configuration problem: which key, where the value came from, and what is wrong.
@@ -76,6 +76,8 @@ pub struct Overrides {
     pub forward_endpoint: Option<String>,
     /// `--forward-protocol PROTO`.
     pub forward_protocol: Option<String>,
+    /// `--shutdown-timeout DURATION`.
+    pub shutdown_timeout: Option<String>,
 }
 
 /// The environment variables read, with the key each one sets.
@@ -87,6 +89,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("OTLP_SPOOL_FORWARD_ENDPOINT", "forward.endpoint"),
     ("OTLP_SPOOL_FORWARD_PROTOCOL", "forward.protocol"),
     ("OTLP_SPOOL_LOG_LEVEL", "log.level"),
+    ("OTLP_SPOOL_SHUTDOWN_TIMEOUT", "shutdown_timeout"),
 ];
 
 impl Config {
@@ -142,6 +145,10 @@ impl Config {
         if let Some(v) = env("OTLP_SPOOL_LOG_LEVEL") {
             config.log.level = v;
         }
+        if let Some(v) = env("OTLP_SPOOL_SHUTDOWN_TIMEOUT") {
+            config.shutdown_timeout = parse_duration("shutdown_timeout", &v)
+                .map_err(|e| e.with_origin(Origin::Env("OTLP_SPOOL_SHUTDOWN_TIMEOUT")))?;
+        }
 
         // Command line.
         if let Some(v) = &overrides.output_dir {
@@ -162,6 +169,10 @@ impl Config {
             config
                 .set_forward_protocol(v)
                 .map_err(|e| e.with_origin(Origin::Flag("--forward-protocol")))?;
+        }
+        if let Some(v) = &overrides.shutdown_timeout {
+            config.shutdown_timeout = parse_duration("shutdown_timeout", v)
+                .map_err(|e| e.with_origin(Origin::Flag("--shutdown-timeout")))?;
         }
 
         config.validate()?;
@@ -257,6 +268,22 @@ impl Config {
             "receiver.max_concurrent_requests",
             r.max_concurrent_requests as u64,
         )?;
+        for (key, value) in [
+            ("receiver.read_header_timeout", r.read_header_timeout),
+            ("receiver.read_timeout", r.read_timeout),
+            ("receiver.idle_timeout", r.idle_timeout),
+            ("receiver.tls_handshake_timeout", r.tls_handshake_timeout),
+            ("receiver.keepalive.time", r.keepalive.time),
+            ("receiver.keepalive.timeout", r.keepalive.timeout),
+            ("shutdown_timeout", self.shutdown_timeout),
+        ] {
+            positive(key, value.0.as_millis() as u64)?;
+        }
+        positive("receiver.max_connections", r.max_connections as u64)?;
+        positive(
+            "receiver.max_concurrent_streams",
+            u64::from(r.max_concurrent_streams),
+        )?;
         if let Some(token) = &r.bearer_token
             && token.expose().trim().is_empty()
         {
@@ -307,6 +334,7 @@ impl Config {
 }
 
 fn validate_forward(f: &ForwardConfig) -> Result<(), ConfigError> {
+    let shown = redact_url_userinfo(&f.endpoint);
     let rest = f
         .endpoint
         .strip_prefix("http://")
@@ -314,14 +342,14 @@ fn validate_forward(f: &ForwardConfig) -> Result<(), ConfigError> {
         .ok_or_else(|| {
             ConfigError::new(
                 "forward.endpoint",
-                format!("`{}` must start with http:// or https://", f.endpoint),
+                format!("`{shown}` must start with http:// or https://"),
             )
         })?;
     let authority = rest.split('/').next().unwrap_or("");
     if authority.is_empty() {
         return Err(ConfigError::new(
             "forward.endpoint",
-            format!("`{}` has no host", f.endpoint),
+            format!("`{shown}` has no host"),
         ));
     }
     let kinds = [
@@ -347,10 +375,7 @@ fn validate_forward(f: &ForwardConfig) -> Result<(), ConfigError> {
         if f.endpoint.starts_with("http://") {
             return Err(ConfigError::new(
                 "forward.tls.ca_file",
-                format!(
-                    "is set but forward.endpoint `{}` is not https://",
-                    f.endpoint
-                ),
+                format!("is set but forward.endpoint `{shown}` is not https://"),
             ));
         }
         file_exists("forward.tls.ca_file", ca)?;
@@ -434,6 +459,10 @@ fn file_exists(key: &str, path: &Path) -> Result<(), ConfigError> {
             format!("{} is not a readable file", path.display()),
         ))
     }
+}
+
+fn parse_duration(key: &str, value: &str) -> Result<HumanDuration, ConfigError> {
+    HumanDuration::parse(value).map_err(|problem| ConfigError::new(key, problem))
 }
 
 fn parse_addr(key: &str, value: &str) -> Result<std::net::SocketAddr, ConfigError> {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::secret::Secret;
+use super::secret::{Secret, redact_url_userinfo};
 use super::units::{ByteSize, HumanDuration};
 
 /// The whole configuration of an otlp-spool instance.
@@ -30,6 +30,10 @@ pub struct Config {
     pub forward: Option<ForwardConfig>,
     /// The process's own logs.
     pub log: LogConfig,
+    /// How long a shutdown (SIGINT/SIGTERM, `Spool::shutdown`) may take in all: draining the
+    /// receivers (at most half of it), then the lanes and the forwarder together. Past it,
+    /// what is still held is abandoned and reported (exit code 2). Default 30s.
+    pub shutdown_timeout: HumanDuration,
 }
 
 impl Default for Config {
@@ -43,18 +47,44 @@ impl Default for Config {
             storage: StorageConfig::default(),
             forward: None,
             log: LogConfig::default(),
+            shutdown_timeout: HumanDuration(Duration::from_secs(30)),
         }
     }
 }
 
-/// `receiver:` limits and authentication of the OTLP endpoints.
+/// `receiver:` limits, connection hygiene and authentication of the OTLP endpoints. Names and
+/// meanings follow the OpenTelemetry Collector's `confighttp` / `configgrpc` server settings;
+/// every setting applies to both ports (each speaks HTTP/1.1 and HTTP/2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReceiverConfig {
     /// Largest request body, checked after decompression. Default 20MiB.
     pub max_body_size: ByteSize,
-    /// Requests handled at once; more wait. Default 256.
+    /// Export requests handled at once, both ports together; more are refused at once with
+    /// 503 / UNAVAILABLE and a retry hint. A request takes its slot only once its body has
+    /// arrived. Default 256.
     pub max_concurrent_requests: usize,
+    /// A new connection must deliver its first request head (HTTP/1) or its HTTP/2 preface
+    /// within this, and an HTTP/1 keep-alive request head must complete within this once it
+    /// began; else the connection is closed. Default 10s (the Collector: 1m).
+    pub read_header_timeout: HumanDuration,
+    /// A request body must arrive completely within this once its head did; else 408 /
+    /// DEADLINE_EXCEEDED (and an HTTP/1 connection is closed). A 20MiB body needs 0.7 MiB/s.
+    /// Default 30s (the Collector: none).
+    pub read_timeout: HumanDuration,
+    /// A connection with no request in flight for this long is closed (HTTP/1) or sent a
+    /// GOAWAY (HTTP/2; gRPC's `max_connection_idle`). Default 60s.
+    pub idle_timeout: HumanDuration,
+    /// A TLS handshake must finish within this. Default 10s.
+    pub tls_handshake_timeout: HumanDuration,
+    /// Connections open at once, both ports together; one past the cap is closed as soon as
+    /// it is accepted. Default 4096.
+    pub max_connections: usize,
+    /// Streams one HTTP/2 connection may have open at once (configgrpc's
+    /// `max_concurrent_streams`). Default 100.
+    pub max_concurrent_streams: u32,
+    /// HTTP/2 keep-alive pings (configgrpc's `keepalive.server_parameters`).
+    pub keepalive: KeepaliveConfig,
     /// When set, every request must carry `authorization: Bearer <token>`.
     pub bearer_token: Option<Secret>,
     /// Serve TLS with this certificate and key (PEM files).
@@ -63,11 +93,38 @@ pub struct ReceiverConfig {
 
 impl Default for ReceiverConfig {
     fn default() -> Self {
+        use otlp_spool_receiver as r;
         Self {
             max_body_size: ByteSize(20 << 20),
             max_concurrent_requests: 256,
+            read_header_timeout: HumanDuration(r::DEFAULT_READ_HEADER_TIMEOUT),
+            read_timeout: HumanDuration(r::DEFAULT_READ_TIMEOUT),
+            idle_timeout: HumanDuration(r::DEFAULT_IDLE_TIMEOUT),
+            tls_handshake_timeout: HumanDuration(r::DEFAULT_TLS_HANDSHAKE_TIMEOUT),
+            max_connections: r::DEFAULT_MAX_CONNECTIONS,
+            max_concurrent_streams: r::DEFAULT_MAX_CONCURRENT_STREAMS,
+            keepalive: KeepaliveConfig::default(),
             bearer_token: None,
             tls: None,
+        }
+    }
+}
+
+/// `receiver.keepalive:` HTTP/2 PINGs the server sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeepaliveConfig {
+    /// Send a PING this often. Default 30s (gRPC: 2h).
+    pub time: HumanDuration,
+    /// Close the connection when a PING is not answered within this. Default 20s.
+    pub timeout: HumanDuration,
+}
+
+impl Default for KeepaliveConfig {
+    fn default() -> Self {
+        Self {
+            time: HumanDuration(otlp_spool_receiver::DEFAULT_KEEPALIVE_TIME),
+            timeout: HumanDuration(otlp_spool_receiver::DEFAULT_KEEPALIVE_TIMEOUT),
         }
     }
 }
@@ -230,18 +287,20 @@ impl ForwardProtocol {
     }
 }
 
-/// `forward:` the remote OTLP endpoint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `forward:` the remote OTLP endpoint. Its `Debug` and its serialization (`--print-config`)
+/// redact every header value and the userinfo of the endpoint URL.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ForwardConfig {
     /// `http://host:port` or `https://host:port` (for HTTP, the `/v1/<signal>` path is appended).
+    #[serde(serialize_with = "redact_url")]
     pub endpoint: String,
     /// `grpc` (default), `http/protobuf` or `http/json`.
     #[serde(default)]
     pub protocol: ForwardProtocol,
-    /// Extra headers sent with every request. Values of headers whose names look secret are
-    /// redacted in `--print-config`.
-    #[serde(default, serialize_with = "redact_secret_headers")]
+    /// Extra headers sent with every request. Their values are redacted in `--print-config`
+    /// and logs, whatever their names (an `x-honeycomb-team` value is a key too).
+    #[serde(default, serialize_with = "redact_header_values")]
     pub headers: BTreeMap<String, String>,
     /// Credentials; at most one kind.
     #[serde(default)]
@@ -292,21 +351,41 @@ impl ForwardConfig {
     }
 }
 
-fn redact_secret_headers<S: Serializer>(
+fn redact_header_values<S: Serializer>(
     headers: &BTreeMap<String, String>,
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    let shown: BTreeMap<&str, &str> = headers
-        .iter()
-        .map(|(k, v)| {
-            let lower = k.to_ascii_lowercase();
-            let secret = ["auth", "key", "token", "secret", "password", "cookie"]
-                .iter()
-                .any(|w| lower.contains(w));
-            (k.as_str(), if secret { "<redacted>" } else { v.as_str() })
-        })
+    let shown: BTreeMap<&str, Secret> = headers
+        .keys()
+        .map(|k| (k.as_str(), Secret::default()))
         .collect();
     shown.serialize(s)
+}
+
+fn redact_url<S: Serializer>(url: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&redact_url_userinfo(url))
+}
+
+impl std::fmt::Debug for ForwardConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: BTreeMap<&str, Secret> = self
+            .headers
+            .keys()
+            .map(|k| (k.as_str(), Secret::default()))
+            .collect();
+        f.debug_struct("ForwardConfig")
+            .field("endpoint", &redact_url_userinfo(&self.endpoint))
+            .field("protocol", &self.protocol)
+            .field("headers", &headers)
+            .field("auth", &self.auth)
+            .field("tls", &self.tls)
+            .field("compression", &self.compression)
+            .field("timeout", &self.timeout)
+            .field("queue_size", &self.queue_size)
+            .field("retry", &self.retry)
+            .field("breaker", &self.breaker)
+            .finish()
+    }
 }
 
 /// `forward.auth:` one of bearer token, API key or basic credentials.

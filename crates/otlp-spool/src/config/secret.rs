@@ -1,4 +1,6 @@
-//! A string that never shows itself: Debug, Display and serialization print `<redacted>`.
+//! A string that never shows itself: Debug, Display and serialization print `<redacted>`;
+//! and [`redact_url_userinfo`] (from the exporters, which log their endpoint), for URLs that
+//! may carry credentials.
 
 use std::fmt;
 
@@ -45,3 +47,5 @@ impl<'de> Deserialize<'de> for Secret {
         String::deserialize(d).map(Secret)
     }
 }
+
+pub use otlp_spool_exporters::redact_url_userinfo;

@@ -2,15 +2,21 @@
 //! ready batches into Arrow record batches and hands them to the storage writer.
 //!
 //! Invariants:
-//! - Nothing accepted is lost silently. A failed write gets its batch back and is retried with
+//! - Nothing accepted is lost silently. A failed write keeps its batch and is retried with
 //!   back-off (the buffer fills meanwhile and the receivers answer with backpressure); only at
 //!   shutdown, once the drain deadline has passed, or when conversion itself fails, are items
-//!   given up, and then they are counted in `dropped_items` and logged.
+//!   given up, and then they are counted in `dropped_items{reason}` and logged.
+//! - A panic in the conversion or the write of a chunk is caught: the chunk's items are counted
+//!   as dropped (`reason="panic"`), and the flusher goes on with the next chunk. A panic in the
+//!   housekeeping tick is caught too. Each outcome feeds the lane's [`Progress`] records, which
+//!   `/health` reads (three failures in a row, or one attempt running past a minute, is
+//!   unhealthy). A panic anywhere else in the flusher restarts its loop.
 //! - The flusher never spins: it parks until the buffer's ready hook, a flush request, the age
 //!   deadline of the oldest item, or the next housekeeping tick wakes it.
 //! - A flush request is answered only after everything accepted before it is in a finalized
 //!   file (drain all, write, rotate).
 
+use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -20,10 +26,13 @@ use std::time::{Duration, Instant};
 use arrow_array::RecordBatch;
 use otlp_spool_buffer::{Batch, BatchBuffer, Weighted as _};
 use otlp_spool_core::{Signal, Telemetry, proto};
-use otlp_spool_storage::SignalWriter;
+use otlp_spool_storage::{SignalWriter, WriteReceipt};
 
+use super::buffered::Buffered;
+use super::fault::{Fault, Faults};
+use super::health::{Progress, panic_message};
 use super::item::Item;
-use super::metrics::LaneMetrics;
+use super::metrics::{DropReason, LaneMetrics};
 
 /// How often the flusher runs the writer's housekeeping (rotation by age, retention).
 const TICK: Duration = Duration::from_secs(1);
@@ -43,7 +52,7 @@ struct FlushState {
 #[derive(Debug)]
 pub(crate) struct Lane {
     pub(crate) signal: Signal,
-    pub(crate) buffer: BatchBuffer<Item>,
+    pub(crate) buffer: BatchBuffer<Buffered>,
     /// The buffer's byte bound.
     pub(crate) capacity: u64,
     pub(crate) metrics: LaneMetrics,
@@ -67,12 +76,17 @@ pub(crate) struct Lane {
     /// Weight of the latest request offered to this lane (accepted or not): readiness asks
     /// whether one more like it would fit.
     last_weight: AtomicU64,
+    /// Progress of the conversions and writes, and of the housekeeping ticks (`/health`).
+    pub(crate) writer_progress: Progress,
+    pub(crate) housekeeping_progress: Progress,
+    /// Test hook: faults armed by `Pipeline::inject_fault`.
+    pub(crate) faults: Faults,
 }
 
 impl Lane {
     pub(crate) fn new(
         signal: Signal,
-        buffer: BatchBuffer<Item>,
+        buffer: BatchBuffer<Buffered>,
         capacity: u64,
         writer: SignalWriter,
         retry_after: Duration,
@@ -94,15 +108,27 @@ impl Lane {
             written_files: AtomicU64::new(0),
             writing: AtomicU64::new(0),
             last_weight: AtomicU64::new(0),
+            writer_progress: Progress::new(format!("{signal}_writer")),
+            housekeeping_progress: Progress::new(format!("{signal}_housekeeping")),
+            faults: Faults::default(),
         }
     }
 
-    /// Starts the flusher thread.
+    /// Starts the flusher thread. Its loop is supervised: a panic that escapes it (every write
+    /// and tick catches its own) is logged and the loop starts again.
     pub(crate) fn spawn(self: &Arc<Self>) -> std::io::Result<JoinHandle<()>> {
         let lane = Arc::clone(self);
         let handle = thread::Builder::new()
             .name(format!("otlp-spool-flush-{}", self.signal))
-            .spawn(move || lane.run())?;
+            .spawn(move || {
+                while let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| lane.run())) {
+                    let message = panic_message(payload.as_ref());
+                    lane.writer_progress.panicked(&message);
+                    tracing::error!(signal = %lane.signal, panic = %message,
+                        "the flusher panicked outside a write; restarting its loop");
+                    thread::sleep(MIN_BACKOFF);
+                }
+            })?;
         *self.thread.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle.thread().clone());
         let waker = handle.thread().clone();
         self.buffer.set_ready_hook(move || waker.unpark());
@@ -246,11 +272,29 @@ impl Lane {
         }
     }
 
+    /// Age rotation and retention; a failure or a panic is logged, counted in the
+    /// housekeeping progress and retried at the next tick.
     fn tick(&self) {
-        match self.writer.tick() {
-            Ok(report) => self.count_finalized(&report.finalized),
-            Err(e) => {
-                tracing::warn!(signal = %self.signal, error = %e, "storage housekeeping failed")
+        let progress = &self.housekeeping_progress;
+        progress.begin();
+        let ticked = panic::catch_unwind(AssertUnwindSafe(|| {
+            self.faults.maybe_panic(Fault::HousekeepingPanic);
+            self.writer.tick()
+        }));
+        match ticked {
+            Ok(Ok(report)) => {
+                progress.succeeded();
+                self.count_finalized(&report.finalized);
+            }
+            Ok(Err(e)) => {
+                progress.failed(&e.to_string());
+                tracing::warn!(signal = %self.signal, error = %e, "storage housekeeping failed");
+            }
+            Err(payload) => {
+                let message = panic_message(payload.as_ref());
+                progress.panicked(&message);
+                tracing::error!(signal = %self.signal, panic = %message,
+                    "storage housekeeping panicked; it runs again at the next tick");
             }
         }
     }
@@ -278,12 +322,12 @@ impl Lane {
     /// Converts a drained batch chunk by chunk and writes each, retrying failures. Items leave
     /// memory as soon as their chunk is written. Returns the first error, after trying every
     /// chunk.
-    fn write(&self, batch: Batch<Item>) -> Result<(), String> {
+    fn write(&self, batch: Batch<Buffered>) -> Result<(), String> {
         self.writing.fetch_add(batch.bytes(), Ordering::Relaxed);
         let mut first_error = None;
         let mut chunk = Vec::new();
         let (mut bytes, mut items) = (0usize, 0u64);
-        for item in batch {
+        for item in batch.into_iter().filter_map(Buffered::into_item) {
             bytes += item.weight();
             items += item.items;
             chunk.push(item);
@@ -304,43 +348,91 @@ impl Lane {
         first_error.map_or(Ok(()), Err)
     }
 
-    /// Converts one chunk into one record batch and writes it, retrying failures.
+    /// Converts one chunk into one record batch and writes it, retrying failures. A panic in
+    /// either step drops the chunk (counted) instead of the flusher.
     fn write_chunk(&self, chunk: Vec<Item>, items: u64) -> Result<(), String> {
-        let record_batch = match merge_and_convert(self.signal, chunk) {
-            Ok(rb) => rb,
-            Err(e) => {
-                LaneMetrics::add(&self.metrics.dropped_items, items);
-                tracing::error!(signal = %self.signal, items, error = %e, "conversion failed; items dropped");
-                return Err(e);
-            }
+        let progress = &self.writer_progress;
+        progress.begin();
+        let converted = panic::catch_unwind(AssertUnwindSafe(|| {
+            self.faults.maybe_panic(Fault::ConversionPanic);
+            merge_and_convert(self.signal, chunk)
+        }));
+        let record_batch = match converted {
+            Ok(Ok(rb)) => rb,
+            Ok(Err(e)) => return Err(self.give_up(items, DropReason::Conversion, e)),
+            Err(payload) => return Err(self.give_up_panic(items, "conversion", payload.as_ref())),
         };
-        let mut record_batch = record_batch;
         let mut backoff = MIN_BACKOFF;
         loop {
-            match self.writer.write(record_batch) {
-                Ok(receipt) => {
+            progress.begin();
+            // A clone is a few reference counts; it keeps the batch for a retry whatever
+            // happens inside the write.
+            let attempt =
+                panic::catch_unwind(AssertUnwindSafe(|| -> Result<WriteReceipt, String> {
+                    self.faults.maybe_panic(Fault::WritePanic);
+                    if self.faults.fire(Fault::WriteError) {
+                        return Err("injected fault: WriteError".to_owned());
+                    }
+                    self.writer
+                        .write(record_batch.clone())
+                        .map_err(|e| e.to_string())
+                }));
+            match attempt {
+                Ok(Ok(receipt)) => {
+                    progress.succeeded();
                     LaneMetrics::add(&self.metrics.written_items, receipt.rows as u64);
                     self.count_finalized(&receipt.finalized);
                     return Ok(());
                 }
-                Err(err) => {
+                Ok(Err(message)) => {
                     LaneMetrics::add(&self.metrics.write_errors, 1);
-                    let message = err.to_string();
-                    record_batch = err.into_batch();
+                    progress.failed(&message);
                     let give_up = *self.give_up_after.lock().unwrap_or_else(|e| e.into_inner());
                     if give_up.is_some_and(|d| Instant::now() >= d) {
-                        LaneMetrics::add(&self.metrics.dropped_items, items);
-                        tracing::error!(signal = %self.signal, items, error = %message,
-                            "write still failing at the shutdown deadline; items dropped");
-                        return Err(message);
+                        return Err(self.give_up(
+                            items,
+                            DropReason::WriteFailedAtShutdown,
+                            message,
+                        ));
                     }
-                    tracing::warn!(signal = %self.signal, error = %message, retry_in = ?backoff,
+                    // Never sleep past the shutdown deadline: the last attempt is due then.
+                    let wait = give_up.map_or(backoff, |d| {
+                        backoff.min(d.saturating_duration_since(Instant::now()))
+                    });
+                    tracing::warn!(signal = %self.signal, error = %message, retry_in = ?wait,
                         "write failed; the batch is kept and retried");
-                    thread::park_timeout(backoff);
+                    thread::park_timeout(wait);
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
+                Err(payload) => return Err(self.give_up_panic(items, "write", payload.as_ref())),
             }
         }
+    }
+
+    /// Counts `items` as dropped for `reason` and logs it; the error for the flush waiting on it.
+    fn give_up(&self, items: u64, reason: DropReason, message: String) -> String {
+        self.metrics.add_dropped(reason, items);
+        if reason == DropReason::Conversion {
+            self.writer_progress.failed(&message);
+        }
+        tracing::error!(signal = %self.signal, items, reason = reason.as_str(), error = %message,
+            "items dropped");
+        message
+    }
+
+    /// A caught panic of `step`: the chunk's items are dropped, the lane carries on.
+    fn give_up_panic(
+        &self,
+        items: u64,
+        step: &str,
+        payload: &(dyn std::any::Any + Send),
+    ) -> String {
+        let message = panic_message(payload);
+        self.writer_progress.panicked(&message);
+        self.metrics.add_dropped(DropReason::Panic, items);
+        tracing::error!(signal = %self.signal, items, step, panic = %message,
+            "a chunk's {step} panicked: its items are dropped; the lane goes on with the next chunk");
+        format!("{} {step} panicked: {message}", self.signal)
     }
 }
 

@@ -1,12 +1,57 @@
 //! Self-metrics of the pipeline: lock-free counters per signal, rendered as Prometheus text.
 //!
 //! Invariant (what makes "never a silent drop" checkable): for every signal,
-//! `accepted_items = written_items + dropped_items + items still buffered or in flight`.
+//! `accepted_items = written_items + dropped_items (all reasons) + items still buffered or in
+//! flight`.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use otlp_spool_core::Signal;
+
+use super::health::Progress;
+
+/// Why acknowledged items were given up (the `reason` label of
+/// `otlp_spool_dropped_items_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DropReason {
+    /// Evicted from a full lane by `buffer.policy: drop_oldest` (configured loss).
+    Evicted,
+    /// The conversion to Arrow failed with an error.
+    Conversion,
+    /// The conversion or the write panicked (a bug); the chunk was dropped and the lane went
+    /// on with the next one.
+    Panic,
+    /// The write was still failing when the shutdown deadline passed.
+    WriteFailedAtShutdown,
+}
+
+impl DropReason {
+    /// Every reason, in the order `/metrics` shows them.
+    pub const ALL: [DropReason; 4] = [
+        DropReason::Evicted,
+        DropReason::Conversion,
+        DropReason::Panic,
+        DropReason::WriteFailedAtShutdown,
+    ];
+
+    /// The label value: `evicted`, `conversion`, `panic` or `write_failed_at_shutdown`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DropReason::Evicted => "evicted",
+            DropReason::Conversion => "conversion",
+            DropReason::Panic => "panic",
+            DropReason::WriteFailedAtShutdown => "write_failed_at_shutdown",
+        }
+    }
+
+    /// Whether this loss was asked for by configuration (`drop_oldest`) rather than a failure.
+    pub const fn is_configured(self) -> bool {
+        matches!(self, DropReason::Evicted)
+    }
+}
 
 /// Counters of one signal's lane.
 #[derive(Debug, Default)]
@@ -29,14 +74,40 @@ pub(crate) struct LaneMetrics {
     pub(crate) written_bytes: AtomicU64,
     /// Failed write attempts (each is retried; the data is kept).
     pub(crate) write_errors: AtomicU64,
-    /// Accepted items that could not be written and were given up (conversion failure, or
-    /// the writer still failing when shutdown's deadline passed).
-    pub(crate) dropped_items: AtomicU64,
+    /// Items evicted by `drop_oldest` (counted by the evicted items themselves, see
+    /// `buffered.rs`, hence shared).
+    pub(crate) evicted_items: Arc<AtomicU64>,
+    /// Accepted items the flusher gave up, by reason (all but `Evicted`).
+    dropped_items: [AtomicU64; 3],
 }
 
 impl LaneMetrics {
     pub(crate) fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn add_dropped(&self, reason: DropReason, n: u64) {
+        match reason {
+            DropReason::Evicted => Self::add(&self.evicted_items, n),
+            DropReason::Conversion => Self::add(&self.dropped_items[0], n),
+            DropReason::Panic => Self::add(&self.dropped_items[1], n),
+            DropReason::WriteFailedAtShutdown => Self::add(&self.dropped_items[2], n),
+        }
+    }
+
+    pub(crate) fn dropped(&self, reason: DropReason) -> u64 {
+        let counter = match reason {
+            DropReason::Evicted => &*self.evicted_items,
+            DropReason::Conversion => &self.dropped_items[0],
+            DropReason::Panic => &self.dropped_items[1],
+            DropReason::WriteFailedAtShutdown => &self.dropped_items[2],
+        };
+        counter.load(Ordering::Relaxed)
+    }
+
+    /// Dropped items, every reason.
+    pub(crate) fn dropped_total(&self) -> u64 {
+        DropReason::ALL.iter().map(|&r| self.dropped(r)).sum()
     }
 }
 
@@ -56,7 +127,7 @@ type GaugeDef = (&'static str, &'static str, fn(&LaneGauges) -> u64);
 
 /// Renders every lane in the Prometheus text exposition format.
 pub(crate) fn render(out: &mut String, lanes: &[(Signal, &LaneMetrics, LaneGauges)]) {
-    let counters: [CounterDef; 10] = [
+    let counters: [CounterDef; 9] = [
         (
             "otlp_spool_received_requests_total",
             "Requests offered to the pipeline.",
@@ -102,11 +173,6 @@ pub(crate) fn render(out: &mut String, lanes: &[(Signal, &LaneMetrics, LaneGauge
             "Failed write attempts (retried, data kept).",
             |m| &m.write_errors,
         ),
-        (
-            "otlp_spool_dropped_items_total",
-            "Acknowledged items given up, counted.",
-            |m| &m.dropped_items,
-        ),
     ];
     for (name, help, get) in counters {
         let (base, extra) = match name.split_once('{') {
@@ -126,6 +192,20 @@ pub(crate) fn render(out: &mut String, lanes: &[(Signal, &LaneMetrics, LaneGauge
                 out,
                 "{base}{{{labels}}} {}",
                 get(metrics).load(Ordering::Relaxed)
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# HELP otlp_spool_dropped_items_total Acknowledged items given up, by reason.\n# TYPE otlp_spool_dropped_items_total counter"
+    );
+    for (signal, metrics, _) in lanes {
+        for reason in DropReason::ALL {
+            let _ = writeln!(
+                out,
+                "otlp_spool_dropped_items_total{{signal=\"{signal}\",reason=\"{}\"}} {}",
+                reason.as_str(),
+                metrics.dropped(reason)
             );
         }
     }
@@ -156,6 +236,45 @@ pub(crate) fn render(out: &mut String, lanes: &[(Signal, &LaneMetrics, LaneGauge
         let _ = writeln!(out, "# TYPE {name} gauge");
         for (signal, _, g) in lanes {
             let _ = writeln!(out, "{name}{{signal=\"{signal}\"}} {}", get(g));
+        }
+    }
+}
+
+/// Renders the progress of every worker: healthy (1/0), failures in a row, panics caught.
+pub(crate) fn render_workers<'a>(
+    out: &mut String,
+    workers: impl Iterator<Item = &'a Progress> + Clone,
+) {
+    type WorkerDef = (
+        &'static str,
+        &'static str,
+        &'static str,
+        fn(&Progress) -> u64,
+    );
+    let defs: [WorkerDef; 3] = [
+        (
+            "otlp_spool_worker_healthy",
+            "gauge",
+            "1 while the worker makes progress, 0 while it cannot (see /health).",
+            |p| u64::from(p.problem().is_none()),
+        ),
+        (
+            "otlp_spool_worker_consecutive_failures",
+            "gauge",
+            "Attempts of the worker that failed or panicked in a row.",
+            |p| u64::from(p.consecutive_failures()),
+        ),
+        (
+            "otlp_spool_worker_panics_total",
+            "counter",
+            "Panics caught in the worker (its batch dropped, the worker carried on).",
+            Progress::panics,
+        ),
+    ];
+    for (name, kind, help, get) in defs {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for p in workers.clone() {
+            let _ = writeln!(out, "{name}{{worker=\"{}\"}} {}", p.name(), get(p));
         }
     }
 }

@@ -8,15 +8,26 @@
 //!   retry hint at once (or, with `drop_oldest`, makes room and counts what it dropped).
 //! - Local storage never waits on the forwarder: the forwarder's copy goes into its own bounded
 //!   queue, and a refusal there is counted by the forwarder, not passed back to the client.
-//! - After `shutdown` returns, every lane is closed and drained, every file is finalized, and
-//!   every accepted item is either in a file or counted in `dropped_items`.
+//! - After `shutdown` returns within its deadline, every lane is closed and drained, every
+//!   file is finalized, and every accepted item is either in a file or counted in
+//!   `dropped_items{reason}`. A shutdown that reaches its deadline first stops waiting: what the
+//!   lanes still hold is reported as abandoned ([`Pipeline::abandoned_items`]).
+//! - A lane's worker never dies of a panic (see `lane.rs`); `health_problems` names the
+//!   workers that cannot make progress (see `health.rs`).
 
+mod buffered;
+mod fault;
+mod health;
 mod item;
 mod lane;
 mod metrics;
 
+#[doc(hidden)]
+pub use fault::Fault;
+pub use metrics::DropReason;
+
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -26,6 +37,7 @@ use otlp_spool_storage::{FileStore, StoreOptions};
 use parking_lot::Mutex;
 
 use crate::config::{BufferPolicy, Config, FileCompression, FileFormat, FsyncPolicy};
+use buffered::Buffered;
 use item::Item;
 use lane::Lane;
 use metrics::{LaneGauges, LaneMetrics};
@@ -61,6 +73,9 @@ pub struct Pipeline {
     threads: Mutex<Vec<JoinHandle<()>>>,
     closing: AtomicBool,
     forward: Option<Arc<dyn Sink>>,
+    /// Items each lane still held when a shutdown's deadline passed (fate unknown: a stuck
+    /// writer may still write them).
+    abandoned: [AtomicU64; 3],
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -118,6 +133,7 @@ impl Pipeline {
             threads: Mutex::new(Vec::new()),
             closing: AtomicBool::new(false),
             forward,
+            abandoned: Default::default(),
         });
         for lane in &pipeline.lanes {
             let handle = lane.spawn()?;
@@ -160,8 +176,11 @@ impl Pipeline {
         }
     }
 
-    /// Stops accepting, drains every lane (retrying failing writes until `timeout`), joins the
-    /// flushers and finalizes every file. Idempotent.
+    /// Stops accepting, drains every lane (retrying failing writes until `timeout`), waits for
+    /// the flushers and finalizes every file. Bounded: past `timeout` it stops waiting for a
+    /// flusher that is still busy (a hung disk), records what that lane still holds in
+    /// [`abandoned_items`](Self::abandoned_items), leaves its files to crash recovery and
+    /// returns an error. Idempotent.
     pub fn shutdown(&self, timeout: Duration) -> Result<(), FlushError> {
         self.closing.store(true, Ordering::SeqCst);
         let deadline = Instant::now() + timeout;
@@ -169,20 +188,86 @@ impl Pipeline {
             lane.close(deadline);
         }
         let threads: Vec<_> = std::mem::take(&mut *self.threads.lock());
+        let mut stuck = Vec::new();
         for t in threads {
-            let _ = t.join();
+            // The write deadline is `deadline`; give the last write a moment to report.
+            while !t.is_finished() && Instant::now() < deadline + Duration::from_millis(500) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if t.is_finished() {
+                let _ = t.join();
+            } else {
+                stuck.push(t);
+            }
         }
-        let dropped: u64 = self
-            .lanes
-            .iter()
-            .map(|l| l.metrics.dropped_items.load(Ordering::Relaxed))
-            .sum();
+        let dropped: u64 = self.lanes.iter().map(|l| l.metrics.dropped_total()).sum();
+        if !stuck.is_empty() {
+            let mut names = Vec::new();
+            for (i, lane) in self.lanes.iter().enumerate() {
+                if !lane.buffer.is_empty() || lane.writing_bytes() > 0 {
+                    self.abandoned[i].store(self.held_items(lane.signal), Ordering::SeqCst);
+                    names.push(lane.signal.to_string());
+                }
+            }
+            tracing::error!(dropped_items = dropped, lanes = ?names,
+                "pipeline shutdown timed out: writers still busy, their data abandoned");
+            // The stuck threads keep running detached; their files are recovered at next start.
+            self.threads.lock().extend(stuck);
+            return Err(FlushError(format!(
+                "the writers did not finish within {timeout:?} (lanes still holding data: {})",
+                names.join(", ")
+            )));
+        }
         let closed = self
             .store
             .close()
             .map_err(|e| FlushError(format!("finalizing files: {e}")));
         tracing::info!(dropped_items = dropped, "pipeline stopped");
         closed.map(|_| ())
+    }
+
+    /// Acknowledged items of `signal` given up for `reason`, since start.
+    pub fn dropped_items(&self, signal: Signal, reason: DropReason) -> u64 {
+        self.lane(signal).metrics.dropped(reason)
+    }
+
+    /// Acknowledged items of `signal` neither written nor dropped (yet): buffered or being
+    /// written.
+    pub fn held_items(&self, signal: Signal) -> u64 {
+        let m = &self.lane(signal).metrics;
+        let accepted = m.accepted_items.load(Ordering::SeqCst);
+        let settled = m.written_items.load(Ordering::SeqCst) + m.dropped_total();
+        accepted.saturating_sub(settled)
+    }
+
+    /// Items of `signal` a shutdown left behind when its deadline passed (0 after a shutdown
+    /// that finished in time).
+    pub fn abandoned_items(&self, signal: Signal) -> u64 {
+        let i = self
+            .lanes
+            .iter()
+            .position(|l| l.signal == signal)
+            .unwrap_or(0);
+        self.abandoned[i].load(Ordering::SeqCst)
+    }
+
+    /// The workers that cannot make progress right now, each named with its problem (empty
+    /// when all are healthy). See `health.rs` for the definition.
+    pub fn health_problems(&self) -> Vec<String> {
+        self.progress().filter_map(|p| p.problem()).collect()
+    }
+
+    fn progress(&self) -> impl Iterator<Item = &health::Progress> + Clone {
+        self.lanes
+            .iter()
+            .flat_map(|l| [&l.writer_progress, &l.housekeeping_progress])
+    }
+
+    /// Arms a fault in `signal`'s lane for its next `times` occasions. For tests of failure
+    /// containment only.
+    #[doc(hidden)]
+    pub fn inject_fault(&self, signal: Signal, fault: Fault, times: u32) {
+        self.lane(signal).faults.arm(fault, times);
     }
 
     /// False while shutting down or while any lane is full: it has no room for one more
@@ -210,6 +295,7 @@ impl Pipeline {
             })
             .collect();
         metrics::render(out, &rows);
+        metrics::render_workers(out, self.progress());
         use std::fmt::Write as _;
         let _ = writeln!(
             out,
@@ -242,12 +328,13 @@ impl Sink for Pipeline {
         let forward_copy = self.forward.as_ref().map(|_| telemetry.clone());
         let item = Item::new(telemetry, lane.capacity);
         let items = item.items;
+        let item = Buffered::new(item, lane.metrics.evicted_items.clone());
         let pushed = if lane.admits(item.weight() as u64) {
             lane.buffer.push(item)
         } else {
             Err(PushError::Full(item))
         };
-        match pushed {
+        let refused = match pushed {
             Ok(()) => {
                 LaneMetrics::add(&lane.metrics.accepted_requests, 1);
                 LaneMetrics::add(&lane.metrics.accepted_items, items);
@@ -255,28 +342,34 @@ impl Sink for Pipeline {
                     // The forwarder counts its own refusals; local storage already holds the data.
                     let _ = forward.accept(copy);
                 }
-                Ok(())
+                return Ok(());
             }
-            Err(PushError::Full(_)) => {
+            Err(refused) => refused,
+        };
+        let error = match &refused {
+            PushError::Full(_) => {
                 LaneMetrics::add(&lane.metrics.rejected_full, 1);
-                Err(SinkError::Full {
+                SinkError::Full {
                     retry_after: lane.retry_after,
-                })
+                }
             }
-            Err(PushError::Closed(_)) => {
+            PushError::Closed(_) => {
                 LaneMetrics::add(&lane.metrics.rejected_closed, 1);
-                Err(SinkError::Closed)
+                SinkError::Closed
             }
-            Err(PushError::TooLarge {
+            PushError::TooLarge {
                 weight, max_bytes, ..
-            }) => {
+            } => {
                 LaneMetrics::add(&lane.metrics.rejected_too_large, 1);
-                Err(SinkError::TooLarge {
-                    weight: weight as u64,
-                    capacity: max_bytes,
-                })
+                SinkError::TooLarge {
+                    weight: *weight as u64,
+                    capacity: *max_bytes,
+                }
             }
-        }
+        };
+        // A refused item comes back: it was never accepted, so it is no eviction.
+        let _ = refused.into_inner().into_item();
+        Err(error)
     }
 
     fn flush(&self, timeout: Duration) -> Result<(), SinkError> {

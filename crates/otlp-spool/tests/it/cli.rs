@@ -43,20 +43,53 @@ fn print_config_shows_the_effective_config_with_secrets_redacted() {
     assert!(out.contains("http_addr: 127.0.0.1:7001"), "{out}");
     assert!(out.contains("endpoint: http://127.0.0.1:9"), "{out}");
     assert!(!out.contains("t0ps3cret") && !out.contains("k3y"), "{out}");
+
+    // Every forward header value and the endpoint's userinfo, whatever the names.
+    std::fs::write(
+        &file,
+        "forward:\n  endpoint: http://bob:pa55w0rd@127.0.0.1:9\n  headers: { x-honeycomb-team: hc4pik3y }\n",
+    )
+    .unwrap();
+    let (code, out, err) = serve(&["--config", file.to_str().unwrap(), "--print-config"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !out.contains("hc4pik3y") && !out.contains("pa55w0rd"),
+        "{out}"
+    );
+    assert!(out.contains("http://***@127.0.0.1:9"), "{out}");
 }
 
 #[test]
-fn bad_config_exits_non_zero_naming_the_key() {
+fn help_documents_the_exit_codes_and_usage_errors_exit_1() {
+    for args in [&["--help"][..], &["serve", "--help"][..]] {
+        let out = Command::new(binary()).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Exit codes:"), "{text}");
+        for code in ["0 ", "1 ", "2 ", "130", "143"] {
+            assert!(text.contains(&format!("  {code}")), "{code} in {text}");
+        }
+        assert!(
+            !args.contains(&"serve") || text.contains("--shutdown-timeout"),
+            "{text}"
+        );
+    }
+    let (code, _, err) = serve(&["--no-such-flag"], &[]);
+    assert_eq!(code, 1, "{err}");
+}
+
+#[test]
+fn bad_config_exits_1_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("c.yaml");
     std::fs::write(&file, "storage:\n  rotate_size: 12 parsecs\n").unwrap();
     let (code, _, err) = serve(&["--config", file.to_str().unwrap()], &[]);
-    assert_ne!(code, 0);
+    assert_eq!(code, 1);
     assert!(err.contains("storage.rotate_size"), "{err}");
     assert!(!err.contains("listening"), "{err}");
 
     let (code, _, err) = serve(&["--grpc-addr", "not-an-address"], &[]);
-    assert_ne!(code, 0);
+    assert_eq!(code, 1);
     assert!(
         err.contains("grpc_addr") && err.contains("--grpc-addr"),
         "{err}"
@@ -64,7 +97,7 @@ fn bad_config_exits_non_zero_naming_the_key() {
 
     std::fs::write(&file, "recever: {}\n").unwrap();
     let (code, _, err) = serve(&["--config", file.to_str().unwrap()], &[]);
-    assert_ne!(code, 0);
+    assert_eq!(code, 1);
     assert!(err.contains("recever"), "{err}");
 }
 
@@ -84,7 +117,7 @@ fn an_unusable_output_dir_fails_before_binding() {
         ],
         &[],
     );
-    assert_ne!(code, 0);
+    assert_eq!(code, 1, "{err}");
     assert!(err.contains("output_dir"), "{err}");
     assert!(!err.contains("listening"), "{err}");
 }
@@ -104,7 +137,7 @@ fn a_second_instance_on_the_same_directory_is_refused() {
         ],
         &[],
     );
-    assert_ne!(code, 0);
+    assert_eq!(code, 1, "{err}");
     assert!(
         err.contains("output_dir") && err.to_lowercase().contains("lock"),
         "{err}"
@@ -128,7 +161,7 @@ fn a_port_in_use_is_a_clear_error_and_leaves_no_temporary_files() {
         ],
         &[],
     );
-    assert_ne!(code, 0);
+    assert_eq!(code, 1, "{err}");
     assert!(err.contains(&addr), "the error names the address: {err}");
     for signal in ["traces", "metrics", "logs"] {
         let (_, tmp) = crate::support::files(dir.path(), signal);

@@ -78,8 +78,122 @@ forward:
     let printed = c.to_redacted_yaml();
     assert!(!printed.contains("p4ss"), "{printed}");
     assert!(!printed.contains("hunter2"), "{printed}");
-    assert!(printed.contains("acme"), "{printed}");
-    assert!(!format!("{c:?}").contains("p4ss"));
+    // Every header value is redacted, whatever its name; the names stay.
+    assert!(!printed.contains("acme"), "{printed}");
+    assert!(printed.contains("x-tenant"), "{printed}");
+    let debug = format!("{c:?}");
+    assert!(!debug.contains("p4ss") && !debug.contains("acme") && !debug.contains("hunter2"));
+}
+
+#[test]
+fn header_values_and_url_userinfo_are_never_printed() {
+    let yaml = r#"
+forward:
+  endpoint: https://apiuser:s3cr3tpw@api.honeycomb.example:443
+  headers: { x-honeycomb-team: hcteamkey123, x-honeycomb-dataset: traces-prod }
+"#;
+    let c = load(Some(yaml), &[], Overrides::default()).unwrap();
+    for shown in [c.to_redacted_yaml(), format!("{c:?}")] {
+        for secret in ["hcteamkey123", "traces-prod", "s3cr3tpw", "apiuser"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(
+            shown.contains("https://***@api.honeycomb.example:443"),
+            "{shown}"
+        );
+        assert!(shown.contains("x-honeycomb-team"), "{shown}");
+    }
+    // The value itself is still what is sent.
+    let f = c.forward.unwrap();
+    assert_eq!(f.headers["x-honeycomb-team"], "hcteamkey123");
+    assert!(f.endpoint.contains("s3cr3tpw"));
+    // An error about the endpoint does not print it either.
+    let e = error("forward:\n  endpoint: ftp://u:pw123@x\n");
+    assert!(
+        e.contains("forward.endpoint") && !e.contains("pw123"),
+        "{e}"
+    );
+}
+
+#[test]
+fn receiver_hygiene_keys_and_shutdown_timeout_have_documented_defaults() {
+    let c = load(None, &[], Overrides::default()).unwrap();
+    let r = &c.receiver;
+    assert_eq!(r.read_header_timeout.0, Duration::from_secs(10));
+    assert_eq!(r.read_timeout.0, Duration::from_secs(30));
+    assert_eq!(r.idle_timeout.0, Duration::from_secs(60));
+    assert_eq!(r.tls_handshake_timeout.0, Duration::from_secs(10));
+    assert_eq!(r.max_connections, 4096);
+    assert_eq!(r.max_concurrent_streams, 100);
+    assert_eq!(r.keepalive.time.0, Duration::from_secs(30));
+    assert_eq!(r.keepalive.timeout.0, Duration::from_secs(20));
+    assert_eq!(c.shutdown_timeout.0, Duration::from_secs(30));
+
+    let yaml = "shutdown_timeout: 5s\nreceiver:\n  read_header_timeout: 2s\n  read_timeout: 3s\n  idle_timeout: 4s\n  tls_handshake_timeout: 1s\n  max_connections: 10\n  max_concurrent_streams: 5\n  keepalive: { time: 7s, timeout: 8s }\n";
+    let c = load(Some(yaml), &[], Overrides::default()).unwrap();
+    assert_eq!(c.receiver.read_timeout.0, Duration::from_secs(3));
+    assert_eq!(c.receiver.keepalive.timeout.0, Duration::from_secs(8));
+    assert_eq!(c.shutdown_timeout.0, Duration::from_secs(5));
+    // Environment over file, flag over environment.
+    let env = [("OTLP_SPOOL_SHUTDOWN_TIMEOUT", "6s")];
+    let c = load(Some(yaml), &env, Overrides::default()).unwrap();
+    assert_eq!(c.shutdown_timeout.0, Duration::from_secs(6));
+    let flags = Overrides {
+        shutdown_timeout: Some("9s".into()),
+        ..Overrides::default()
+    };
+    let c = load(Some(yaml), &env, flags).unwrap();
+    assert_eq!(c.shutdown_timeout.0, Duration::from_secs(9));
+    let e = load(
+        None,
+        &[("OTLP_SPOOL_SHUTDOWN_TIMEOUT", "soon")],
+        Overrides::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("shutdown_timeout") && e.contains("OTLP_SPOOL_SHUTDOWN_TIMEOUT"),
+        "{e}"
+    );
+}
+
+#[test]
+fn bad_hygiene_values_are_named() {
+    for (yaml, key) in [
+        (
+            "receiver:\n  read_header_timeout: 0s\n",
+            "receiver.read_header_timeout",
+        ),
+        ("receiver:\n  read_timeout: 0ms\n", "receiver.read_timeout"),
+        (
+            "receiver:\n  idle_timeout: forever\n",
+            "receiver.idle_timeout",
+        ),
+        (
+            "receiver:\n  tls_handshake_timeout: 0s\n",
+            "receiver.tls_handshake_timeout",
+        ),
+        (
+            "receiver:\n  max_connections: 0\n",
+            "receiver.max_connections",
+        ),
+        (
+            "receiver:\n  max_concurrent_streams: 0\n",
+            "receiver.max_concurrent_streams",
+        ),
+        (
+            "receiver:\n  keepalive: { time: 0s }\n",
+            "receiver.keepalive.time",
+        ),
+        (
+            "receiver:\n  keepalive: { tiem: 1s }\n",
+            "receiver.keepalive",
+        ),
+        ("shutdown_timeout: 0s\n", "shutdown_timeout"),
+    ] {
+        let e = error(yaml);
+        assert!(e.contains(key), "error for {yaml:?} should name {key}: {e}");
+    }
 }
 
 #[test]

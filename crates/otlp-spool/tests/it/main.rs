@@ -3,11 +3,15 @@
 mod backpressure;
 mod cli;
 mod config;
+mod contained;
 mod e2e_python;
 mod e2e_rust;
 mod embedded;
+mod exit_codes;
 mod forward;
 mod lanes;
+mod overload;
 mod shutdown;
+mod slow_clients;
 mod support;
 mod traffic;

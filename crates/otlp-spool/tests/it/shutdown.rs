@@ -71,3 +71,40 @@ async fn sigterm_under_load_keeps_every_acknowledged_item() {
     );
     assert!(stored.len() >= acknowledged.len());
 }
+
+/// A receiver that cannot drain in time (a client trickling its body holds a connection) does
+/// not skip the rest of the shutdown: the lanes still drain, every acknowledged span is stored,
+/// and the whole shutdown stays within `shutdown_timeout`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_that_cannot_drain_does_not_skip_draining_the_lanes() {
+    use tokio::io::AsyncWriteExt;
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let mut config = otlp_spool::config::Config::default();
+        config.shutdown_timeout = otlp_spool::config::HumanDuration(Duration::from_secs(2));
+        config.receiver.read_timeout = otlp_spool::config::HumanDuration(Duration::from_secs(60));
+        let (spool, http, dir) = crate::contained::served(config).await;
+        let client = reqwest::Client::new();
+        let req = request(1, 50);
+        assert_eq!(post(&client, http, &req).await.unwrap().status, 200);
+        // Headers, then one byte of a body that never completes.
+        let mut slow = tokio::net::TcpStream::connect(http).await.unwrap();
+        slow.write_all(b"POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-protobuf\r\ncontent-length: 100\r\n\r\n!")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+
+        let started = std::time::Instant::now();
+        let report = spool.shutdown().await.unwrap();
+        assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+        assert!(report.timed_out, "{report}");
+        assert_eq!(report.dropped_connections, 1, "{report}");
+        assert!(!report.lost_data(), "{report}");
+        let stored = stored_ids(dir.path());
+        assert_eq!(stored, ids(&req).into_iter().collect::<BTreeSet<_>>());
+        for signal in ["traces", "metrics", "logs"] {
+            assert!(files(dir.path(), signal).1.is_empty(), "temporary files left");
+        }
+    })
+    .await
+    .expect("test timed out");
+}

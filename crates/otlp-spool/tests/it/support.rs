@@ -23,17 +23,15 @@ pub(crate) fn binary() -> &'static str {
 impl Server {
     /// Starts the binary writing to `dir` with extra arguments; waits for its "listening" line.
     pub(crate) fn start(dir: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(binary())
-            .args([
-                "serve",
-                "--grpc-addr",
-                "127.0.0.1:0",
-                "--http-addr",
-                "127.0.0.1:0",
-                "--output-dir",
-            ])
-            .arg(dir)
-            .args(extra)
+        let mut command = Command::new(binary());
+        command.args(serve_args(dir)).args(extra);
+        Server::spawn(command)
+    }
+
+    /// Runs `command` (the binary, or a shell that `exec`s it) and waits for its "listening"
+    /// line.
+    pub(crate) fn spawn(mut command: Command) -> Server {
+        let mut child = command
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -87,12 +85,27 @@ impl Server {
 
     /// Sends SIGTERM and waits (bounded) for the exit status.
     pub(crate) fn terminate(&mut self) -> ExitStatus {
+        self.signal("TERM");
+        self.wait(Duration::from_secs(60))
+    }
+
+    /// [`terminate`](Self::terminate) from async code: the exit status and the whole log.
+    pub(crate) async fn terminated(mut self) -> (ExitStatus, String) {
+        tokio::task::spawn_blocking(move || {
+            let status = self.terminate();
+            (status, self.log())
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Sends a signal (`TERM`, `INT`) without waiting.
+    pub(crate) fn signal(&self, name: &str) {
         let status = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
+            .args([&format!("-{name}"), &self.pid().to_string()])
             .status()
             .unwrap();
         assert!(status.success());
-        self.wait(Duration::from_secs(60))
     }
 
     pub(crate) fn wait(&mut self, timeout: Duration) -> ExitStatus {
@@ -119,6 +132,23 @@ impl Drop for Server {
             let _ = child.wait();
         }
     }
+}
+
+/// The arguments of `otlp-spool serve` on ports the OS picks, writing to `dir`.
+pub(crate) fn serve_args(dir: &Path) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = [
+        "serve",
+        "--grpc-addr",
+        "127.0.0.1:0",
+        "--http-addr",
+        "127.0.0.1:0",
+        "--output-dir",
+    ]
+    .iter()
+    .map(Into::into)
+    .collect();
+    args.push(dir.into());
+    args
 }
 
 fn field(line: &str, key: &str) -> Option<SocketAddr> {
