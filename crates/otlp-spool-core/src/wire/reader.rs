@@ -130,27 +130,23 @@ impl WireError {
     }
 }
 
+impl fmt::Display for WireErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            WireErrorKind::Truncated => f.write_str("truncated field"),
+            WireErrorKind::VarintOverflow => f.write_str("invalid varint"),
+            WireErrorKind::InvalidWireType(t) => write!(f, "invalid wire type {t}"),
+            WireErrorKind::InvalidFieldNumber(n) => write!(f, "invalid field number {n}"),
+            WireErrorKind::UnexpectedEndGroup => f.write_str("unexpected end-group tag"),
+            WireErrorKind::GroupMismatch => f.write_str("mismatched end-group tag"),
+            WireErrorKind::GroupTooDeep => f.write_str("groups nested too deep"),
+        }
+    }
+}
+
 impl fmt::Display for WireError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.kind {
-            WireErrorKind::Truncated => write!(f, "truncated field at byte {}", self.offset),
-            WireErrorKind::VarintOverflow => write!(f, "invalid varint at byte {}", self.offset),
-            WireErrorKind::InvalidWireType(t) => {
-                write!(f, "invalid wire type {t} at byte {}", self.offset)
-            }
-            WireErrorKind::InvalidFieldNumber(n) => {
-                write!(f, "invalid field number {n} at byte {}", self.offset)
-            }
-            WireErrorKind::UnexpectedEndGroup => {
-                write!(f, "unexpected end-group tag at byte {}", self.offset)
-            }
-            WireErrorKind::GroupMismatch => {
-                write!(f, "mismatched end-group tag at byte {}", self.offset)
-            }
-            WireErrorKind::GroupTooDeep => {
-                write!(f, "groups nested too deep at byte {}", self.offset)
-            }
-        }
+        write!(f, "{} at byte {}", self.kind, self.offset)
     }
 }
 
@@ -207,8 +203,11 @@ impl<'a> Reader<'a> {
 
     /// Lowers how deep groups (in unknown fields) may nest below this message, from the
     /// default [`MAX_GROUP_DEPTH`]. prost counts message nesting and group nesting against one
-    /// limit of 100, so a walker reading a message at nesting depth `d` passes `100 - d` to
-    /// accept no group that prost would refuse.
+    /// limit of 100, so a walker reading a message at nesting depth `d` (the outermost message
+    /// is depth 0) passes `100 - d` to accept exactly the groups prost accepts: with a budget
+    /// `b`, groups nest at most `b` deep and the innermost of `b` levels must be empty. (At
+    /// `d = 100` prost refuses *every* unknown field, not only groups; that is the walker's
+    /// check, the reader only refuses the groups.)
     #[inline]
     pub fn with_group_budget(mut self, budget: u32) -> Self {
         self.group_budget = budget.min(MAX_GROUP_DEPTH);
@@ -344,6 +343,12 @@ impl<'a> Reader<'a> {
             let field = self.pos;
             let tag = self.varint_at(field)?;
             let (inner, wire_type) = self.split_tag(tag, field)?;
+            // prost skips every field inside `depth` open groups with `depth` fewer levels of
+            // its recursion budget left, and refuses any field (not only a nested group) once
+            // none is left; the end tag itself costs nothing.
+            if depth >= limit && wire_type != WireType::EndGroup {
+                return Err(self.error(WireErrorKind::GroupTooDeep, field));
+            }
             match wire_type {
                 WireType::Varint => {
                     self.varint_at(field)?;
@@ -365,9 +370,6 @@ impl<'a> Reader<'a> {
                     }
                 }
                 WireType::StartGroup => {
-                    if depth >= limit {
-                        return Err(self.error(WireErrorKind::GroupTooDeep, field));
-                    }
                     open[depth] = inner;
                     depth += 1;
                 }
@@ -589,6 +591,41 @@ mod tests {
         assert!(budget(2).is_ok());
         assert_eq!(budget(1).unwrap_err().kind, WireErrorKind::GroupTooDeep);
         assert_eq!(budget(0).unwrap_err().kind, WireErrorKind::GroupTooDeep);
+    }
+
+    /// A message with no known fields: prost skips everything it is given.
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct Nothing {}
+
+    #[test]
+    fn group_budget_is_spent_by_every_field_inside_as_in_prost() {
+        use prost::Message as _;
+        // `levels` nested groups of field 1, the innermost holding `inner` (or nothing).
+        let nested = |levels: u32, inner: &[u8]| {
+            let mut out = Vec::new();
+            for _ in 0..levels {
+                put_tag(&mut out, 1, WireType::StartGroup);
+            }
+            out.extend_from_slice(inner);
+            for _ in 0..levels {
+                put_tag(&mut out, 1, WireType::EndGroup);
+            }
+            out
+        };
+        let varint = [0x10, 0x01]; // field 2 = 1
+        for (levels, inner) in [
+            (MAX_GROUP_DEPTH, &[][..]),
+            (MAX_GROUP_DEPTH, &varint[..]),
+            (MAX_GROUP_DEPTH - 1, &varint[..]),
+            (MAX_GROUP_DEPTH + 1, &[][..]),
+        ] {
+            let bytes = nested(levels, inner);
+            let ours = fields(&bytes).is_ok();
+            let prost = Nothing::decode(&bytes[..]).is_ok();
+            assert_eq!(ours, prost, "{levels} levels around {inner:?}");
+        }
+        assert!(fields(&nested(MAX_GROUP_DEPTH, &varint)).is_err());
+        assert!(fields(&nested(MAX_GROUP_DEPTH - 1, &varint)).is_ok());
     }
 
     #[test]
