@@ -12,6 +12,6 @@ mod walk;
 
 pub use reader::{
     Field, MAX_FIELD_NUMBER, MAX_GROUP_DEPTH, Reader, Value, WireError, WireErrorKind, WireType,
-    decode_varint, put_len_field, put_tag, put_varint, varint_len,
+    decode_varint, put_len_field, put_tag, put_varint, tag, varint_len,
 };
 pub use walk::{Refused, WalkError, WalkErrorKind, WalkLimits, Walked, WireStats, walk};

@@ -583,14 +583,14 @@ fn errors_name_the_path_the_offset_and_the_problem() {
         err.path,
         "resource_logs[0].scope_logs[0].log_records[0].attributes[2].key"
     );
-    // Framing errors name the message they are in.
+    // Framing errors name the field they are in: here the request's first resource entry,
+    // whose length runs past the end.
     let err = walk_err(Signal::Logs, &bytes[..bytes.len() - 1]);
     assert!(matches!(err.kind, WalkErrorKind::Malformed(_)), "{err}");
-    assert_eq!(err.path, "");
-    assert!(
-        err.to_string()
-            .starts_with("malformed protobuf (truncated field)"),
-        "{err}"
+    assert_eq!((err.path.as_str(), err.offset), ("resource_logs[0]", 0));
+    assert_eq!(
+        err.to_string(),
+        "resource_logs[0]: malformed protobuf (truncated field), at byte 0"
     );
 }
 

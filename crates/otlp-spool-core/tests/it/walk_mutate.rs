@@ -296,7 +296,7 @@ fn on_bytes(tree: &mut Fields, which: usize, f: &mut dyn FnMut(&mut Vec<u8>)) {
 fn unpack(tree: &mut Fields, which: usize, fixed: bool) {
     let elements = |payload: &[u8]| -> Option<Vec<Node>> {
         if fixed {
-            (payload.len() % 8 == 0).then(|| {
+            payload.len().is_multiple_of(8).then(|| {
                 payload
                     .chunks_exact(8)
                     .map(|c| Node::Fixed64(u64::from_le_bytes(c.try_into().unwrap())))

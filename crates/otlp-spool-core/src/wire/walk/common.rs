@@ -1,13 +1,9 @@
-//! common.v1 and resource.v1: `KeyValue`, `AnyValue` (the one recursive type), `ArrayValue`,
-//! `KeyValueList`, `InstrumentationScope`, `Resource`, `EntityRef`.
-//!
-//! Invariant: an AnyValue is entered only after its level has been checked against
-//! `max_depth`, and every sub-message only after [`Msg::sub`] has checked prost's recursion
-//! limit, so the recursion `any_value -> array_value / kvlist_value -> any_value` is bounded
-//! before it happens.
+//! common.v1 and resource.v1: `InstrumentationScope`, `Resource`, `EntityRef`, and the doors
+//! into [`super::value`], which walks `KeyValue` and `AnyValue` (the recursive types) without
+//! recursion.
 
-use super::error::{nth, within};
-use super::{Fail, Field, Msg, WalkErrorKind, Walker, fixed64, varint};
+use super::error::nth;
+use super::{Fail, Msg, Reader, Walker, fields};
 
 impl Walker {
     /// One element of a repeated `KeyValue` field holding attributes (values at level 1).
@@ -15,142 +11,42 @@ impl Walker {
     pub(super) fn attribute<'a>(
         &mut self,
         m: Msg<'a>,
-        f: &Field<'a>,
+        r: &mut Reader<'a>,
         name: &'static str,
         index: &mut u32,
     ) -> Result<(), Fail> {
-        nth(m.sub(f).and_then(|kv| self.key_value(kv, 1)), name, index)
+        nth(m.sub(r).and_then(|kv| self.key_value(kv, 1)), name, index)
     }
 
-    /// An `AnyValue` field at nesting `level`: checked against the limit before it is entered.
+    /// The current field as an `AnyValue` at nesting level 1 (a log record's body).
     #[inline(always)]
-    pub(super) fn value<'a>(&mut self, m: Msg<'a>, f: &Field<'a>, level: u32) -> Result<(), Fail> {
-        if level > self.max_depth {
-            return Err(Fail::new(
-                WalkErrorKind::TooDeep {
-                    depth: level,
-                    limit: self.max_depth,
-                },
-                f.start,
-            ));
-        }
-        if level > self.stats.max_value_depth {
-            self.stats.max_value_depth = level;
-        }
-        m.sub(f).and_then(|v| self.any_value(v, level))
-    }
-
-    /// `KeyValue` whose value is at nesting `level`.
-    pub(super) fn key_value(&mut self, m: Msg<'_>, level: u32) -> Result<(), Fail> {
-        self.stats.key_values += 1;
-        let mut fields = m.fields();
-        while let Some(f) = fields.next_field()? {
-            match f.number {
-                1 => {
-                    self.string(&f, "key")?;
-                }
-                2 => within(self.value(m, &f, level), "value")?,
-                3 => {
-                    varint(&f, "key_strindex")?;
-                }
-                _ => m.unknown(&f)?,
-            }
-        }
-        Ok(())
-    }
-
-    /// `AnyValue` at nesting `level` (already checked).
-    fn any_value(&mut self, m: Msg<'_>, level: u32) -> Result<(), Fail> {
-        let mut fields = m.fields();
-        while let Some(f) = fields.next_field()? {
-            match f.number {
-                1 => {
-                    self.string(&f, "string_value")?;
-                }
-                2 => {
-                    varint(&f, "bool_value")?;
-                }
-                3 => {
-                    varint(&f, "int_value")?;
-                }
-                4 => {
-                    fixed64(&f, "double_value")?;
-                }
-                5 => within(
-                    m.sub(&f).and_then(|a| self.array_value(a, level)),
-                    "array_value",
-                )?,
-                6 => within(
-                    m.sub(&f).and_then(|l| self.kvlist_value(l, level)),
-                    "kvlist_value",
-                )?,
-                7 => {
-                    self.bytes(&f, "bytes_value")?;
-                }
-                8 => {
-                    varint(&f, "string_value_strindex")?;
-                }
-                _ => m.unknown(&f)?,
-            }
-        }
-        Ok(())
-    }
-
-    /// `ArrayValue` inside an AnyValue at `level`: its values are at `level + 1`.
-    fn array_value(&mut self, m: Msg<'_>, level: u32) -> Result<(), Fail> {
-        let mut fields = m.fields();
-        let mut values = 0;
-        while let Some(f) = fields.next_field()? {
-            match f.number {
-                1 => {
-                    self.stats.array_values += 1;
-                    nth(
-                        self.value(m, &f, level.saturating_add(1)),
-                        "values",
-                        &mut values,
-                    )?;
-                }
-                _ => m.unknown(&f)?,
-            }
-        }
-        Ok(())
-    }
-
-    /// `KeyValueList` inside an AnyValue at `level`: its entries' values are at `level + 1`.
-    fn kvlist_value(&mut self, m: Msg<'_>, level: u32) -> Result<(), Fail> {
-        let mut fields = m.fields();
-        let mut values = 0;
-        while let Some(f) = fields.next_field()? {
-            match f.number {
-                1 => nth(
-                    m.sub(&f)
-                        .and_then(|kv| self.key_value(kv, level.saturating_add(1))),
-                    "values",
-                    &mut values,
-                )?,
-                _ => m.unknown(&f)?,
-            }
-        }
-        Ok(())
+    pub(super) fn value<'a>(&mut self, m: Msg<'a>, r: &mut Reader<'a>) -> Result<(), Fail> {
+        self.any_value(m, r, 1)
     }
 
     /// `InstrumentationScope`.
     pub(super) fn scope(&mut self, m: Msg<'_>) -> Result<(), Fail> {
-        let mut fields = m.fields();
+        fields! {
+            NAME = 1 Len "name";
+            VERSION = 2 Len "version";
+            ATTRIBUTES = 3 Len "attributes";
+            DROPPED_ATTRIBUTES_COUNT = 4 Varint "dropped_attributes_count";
+        }
+        let mut r = m.reader();
         let mut attributes = 0;
-        while let Some(f) = fields.next_field()? {
-            match f.number {
-                1 => {
-                    self.string(&f, "name")?;
+        while let Some(tag) = r.next_tag()? {
+            match tag {
+                NAME => {
+                    self.string(&mut r, "name")?;
                 }
-                2 => {
-                    self.string(&f, "version")?;
+                VERSION => {
+                    self.string(&mut r, "version")?;
                 }
-                3 => self.attribute(m, &f, "attributes", &mut attributes)?,
-                4 => {
-                    varint(&f, "dropped_attributes_count")?;
+                ATTRIBUTES => self.attribute(m, &mut r, "attributes", &mut attributes)?,
+                DROPPED_ATTRIBUTES_COUNT => {
+                    r.read_varint()?;
                 }
-                _ => m.unknown(&f)?,
+                _ => m.other(&mut r, tag, FIELDS)?,
             }
         }
         Ok(())
@@ -158,20 +54,25 @@ impl Walker {
 
     /// `Resource`.
     pub(super) fn resource(&mut self, m: Msg<'_>) -> Result<(), Fail> {
-        let mut fields = m.fields();
+        fields! {
+            ATTRIBUTES = 1 Len "attributes";
+            DROPPED_ATTRIBUTES_COUNT = 2 Varint "dropped_attributes_count";
+            ENTITY_REFS = 3 Len "entity_refs";
+        }
+        let mut r = m.reader();
         let (mut attributes, mut entity_refs) = (0, 0);
-        while let Some(f) = fields.next_field()? {
-            match f.number {
-                1 => self.attribute(m, &f, "attributes", &mut attributes)?,
-                2 => {
-                    varint(&f, "dropped_attributes_count")?;
+        while let Some(tag) = r.next_tag()? {
+            match tag {
+                ATTRIBUTES => self.attribute(m, &mut r, "attributes", &mut attributes)?,
+                DROPPED_ATTRIBUTES_COUNT => {
+                    r.read_varint()?;
                 }
-                3 => nth(
-                    m.sub(&f).and_then(|e| self.entity_ref(e)),
+                ENTITY_REFS => nth(
+                    m.sub(&mut r).and_then(|e| self.entity_ref(e)),
                     "entity_refs",
                     &mut entity_refs,
                 )?,
-                _ => m.unknown(&f)?,
+                _ => m.other(&mut r, tag, FIELDS)?,
             }
         }
         Ok(())
@@ -179,27 +80,33 @@ impl Walker {
 
     /// `EntityRef`.
     fn entity_ref(&mut self, m: Msg<'_>) -> Result<(), Fail> {
-        let mut fields = m.fields();
+        fields! {
+            SCHEMA_URL = 1 Len "schema_url";
+            TYPE = 2 Len "type";
+            ID_KEYS = 3 Len "id_keys";
+            DESCRIPTION_KEYS = 4 Len "description_keys";
+        }
+        let mut r = m.reader();
         let (mut id_keys, mut description_keys) = (0, 0);
-        while let Some(f) = fields.next_field()? {
-            match f.number {
-                1 => {
-                    self.string(&f, "schema_url")?;
+        while let Some(tag) = r.next_tag()? {
+            match tag {
+                SCHEMA_URL => {
+                    self.string(&mut r, "schema_url")?;
                 }
-                2 => {
-                    self.string(&f, "type")?;
+                TYPE => {
+                    self.string(&mut r, "type")?;
                 }
-                3 => {
-                    nth(self.string_value(&f), "id_keys", &mut id_keys)?;
+                ID_KEYS => {
+                    nth(self.string_value(&mut r), "id_keys", &mut id_keys)?;
                 }
-                4 => {
+                DESCRIPTION_KEYS => {
                     nth(
-                        self.string_value(&f),
+                        self.string_value(&mut r),
                         "description_keys",
                         &mut description_keys,
                     )?;
                 }
-                _ => m.unknown(&f)?,
+                _ => m.other(&mut r, tag, FIELDS)?,
             }
         }
         Ok(())

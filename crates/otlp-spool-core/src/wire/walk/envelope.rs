@@ -10,6 +10,15 @@ use std::fmt::Write as _;
 
 use super::error::{nth, within};
 use super::{Fail, Msg, Walker};
+use crate::wire::{WireType, tag};
+
+/// The tags of the envelope's fields: the same numbers at every level.
+const RESOURCES: u32 = tag(1, WireType::Len);
+const RESOURCE: u32 = tag(1, WireType::Len);
+const SCOPES: u32 = tag(2, WireType::Len);
+const SCOPE: u32 = tag(1, WireType::Len);
+const ITEMS: u32 = tag(2, WireType::Len);
+const SCHEMA_URL: u32 = tag(3, WireType::Len);
 use crate::Signal;
 
 /// Field names of one signal's envelope, for error paths.
@@ -42,17 +51,18 @@ const fn names(signal: Signal) -> Names {
 impl Walker {
     /// `Export{Trace,Metrics,Logs}ServiceRequest`.
     pub(super) fn request(&mut self, m: Msg<'_>, signal: Signal) -> Result<(), Fail> {
-        let names = names(signal);
-        let mut fields = m.fields();
+        let n = names(signal);
+        let fields = [(1, WireType::Len, n.resources)];
+        let mut r = m.reader();
         let mut resources = 0;
-        while let Some(f) = fields.next_field()? {
-            match f.number {
-                1 => nth(
-                    m.sub(&f).and_then(|r| self.resource_entry(r, signal)),
-                    names.resources,
+        while let Some(tag) = r.next_tag()? {
+            match tag {
+                RESOURCES => nth(
+                    m.sub(&mut r).and_then(|e| self.resource_entry(e, signal)),
+                    n.resources,
                     &mut resources,
                 )?,
-                _ => m.unknown(&f)?,
+                _ => m.other(&mut r, tag, &fields)?,
             }
         }
         Ok(())
@@ -60,21 +70,27 @@ impl Walker {
 
     /// `Resource{Spans,Metrics,Logs}`.
     fn resource_entry(&mut self, m: Msg<'_>, signal: Signal) -> Result<(), Fail> {
+        let n = names(signal);
+        let fields = [
+            (1, WireType::Len, "resource"),
+            (2, WireType::Len, n.scopes),
+            (3, WireType::Len, "schema_url"),
+        ];
         self.stats.resources += 1;
-        let mut fields = m.fields();
+        let mut r = m.reader();
         let mut scopes = 0;
-        while let Some(f) = fields.next_field()? {
-            match f.number {
-                1 => within(m.sub(&f).and_then(|r| self.resource(r)), "resource")?,
-                2 => nth(
-                    m.sub(&f).and_then(|s| self.scope_entry(s, signal)),
-                    names(signal).scopes,
+        while let Some(tag) = r.next_tag()? {
+            match tag {
+                RESOURCE => within(m.sub(&mut r).and_then(|s| self.resource(s)), "resource")?,
+                SCOPES => nth(
+                    m.sub(&mut r).and_then(|e| self.scope_entry(e, signal)),
+                    n.scopes,
                     &mut scopes,
                 )?,
-                3 => {
-                    self.string(&f, "schema_url")?;
+                SCHEMA_URL => {
+                    self.string(&mut r, "schema_url")?;
                 }
-                _ => m.unknown(&f)?,
+                _ => m.other(&mut r, tag, &fields)?,
             }
         }
         Ok(())
@@ -82,50 +98,59 @@ impl Walker {
 
     /// `Scope{Spans,Metrics,Logs}`: counts, and refuses, its items.
     fn scope_entry(&mut self, m: Msg<'_>, signal: Signal) -> Result<(), Fail> {
-        self.stats.scopes += 1;
         let name = names(signal).items;
-        let mut fields = m.fields();
+        let fields = [
+            (1, WireType::Len, "scope"),
+            (2, WireType::Len, name),
+            (3, WireType::Len, "schema_url"),
+        ];
+        self.stats.scopes += 1;
+        let mut r = m.reader();
         let mut items = 0;
-        while let Some(f) = fields.next_field()? {
-            match f.number {
-                1 => within(m.sub(&f).and_then(|s| self.scope(s)), "scope")?,
-                2 => match signal {
-                    Signal::Metrics => {
-                        self.items +=
-                            nth(m.sub(&f).and_then(|i| self.metric(i)), name, &mut items)?;
-                    }
-                    Signal::Traces => {
-                        let before = self.stats;
-                        match nth(m.sub(&f).and_then(|i| self.span(i)), name, &mut items)? {
-                            None => self.items += 1,
-                            Some((span_name, problem)) => {
-                                self.stats = before;
-                                self.cuts.push(f.start..f.end);
-                                let span_name = String::from_utf8_lossy(span_name);
-                                self.refused.refuse(|msg| {
-                                    let _ = write!(msg, "span {span_name:?} refused: {problem}");
-                                });
+        while let Some(tag) = r.next_tag()? {
+            match tag {
+                SCOPE => within(m.sub(&mut r).and_then(|s| self.scope(s)), "scope")?,
+                ITEMS => {
+                    let start = r.field_start();
+                    let item = m.sub(&mut r);
+                    match signal {
+                        Signal::Metrics => {
+                            self.items += nth(item.and_then(|i| self.metric(i)), name, &mut items)?;
+                        }
+                        Signal::Traces => {
+                            let before = self.stats;
+                            match nth(item.and_then(|i| self.span(i)), name, &mut items)? {
+                                None => self.items += 1,
+                                Some((span_name, problem)) => {
+                                    self.stats = before;
+                                    self.cuts.push(start..r.offset());
+                                    let span_name = String::from_utf8_lossy(span_name);
+                                    self.refused.refuse(|msg| {
+                                        let _ =
+                                            write!(msg, "span {span_name:?} refused: {problem}");
+                                    });
+                                }
+                            }
+                        }
+                        Signal::Logs => {
+                            let before = self.stats;
+                            match nth(item.and_then(|i| self.log_record(i)), name, &mut items)? {
+                                None => self.items += 1,
+                                Some(problem) => {
+                                    self.stats = before;
+                                    self.cuts.push(start..r.offset());
+                                    self.refused.refuse(|msg| {
+                                        let _ = write!(msg, "log record refused: {problem}");
+                                    });
+                                }
                             }
                         }
                     }
-                    Signal::Logs => {
-                        let before = self.stats;
-                        match nth(m.sub(&f).and_then(|i| self.log_record(i)), name, &mut items)? {
-                            None => self.items += 1,
-                            Some(problem) => {
-                                self.stats = before;
-                                self.cuts.push(f.start..f.end);
-                                self.refused.refuse(|msg| {
-                                    let _ = write!(msg, "log record refused: {problem}");
-                                });
-                            }
-                        }
-                    }
-                },
-                3 => {
-                    self.string(&f, "schema_url")?;
                 }
-                _ => m.unknown(&f)?,
+                SCHEMA_URL => {
+                    self.string(&mut r, "schema_url")?;
+                }
+                _ => m.other(&mut r, tag, &fields)?,
             }
         }
         Ok(())

@@ -2,43 +2,50 @@
 
 use super::error::within;
 use super::refused::{IdProblem, log_id_problem};
-use super::{Fail, Msg, Walker, fixed32, fixed64, varint};
+use super::{Fail, Msg, Walker, fields};
 
 impl Walker {
     /// `LogRecord`: `None` if its ids are acceptable, else the first problem (on the last
     /// occurrence of each id field, the value prost keeps).
     pub(super) fn log_record(&mut self, m: Msg<'_>) -> Result<Option<IdProblem>, Fail> {
-        let mut fields = m.fields();
+        fields! {
+            TIME_UNIX_NANO = 1 Fixed64 "time_unix_nano";
+            SEVERITY_NUMBER = 2 Varint "severity_number";
+            SEVERITY_TEXT = 3 Len "severity_text";
+            BODY = 5 Len "body";
+            ATTRIBUTES = 6 Len "attributes";
+            DROPPED_ATTRIBUTES_COUNT = 7 Varint "dropped_attributes_count";
+            FLAGS = 8 Fixed32 "flags";
+            TRACE_ID = 9 Len "trace_id";
+            SPAN_ID = 10 Len "span_id";
+            OBSERVED_TIME_UNIX_NANO = 11 Fixed64 "observed_time_unix_nano";
+            EVENT_NAME = 12 Len "event_name";
+        }
+        let mut r = m.reader();
         let (mut trace_id, mut span_id): (&[u8], &[u8]) = (&[], &[]);
         let mut attributes = 0;
-        while let Some(f) = fields.next_field()? {
-            match f.number {
-                1 => {
-                    fixed64(&f, "time_unix_nano")?;
+        while let Some(tag) = r.next_tag()? {
+            match tag {
+                TIME_UNIX_NANO | OBSERVED_TIME_UNIX_NANO => {
+                    r.read_fixed64()?;
                 }
-                2 => {
-                    varint(&f, "severity_number")?;
+                SEVERITY_NUMBER | DROPPED_ATTRIBUTES_COUNT => {
+                    r.read_varint()?;
                 }
-                3 => {
-                    self.string(&f, "severity_text")?;
+                SEVERITY_TEXT => {
+                    self.string(&mut r, "severity_text")?;
                 }
-                5 => within(self.value(m, &f, 1), "body")?,
-                6 => self.attribute(m, &f, "attributes", &mut attributes)?,
-                7 => {
-                    varint(&f, "dropped_attributes_count")?;
+                BODY => within(self.value(m, &mut r), "body")?,
+                ATTRIBUTES => self.attribute(m, &mut r, "attributes", &mut attributes)?,
+                FLAGS => {
+                    r.read_fixed32()?;
                 }
-                8 => {
-                    fixed32(&f, "flags")?;
+                TRACE_ID => trace_id = self.bytes(&mut r)?,
+                SPAN_ID => span_id = self.bytes(&mut r)?,
+                EVENT_NAME => {
+                    self.string(&mut r, "event_name")?;
                 }
-                9 => trace_id = self.bytes(&f, "trace_id")?,
-                10 => span_id = self.bytes(&f, "span_id")?,
-                11 => {
-                    fixed64(&f, "observed_time_unix_nano")?;
-                }
-                12 => {
-                    self.string(&f, "event_name")?;
-                }
-                _ => m.unknown(&f)?,
+                _ => m.other(&mut r, tag, FIELDS)?,
             }
         }
         Ok(log_id_problem("trace id", trace_id, 16)

@@ -6,7 +6,7 @@
 //! replaces it, so the count follows the same rule.
 
 use super::error::{nth, within};
-use super::{Fail, Msg, Walker, fixed64, varint};
+use super::{Fail, Msg, Reader, Walker, fields};
 
 /// `Metric.data` variants, by field number.
 const GAUGE: u32 = 5;
@@ -18,39 +18,49 @@ const SUMMARY: u32 = 11;
 impl Walker {
     /// `Metric`: its data point count.
     pub(super) fn metric(&mut self, m: Msg<'_>) -> Result<u64, Fail> {
+        fields! {
+            NAME = 1 Len "name";
+            DESCRIPTION = 2 Len "description";
+            UNIT = 3 Len "unit";
+            DATA_GAUGE = 5 Len "gauge";
+            DATA_SUM = 7 Len "sum";
+            DATA_HISTOGRAM = 9 Len "histogram";
+            DATA_EXPONENTIAL_HISTOGRAM = 10 Len "exponential_histogram";
+            DATA_SUMMARY = 11 Len "summary";
+            METADATA = 12 Len "metadata";
+        }
         self.stats.metrics += 1;
-        let mut fields = m.fields();
+        let mut r = m.reader();
         let mut metadata = 0;
         // (variant field number, data points) of the `data` prost would keep so far.
         let mut data = (0u32, 0u64);
-        while let Some(f) = fields.next_field()? {
-            match f.number {
-                1 => {
-                    self.string(&f, "name")?;
+        while let Some(tag) = r.next_tag()? {
+            match tag {
+                NAME => {
+                    self.string(&mut r, "name")?;
                 }
-                2 => {
-                    self.string(&f, "description")?;
+                DESCRIPTION => {
+                    self.string(&mut r, "description")?;
                 }
-                3 => {
-                    self.string(&f, "unit")?;
+                UNIT => {
+                    self.string(&mut r, "unit")?;
                 }
-                12 => self.attribute(m, &f, "metadata", &mut metadata)?,
-                kind @ (GAUGE | SUM | HISTOGRAM | EXPONENTIAL_HISTOGRAM | SUMMARY) => {
-                    let name = match kind {
-                        GAUGE => "gauge",
-                        SUM => "sum",
-                        HISTOGRAM => "histogram",
-                        EXPONENTIAL_HISTOGRAM => "exponential_histogram",
-                        _ => "summary",
-                    };
-                    let points = within(m.sub(&f).and_then(|d| self.data(d, kind)), name)?;
+                METADATA => self.attribute(m, &mut r, "metadata", &mut metadata)?,
+                DATA_GAUGE
+                | DATA_SUM
+                | DATA_HISTOGRAM
+                | DATA_EXPONENTIAL_HISTOGRAM
+                | DATA_SUMMARY => {
+                    let kind = tag >> 3;
+                    let name = FIELDS.iter().find(|f| f.0 == kind).map_or("data", |f| f.2);
+                    let points = within(m.sub(&mut r).and_then(|d| self.data(d, kind)), name)?;
                     data = if data.0 == kind {
                         (kind, data.1 + points)
                     } else {
                         (kind, points)
                     };
                 }
-                _ => m.unknown(&f)?,
+                _ => m.other(&mut r, tag, FIELDS)?,
             }
         }
         Ok(data.1)
@@ -59,12 +69,23 @@ impl Walker {
     /// `Gauge`, `Sum`, `Histogram`, `ExponentialHistogram` or `Summary` (by `kind`): its data
     /// point count.
     fn data(&mut self, m: Msg<'_>, kind: u32) -> Result<u64, Fail> {
-        let mut fields = m.fields();
+        fields! {
+            DATA_POINTS = 1 Len "data_points";
+            AGGREGATION_TEMPORALITY = 2 Varint "aggregation_temporality";
+            IS_MONOTONIC = 3 Varint "is_monotonic";
+        }
+        // Every kind has data points; Sum and the histograms a temporality; only Sum is_monotonic.
+        let known = match kind {
+            GAUGE | SUMMARY => &FIELDS[..1],
+            SUM => FIELDS,
+            _ => &FIELDS[..2],
+        };
+        let mut r = m.reader();
         let (mut index, mut points) = (0, 0u64);
-        while let Some(f) = fields.next_field()? {
-            match f.number {
-                1 => {
-                    let point = m.sub(&f).and_then(|p| match kind {
+        while let Some(tag) = r.next_tag()? {
+            match tag {
+                DATA_POINTS => {
+                    let point = m.sub(&mut r).and_then(|p| match kind {
                         GAUGE | SUM => self.number_point(p),
                         HISTOGRAM => self.histogram_point(p),
                         EXPONENTIAL_HISTOGRAM => self.exponential_point(p),
@@ -73,13 +94,13 @@ impl Walker {
                     nth(point, "data_points", &mut index)?;
                     points += 1;
                 }
-                2 if matches!(kind, SUM | HISTOGRAM | EXPONENTIAL_HISTOGRAM) => {
-                    varint(&f, "aggregation_temporality")?;
+                AGGREGATION_TEMPORALITY if known.len() >= 2 => {
+                    r.read_varint()?;
                 }
-                3 if kind == SUM => {
-                    varint(&f, "is_monotonic")?;
+                IS_MONOTONIC if known.len() == 3 => {
+                    r.read_varint()?;
                 }
-                _ => m.unknown(&f)?,
+                _ => m.other(&mut r, tag, known)?,
             }
         }
         Ok(points)
@@ -87,28 +108,28 @@ impl Walker {
 
     /// `NumberDataPoint`.
     fn number_point(&mut self, m: Msg<'_>) -> Result<(), Fail> {
-        let mut fields = m.fields();
+        fields! {
+            START_TIME_UNIX_NANO = 2 Fixed64 "start_time_unix_nano";
+            TIME_UNIX_NANO = 3 Fixed64 "time_unix_nano";
+            AS_DOUBLE = 4 Fixed64 "as_double";
+            EXEMPLARS = 5 Len "exemplars";
+            AS_INT = 6 Fixed64 "as_int";
+            ATTRIBUTES = 7 Len "attributes";
+            FLAGS = 8 Varint "flags";
+        }
+        let mut r = m.reader();
         let (mut attributes, mut exemplars) = (0, 0);
-        while let Some(f) = fields.next_field()? {
-            match f.number {
-                7 => self.attribute(m, &f, "attributes", &mut attributes)?,
-                2 => {
-                    fixed64(&f, "start_time_unix_nano")?;
+        while let Some(tag) = r.next_tag()? {
+            match tag {
+                START_TIME_UNIX_NANO | TIME_UNIX_NANO | AS_DOUBLE | AS_INT => {
+                    r.read_fixed64()?;
                 }
-                3 => {
-                    fixed64(&f, "time_unix_nano")?;
+                EXEMPLARS => self.exemplar(m, &mut r, &mut exemplars)?,
+                ATTRIBUTES => self.attribute(m, &mut r, "attributes", &mut attributes)?,
+                FLAGS => {
+                    r.read_varint()?;
                 }
-                4 => {
-                    fixed64(&f, "as_double")?;
-                }
-                6 => {
-                    fixed64(&f, "as_int")?;
-                }
-                5 => self.exemplar(m, &f, &mut exemplars)?,
-                8 => {
-                    varint(&f, "flags")?;
-                }
-                _ => m.unknown(&f)?,
+                _ => m.other(&mut r, tag, FIELDS)?,
             }
         }
         Ok(())
@@ -116,36 +137,40 @@ impl Walker {
 
     /// `HistogramDataPoint`.
     fn histogram_point(&mut self, m: Msg<'_>) -> Result<(), Fail> {
-        let mut fields = m.fields();
+        fields! {
+            START_TIME_UNIX_NANO = 2 Fixed64 "start_time_unix_nano";
+            TIME_UNIX_NANO = 3 Fixed64 "time_unix_nano";
+            COUNT = 4 Fixed64 "count";
+            SUM = 5 Fixed64 "sum";
+            BUCKET_COUNTS = 6 Fixed64 "bucket_counts";
+            BUCKET_COUNTS_PACKED = 6 Len "bucket_counts";
+            EXPLICIT_BOUNDS = 7 Fixed64 "explicit_bounds";
+            EXPLICIT_BOUNDS_PACKED = 7 Len "explicit_bounds";
+            EXEMPLARS = 8 Len "exemplars";
+            ATTRIBUTES = 9 Len "attributes";
+            FLAGS = 10 Varint "flags";
+            MIN = 11 Fixed64 "min";
+            MAX = 12 Fixed64 "max";
+        }
+        let mut r = m.reader();
         let (mut attributes, mut exemplars) = (0, 0);
-        while let Some(f) = fields.next_field()? {
-            match f.number {
-                9 => self.attribute(m, &f, "attributes", &mut attributes)?,
-                2 => {
-                    fixed64(&f, "start_time_unix_nano")?;
+        while let Some(tag) = r.next_tag()? {
+            match tag {
+                START_TIME_UNIX_NANO | TIME_UNIX_NANO | COUNT | SUM | MIN | MAX => {
+                    r.read_fixed64()?;
                 }
-                3 => {
-                    fixed64(&f, "time_unix_nano")?;
+                BUCKET_COUNTS | EXPLICIT_BOUNDS => {
+                    r.read_fixed64()?;
+                    self.stats.buckets += 1;
                 }
-                4 => {
-                    fixed64(&f, "count")?;
+                BUCKET_COUNTS_PACKED => self.packed_fixed64(&mut r, "bucket_counts")?,
+                EXPLICIT_BOUNDS_PACKED => self.packed_fixed64(&mut r, "explicit_bounds")?,
+                EXEMPLARS => self.exemplar(m, &mut r, &mut exemplars)?,
+                ATTRIBUTES => self.attribute(m, &mut r, "attributes", &mut attributes)?,
+                FLAGS => {
+                    r.read_varint()?;
                 }
-                5 => {
-                    fixed64(&f, "sum")?;
-                }
-                6 => self.packed_fixed64(&f, "bucket_counts")?,
-                7 => self.packed_fixed64(&f, "explicit_bounds")?,
-                8 => self.exemplar(m, &f, &mut exemplars)?,
-                10 => {
-                    varint(&f, "flags")?;
-                }
-                11 => {
-                    fixed64(&f, "min")?;
-                }
-                12 => {
-                    fixed64(&f, "max")?;
-                }
-                _ => m.unknown(&f)?,
+                _ => m.other(&mut r, tag, FIELDS)?,
             }
         }
         Ok(())
@@ -153,45 +178,38 @@ impl Walker {
 
     /// `ExponentialHistogramDataPoint`.
     fn exponential_point(&mut self, m: Msg<'_>) -> Result<(), Fail> {
-        let mut fields = m.fields();
+        fields! {
+            ATTRIBUTES = 1 Len "attributes";
+            START_TIME_UNIX_NANO = 2 Fixed64 "start_time_unix_nano";
+            TIME_UNIX_NANO = 3 Fixed64 "time_unix_nano";
+            COUNT = 4 Fixed64 "count";
+            SUM = 5 Fixed64 "sum";
+            SCALE = 6 Varint "scale";
+            ZERO_COUNT = 7 Fixed64 "zero_count";
+            POSITIVE = 8 Len "positive";
+            NEGATIVE = 9 Len "negative";
+            FLAGS = 10 Varint "flags";
+            EXEMPLARS = 11 Len "exemplars";
+            MIN = 12 Fixed64 "min";
+            MAX = 13 Fixed64 "max";
+            ZERO_THRESHOLD = 14 Fixed64 "zero_threshold";
+        }
+        let mut r = m.reader();
         let (mut attributes, mut exemplars) = (0, 0);
-        while let Some(f) = fields.next_field()? {
-            match f.number {
-                1 => self.attribute(m, &f, "attributes", &mut attributes)?,
-                2 => {
-                    fixed64(&f, "start_time_unix_nano")?;
+        while let Some(tag) = r.next_tag()? {
+            match tag {
+                START_TIME_UNIX_NANO | TIME_UNIX_NANO | COUNT | SUM | ZERO_COUNT | MIN | MAX
+                | ZERO_THRESHOLD => {
+                    r.read_fixed64()?;
                 }
-                3 => {
-                    fixed64(&f, "time_unix_nano")?;
+                SCALE | FLAGS => {
+                    r.read_varint()?;
                 }
-                4 => {
-                    fixed64(&f, "count")?;
-                }
-                5 => {
-                    fixed64(&f, "sum")?;
-                }
-                6 => {
-                    varint(&f, "scale")?;
-                }
-                7 => {
-                    fixed64(&f, "zero_count")?;
-                }
-                8 => within(m.sub(&f).and_then(|b| self.buckets(b)), "positive")?,
-                9 => within(m.sub(&f).and_then(|b| self.buckets(b)), "negative")?,
-                10 => {
-                    varint(&f, "flags")?;
-                }
-                11 => self.exemplar(m, &f, &mut exemplars)?,
-                12 => {
-                    fixed64(&f, "min")?;
-                }
-                13 => {
-                    fixed64(&f, "max")?;
-                }
-                14 => {
-                    fixed64(&f, "zero_threshold")?;
-                }
-                _ => m.unknown(&f)?,
+                ATTRIBUTES => self.attribute(m, &mut r, "attributes", &mut attributes)?,
+                POSITIVE => within(m.sub(&mut r).and_then(|b| self.buckets(b)), "positive")?,
+                NEGATIVE => within(m.sub(&mut r).and_then(|b| self.buckets(b)), "negative")?,
+                EXEMPLARS => self.exemplar(m, &mut r, &mut exemplars)?,
+                _ => m.other(&mut r, tag, FIELDS)?,
             }
         }
         Ok(())
@@ -199,14 +217,23 @@ impl Walker {
 
     /// `ExponentialHistogramDataPoint.Buckets`.
     fn buckets(&mut self, m: Msg<'_>) -> Result<(), Fail> {
-        let mut fields = m.fields();
-        while let Some(f) = fields.next_field()? {
-            match f.number {
-                1 => {
-                    varint(&f, "offset")?;
+        fields! {
+            OFFSET = 1 Varint "offset";
+            BUCKET_COUNTS = 2 Varint "bucket_counts";
+            BUCKET_COUNTS_PACKED = 2 Len "bucket_counts";
+        }
+        let mut r = m.reader();
+        while let Some(tag) = r.next_tag()? {
+            match tag {
+                OFFSET => {
+                    r.read_varint()?;
                 }
-                2 => self.packed_varint(&f, "bucket_counts")?,
-                _ => m.unknown(&f)?,
+                BUCKET_COUNTS => {
+                    r.read_varint()?;
+                    self.stats.buckets += 1;
+                }
+                BUCKET_COUNTS_PACKED => self.packed_varint(&mut r, "bucket_counts")?,
+                _ => m.other(&mut r, tag, FIELDS)?,
             }
         }
         Ok(())
@@ -214,32 +241,32 @@ impl Walker {
 
     /// `SummaryDataPoint`.
     fn summary_point(&mut self, m: Msg<'_>) -> Result<(), Fail> {
-        let mut fields = m.fields();
+        fields! {
+            START_TIME_UNIX_NANO = 2 Fixed64 "start_time_unix_nano";
+            TIME_UNIX_NANO = 3 Fixed64 "time_unix_nano";
+            COUNT = 4 Fixed64 "count";
+            SUM = 5 Fixed64 "sum";
+            QUANTILE_VALUES = 6 Len "quantile_values";
+            ATTRIBUTES = 7 Len "attributes";
+            FLAGS = 8 Varint "flags";
+        }
+        let mut r = m.reader();
         let (mut attributes, mut quantiles) = (0, 0);
-        while let Some(f) = fields.next_field()? {
-            match f.number {
-                7 => self.attribute(m, &f, "attributes", &mut attributes)?,
-                2 => {
-                    fixed64(&f, "start_time_unix_nano")?;
+        while let Some(tag) = r.next_tag()? {
+            match tag {
+                START_TIME_UNIX_NANO | TIME_UNIX_NANO | COUNT | SUM => {
+                    r.read_fixed64()?;
                 }
-                3 => {
-                    fixed64(&f, "time_unix_nano")?;
-                }
-                4 => {
-                    fixed64(&f, "count")?;
-                }
-                5 => {
-                    fixed64(&f, "sum")?;
-                }
-                6 => nth(
-                    m.sub(&f).and_then(|q| self.quantile(q)),
+                QUANTILE_VALUES => nth(
+                    m.sub(&mut r).and_then(|q| self.quantile(q)),
                     "quantile_values",
                     &mut quantiles,
                 )?,
-                8 => {
-                    varint(&f, "flags")?;
+                ATTRIBUTES => self.attribute(m, &mut r, "attributes", &mut attributes)?,
+                FLAGS => {
+                    r.read_varint()?;
                 }
-                _ => m.unknown(&f)?,
+                _ => m.other(&mut r, tag, FIELDS)?,
             }
         }
         Ok(())
@@ -247,17 +274,18 @@ impl Walker {
 
     /// `SummaryDataPoint.ValueAtQuantile`.
     fn quantile(&mut self, m: Msg<'_>) -> Result<(), Fail> {
+        fields! {
+            QUANTILE = 1 Fixed64 "quantile";
+            VALUE = 2 Fixed64 "value";
+        }
         self.stats.buckets += 1;
-        let mut fields = m.fields();
-        while let Some(f) = fields.next_field()? {
-            match f.number {
-                1 => {
-                    fixed64(&f, "quantile")?;
+        let mut r = m.reader();
+        while let Some(tag) = r.next_tag()? {
+            match tag {
+                QUANTILE | VALUE => {
+                    r.read_fixed64()?;
                 }
-                2 => {
-                    fixed64(&f, "value")?;
-                }
-                _ => m.unknown(&f)?,
+                _ => m.other(&mut r, tag, FIELDS)?,
             }
         }
         Ok(())
@@ -267,11 +295,11 @@ impl Walker {
     fn exemplar<'a>(
         &mut self,
         m: Msg<'a>,
-        f: &super::Field<'a>,
+        r: &mut Reader<'a>,
         index: &mut u32,
     ) -> Result<(), Fail> {
         nth(
-            m.sub(f).and_then(|e| self.exemplar_body(e)),
+            m.sub(r).and_then(|e| self.exemplar_body(e)),
             "exemplars",
             index,
         )
@@ -279,28 +307,29 @@ impl Walker {
 
     /// `Exemplar`.
     fn exemplar_body(&mut self, m: Msg<'_>) -> Result<(), Fail> {
+        fields! {
+            TIME_UNIX_NANO = 2 Fixed64 "time_unix_nano";
+            AS_DOUBLE = 3 Fixed64 "as_double";
+            SPAN_ID = 4 Len "span_id";
+            TRACE_ID = 5 Len "trace_id";
+            AS_INT = 6 Fixed64 "as_int";
+            FILTERED_ATTRIBUTES = 7 Len "filtered_attributes";
+        }
         self.stats.exemplars += 1;
-        let mut fields = m.fields();
+        let mut r = m.reader();
         let mut attributes = 0;
-        while let Some(f) = fields.next_field()? {
-            match f.number {
-                7 => self.attribute(m, &f, "filtered_attributes", &mut attributes)?,
-                2 => {
-                    fixed64(&f, "time_unix_nano")?;
+        while let Some(tag) = r.next_tag()? {
+            match tag {
+                TIME_UNIX_NANO | AS_DOUBLE | AS_INT => {
+                    r.read_fixed64()?;
                 }
-                3 => {
-                    fixed64(&f, "as_double")?;
+                SPAN_ID | TRACE_ID => {
+                    self.bytes(&mut r)?;
                 }
-                6 => {
-                    fixed64(&f, "as_int")?;
+                FILTERED_ATTRIBUTES => {
+                    self.attribute(m, &mut r, "filtered_attributes", &mut attributes)?
                 }
-                4 => {
-                    self.bytes(&f, "span_id")?;
-                }
-                5 => {
-                    self.bytes(&f, "trace_id")?;
-                }
-                _ => m.unknown(&f)?,
+                _ => m.other(&mut r, tag, FIELDS)?,
             }
         }
         Ok(())

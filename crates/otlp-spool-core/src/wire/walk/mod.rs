@@ -42,6 +42,7 @@ mod metrics;
 mod refused;
 mod stats;
 mod traces;
+mod value;
 
 use std::ops::Range;
 
@@ -52,7 +53,7 @@ pub use refused::Refused;
 pub use stats::WireStats;
 
 use crate::Signal;
-use crate::wire::{Field, MAX_GROUP_DEPTH, Reader, Value, WireType, decode_varint};
+use crate::wire::{MAX_GROUP_DEPTH, Reader, WireErrorKind, WireType, decode_varint};
 use error::Fail;
 
 /// prost's recursion limit: how many message levels may nest below the request.
@@ -148,7 +149,8 @@ pub struct Walked {
 /// assert_eq!(kept.resource_spans[0].scope_spans[0].spans, vec![span(vec![7; 16])]);
 ///
 /// let err = walk(Signal::Traces, Bytes::from_static(&[0x0a, 0x05, 0x12]), &WalkLimits::default());
-/// assert_eq!(err.unwrap_err().to_string(), "malformed protobuf (truncated field), at byte 0");
+/// let err = err.unwrap_err().to_string();
+/// assert_eq!(err, "resource_spans[0]: malformed protobuf (truncated field), at byte 0");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn walk(signal: Signal, body: Bytes, limits: &WalkLimits) -> Result<Walked, WalkError> {
@@ -158,6 +160,7 @@ pub fn walk(signal: Signal, body: Bytes, limits: &WalkLimits) -> Result<Walked, 
         stats: WireStats::default(),
         refused: Refused::default(),
         cuts: Vec::new(),
+        stack: [value::Frame::default(); value::STACK],
     };
     let request = Msg {
         buf: &body,
@@ -191,6 +194,8 @@ struct Walker {
     refused: Refused,
     /// Byte ranges of the refused items' fields, in order.
     cuts: Vec<Range<usize>>,
+    /// The open messages of a value walk (see [`value`]).
+    stack: [value::Frame; value::STACK],
 }
 
 /// One message: its payload, where that starts in the request, and its nesting level (the
@@ -202,86 +207,83 @@ struct Msg<'a> {
     depth: u32,
 }
 
+/// Declares a message's known fields: one `const NAME: u32` tag per (field, wire type), to
+/// match [`Reader::next_tag`] against, and `FIELDS`, the table [`Msg::other`] consults for
+/// tags no arm matched. A repeated scalar lists both its wire types (unpacked first).
+macro_rules! fields {
+    ($vis:vis $($name:ident = $number:literal $wire:ident $proto:literal;)*) => {
+        $($vis const $name: u32 = $crate::wire::tag($number, $crate::wire::WireType::$wire);)*
+        $vis const FIELDS: &[(u32, $crate::wire::WireType, &'static str)] =
+            &[$(($number, $crate::wire::WireType::$wire, $proto)),*];
+    };
+}
+use fields;
+
 impl<'a> Msg<'a> {
     /// A reader over the message's fields, with the group budget prost would have left.
     #[inline(always)]
-    fn fields(self) -> Reader<'a> {
+    fn reader(self) -> Reader<'a> {
         Reader::with_base(self.buf, self.base).with_group_budget(RECURSION_LIMIT - self.depth)
     }
 
-    /// The sub-message in field `f`.
+    /// Reads the length-delimited value of the current field as a sub-message.
     #[inline(always)]
-    fn sub(self, f: &Field<'a>) -> Result<Msg<'a>, Fail> {
-        match f.value {
-            Value::Len(payload) if self.depth < RECURSION_LIMIT => Ok(Msg {
-                buf: payload,
-                base: f.end - payload.len(),
-                depth: self.depth + 1,
-            }),
-            Value::Len(_) => Err(Fail::new(
-                WalkErrorKind::RecursionLimit {
-                    depth: self.depth + 1,
-                },
-                f.start,
-            )),
-            _ => Err(wrong_type(f, WireType::Len)),
-        }
-    }
-
-    /// A field this message does not define: skipped, as prost skips it (the reader has
-    /// already framed it, groups within the budget).
-    #[inline(always)]
-    fn unknown(self, f: &Field<'a>) -> Result<(), Fail> {
+    fn sub(self, r: &mut Reader<'a>) -> Result<Msg<'a>, Fail> {
+        let payload = r.read_len()?;
         if self.depth < RECURSION_LIMIT {
-            Ok(())
+            Ok(Msg {
+                buf: payload,
+                base: r.offset() - payload.len(),
+                depth: self.depth + 1,
+            })
         } else {
-            Err(Fail::new(
-                WalkErrorKind::RecursionLimit {
-                    depth: self.depth + 1,
-                },
-                f.start,
-            ))
+            Err(self.too_deep(r))
         }
     }
+
+    #[cold]
+    #[inline(never)]
+    fn too_deep(self, r: &Reader<'a>) -> Fail {
+        Fail::new(
+            WalkErrorKind::RecursionLimit {
+                depth: self.depth + 1,
+            },
+            r.field_start(),
+        )
+    }
+
+    /// A tag no arm of the message matched (see [`other`]).
+    #[inline(always)]
+    fn other(self, r: &mut Reader<'a>, tag: u32, fields: &[Known]) -> Result<(), Fail> {
+        other(r, tag, self.depth, fields)
+    }
 }
 
-#[cold]
+/// A known field of a message: number, wire type, proto name (see `fields!`).
+type Known = (u32, WireType, &'static str);
+
+/// A tag no arm of a message at `depth` matched: a known field (in `fields`) with another wire
+/// type is an error; an unknown field is skipped by wire type, as prost skips it (groups within
+/// the budget; nothing at all at the deepest level prost allows). Invalid tags are errors.
 #[inline(never)]
-fn wrong_type(f: &Field<'_>, expected: WireType) -> Fail {
-    Fail::new(
-        WalkErrorKind::WrongWireType {
-            field: f.number,
+fn other(r: &mut Reader<'_>, tag: u32, depth: u32, fields: &[Known]) -> Result<(), Fail> {
+    let value = r.read_value(tag)?;
+    let number = tag >> 3;
+    if let Some(&(_, expected, name)) = fields.iter().find(|f| f.0 == number) {
+        let kind = WalkErrorKind::WrongWireType {
+            field: number,
             expected,
-            found: f.value.wire_type(),
-        },
-        f.start,
-    )
-}
-
-/// A varint scalar (int32, int64, uint32, uint64, sint32, bool, enum).
-#[inline(always)]
-fn varint(f: &Field<'_>, name: &'static str) -> Result<u64, Fail> {
-    match f.value {
-        Value::Varint(v) => Ok(v),
-        _ => Err(wrong_type(f, WireType::Varint).at(name, None)),
+            found: value.wire_type(),
+        };
+        return Err(Fail::new(kind, r.field_start()).at(name, None));
     }
-}
-
-/// A fixed64, sfixed64 or double scalar.
-#[inline(always)]
-fn fixed64(f: &Field<'_>, name: &'static str) -> Result<u64, Fail> {
-    match f.value {
-        Value::Fixed64(v) => Ok(v),
-        _ => Err(wrong_type(f, WireType::Fixed64).at(name, None)),
-    }
-}
-
-/// A fixed32 scalar.
-#[inline(always)]
-fn fixed32(f: &Field<'_>, name: &'static str) -> Result<u32, Fail> {
-    match f.value {
-        Value::Fixed32(v) => Ok(v),
-        _ => Err(wrong_type(f, WireType::Fixed32).at(name, None)),
+    if depth < RECURSION_LIMIT {
+        Ok(())
+    } else {
+        Err(Fail::new(
+            WalkErrorKind::RecursionLimit { depth: depth + 1 },
+            r.field_start(),
+        ))
     }
 }
 
@@ -292,10 +294,10 @@ fn is_utf8(s: &[u8]) -> bool {
 }
 
 impl Walker {
-    /// A string field, checked for UTF-8 as prost checks it.
+    /// The current field as a string, checked for UTF-8 as prost checks it.
     #[inline(always)]
-    fn string<'a>(&mut self, f: &Field<'a>, name: &'static str) -> Result<&'a [u8], Fail> {
-        match self.string_value(f) {
+    fn string<'a>(&mut self, r: &mut Reader<'a>, name: &'static str) -> Result<&'a [u8], Fail> {
+        match self.string_value(r) {
             Ok(s) => Ok(s),
             Err(e) => Err(e.at(name, None)),
         }
@@ -303,74 +305,54 @@ impl Walker {
 
     /// [`string`](Self::string) without the path segment (for repeated strings).
     #[inline(always)]
-    fn string_value<'a>(&mut self, f: &Field<'a>) -> Result<&'a [u8], Fail> {
-        match f.value {
-            Value::Len(s) if is_utf8(s) => {
-                self.stats.string_bytes += s.len() as u64;
-                Ok(s)
-            }
-            Value::Len(_) => Err(Fail::new(WalkErrorKind::InvalidUtf8, f.start)),
-            _ => Err(wrong_type(f, WireType::Len)),
+    fn string_value<'a>(&mut self, r: &mut Reader<'a>) -> Result<&'a [u8], Fail> {
+        let s = r.read_len()?;
+        if is_utf8(s) {
+            self.stats.string_bytes += s.len() as u64;
+            Ok(s)
+        } else {
+            Err(Fail::new(WalkErrorKind::InvalidUtf8, r.field_start()))
         }
     }
 
-    /// A bytes field.
+    /// The current field as bytes.
     #[inline(always)]
-    fn bytes<'a>(&mut self, f: &Field<'a>, name: &'static str) -> Result<&'a [u8], Fail> {
-        match f.value {
-            Value::Len(b) => {
-                self.stats.bytes_bytes += b.len() as u64;
-                Ok(b)
-            }
-            _ => Err(wrong_type(f, WireType::Len).at(name, None)),
-        }
+    fn bytes<'a>(&mut self, r: &mut Reader<'a>) -> Result<&'a [u8], Fail> {
+        let b = r.read_len()?;
+        self.stats.bytes_bytes += b.len() as u64;
+        Ok(b)
     }
 
-    /// A repeated fixed64 or double field: packed (a whole number of 8-byte values) or one
-    /// value unpacked. Counted as buckets.
+    /// The current field as a packed run of fixed64 or double values (a whole number of 8-byte
+    /// values). Counted as buckets.
     #[inline]
-    fn packed_fixed64(&mut self, f: &Field<'_>, name: &'static str) -> Result<(), Fail> {
-        let n = match f.value {
-            Value::Len(p) if p.len() % 8 == 0 => p.len() / 8,
-            Value::Len(_) => {
-                return Err(Fail::new(WalkErrorKind::PackedLength, f.start).at(name, None));
-            }
-            Value::Fixed64(_) => 1,
-            _ => return Err(wrong_type(f, WireType::Fixed64).at(name, None)),
-        };
-        self.stats.buckets += n as u64;
+    fn packed_fixed64(&mut self, r: &mut Reader<'_>, name: &'static str) -> Result<(), Fail> {
+        let p = r.read_len()?;
+        if p.len() % 8 != 0 {
+            return Err(Fail::new(WalkErrorKind::PackedLength, r.field_start()).at(name, None));
+        }
+        self.stats.buckets += (p.len() / 8) as u64;
         Ok(())
     }
 
-    /// A repeated uint64 field: packed (varints filling the payload exactly) or one value
-    /// unpacked. Counted as buckets.
+    /// The current field as a packed run of varints, which must fill it exactly. Counted as
+    /// buckets.
     #[inline]
-    fn packed_varint(&mut self, f: &Field<'_>, name: &'static str) -> Result<(), Fail> {
-        let n = match f.value {
-            Value::Len(mut p) => {
-                let mut n = 0u64;
-                while !p.is_empty() {
-                    match decode_varint(p) {
-                        Ok((_, used)) => p = &p[used..],
-                        Err(crate::wire::WireErrorKind::Truncated) => {
-                            return Err(
-                                Fail::new(WalkErrorKind::PackedLength, f.start).at(name, None)
-                            );
-                        }
-                        Err(kind) => {
-                            return Err(
-                                Fail::new(WalkErrorKind::Malformed(kind), f.start).at(name, None)
-                            );
-                        }
-                    }
-                    n += 1;
+    fn packed_varint(&mut self, r: &mut Reader<'_>, name: &'static str) -> Result<(), Fail> {
+        let mut p = r.read_len()?;
+        while !p.is_empty() {
+            match decode_varint(p) {
+                Ok((_, used)) => p = &p[used..],
+                Err(kind) => {
+                    let kind = match kind {
+                        WireErrorKind::Truncated => WalkErrorKind::PackedLength,
+                        other => WalkErrorKind::Malformed(other),
+                    };
+                    return Err(Fail::new(kind, r.field_start()).at(name, None));
                 }
-                n
             }
-            Value::Varint(_) => 1,
-            _ => return Err(wrong_type(f, WireType::Varint).at(name, None)),
-        };
-        self.stats.buckets += n;
+            self.stats.buckets += 1;
+        }
         Ok(())
     }
 }

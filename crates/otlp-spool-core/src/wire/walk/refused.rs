@@ -96,11 +96,18 @@ pub(super) fn span_id_problem(
             len: id.len(),
             want,
         })
-    } else if id.iter().all(|&b| b == 0) {
+    } else if all_zeros(id) {
         Some(IdProblem::Zeros { what })
     } else {
         None
     }
+}
+
+/// Whether every byte of `id` is zero, a word at a time (ids are 8 or 16 bytes).
+#[inline(always)]
+fn all_zeros(id: &[u8]) -> bool {
+    let (words, tail) = id.as_chunks::<8>();
+    words.iter().all(|w| u64::from_ne_bytes(*w) == 0) && tail.iter().all(|&b| b == 0)
 }
 
 /// A log record's id: empty or `want` bytes (all zeros allowed).

@@ -6,54 +6,68 @@
 
 use super::error::{nth, within};
 use super::refused::{IdProblem, span_id_problem};
-use super::{Fail, Msg, Walker, fixed32, fixed64, varint};
+use super::{Fail, Msg, Walker, fields};
 
 impl Walker {
     /// `Span`: `None` if its ids are valid, else its name and the first problem.
     pub(super) fn span<'a>(&mut self, m: Msg<'a>) -> Result<Option<(&'a [u8], IdProblem)>, Fail> {
-        let mut fields = m.fields();
+        fields! {
+            TRACE_ID = 1 Len "trace_id";
+            SPAN_ID = 2 Len "span_id";
+            TRACE_STATE = 3 Len "trace_state";
+            PARENT_SPAN_ID = 4 Len "parent_span_id";
+            NAME = 5 Len "name";
+            KIND = 6 Varint "kind";
+            START_TIME_UNIX_NANO = 7 Fixed64 "start_time_unix_nano";
+            END_TIME_UNIX_NANO = 8 Fixed64 "end_time_unix_nano";
+            ATTRIBUTES = 9 Len "attributes";
+            DROPPED_ATTRIBUTES_COUNT = 10 Varint "dropped_attributes_count";
+            EVENTS = 11 Len "events";
+            DROPPED_EVENTS_COUNT = 12 Varint "dropped_events_count";
+            LINKS = 13 Len "links";
+            DROPPED_LINKS_COUNT = 14 Varint "dropped_links_count";
+            STATUS = 15 Len "status";
+            FLAGS = 16 Fixed32 "flags";
+        }
+        let mut r = m.reader();
         let (mut trace_id, mut span_id, mut parent, mut name): (&[u8], &[u8], &[u8], &[u8]) =
             (&[], &[], &[], &[]);
         let mut link_problem = None;
         let (mut attributes, mut events, mut links) = (0, 0, 0);
-        while let Some(f) = fields.next_field()? {
-            match f.number {
-                1 => trace_id = self.bytes(&f, "trace_id")?,
-                2 => span_id = self.bytes(&f, "span_id")?,
-                3 => {
-                    self.string(&f, "trace_state")?;
+        while let Some(tag) = r.next_tag()? {
+            match tag {
+                TRACE_ID => trace_id = self.bytes(&mut r)?,
+                SPAN_ID => span_id = self.bytes(&mut r)?,
+                TRACE_STATE => {
+                    self.string(&mut r, "trace_state")?;
                 }
-                4 => parent = self.bytes(&f, "parent_span_id")?,
-                5 => name = self.string(&f, "name")?,
-                6 => {
-                    varint(&f, "kind")?;
+                PARENT_SPAN_ID => parent = self.bytes(&mut r)?,
+                NAME => name = self.string(&mut r, "name")?,
+                KIND | DROPPED_ATTRIBUTES_COUNT | DROPPED_EVENTS_COUNT | DROPPED_LINKS_COUNT => {
+                    r.read_varint()?;
                 }
-                7 => {
-                    fixed64(&f, "start_time_unix_nano")?;
+                START_TIME_UNIX_NANO | END_TIME_UNIX_NANO => {
+                    r.read_fixed64()?;
                 }
-                8 => {
-                    fixed64(&f, "end_time_unix_nano")?;
-                }
-                9 => self.attribute(m, &f, "attributes", &mut attributes)?,
-                10 => {
-                    varint(&f, "dropped_attributes_count")?;
-                }
-                11 => nth(m.sub(&f).and_then(|e| self.event(e)), "events", &mut events)?,
-                12 => {
-                    varint(&f, "dropped_events_count")?;
-                }
-                13 => {
-                    let problem = nth(m.sub(&f).and_then(|l| self.link(l)), "links", &mut links)?;
+                ATTRIBUTES => self.attribute(m, &mut r, "attributes", &mut attributes)?,
+                EVENTS => nth(
+                    m.sub(&mut r).and_then(|e| self.event(e)),
+                    "events",
+                    &mut events,
+                )?,
+                LINKS => {
+                    let problem = nth(
+                        m.sub(&mut r).and_then(|l| self.link(l)),
+                        "links",
+                        &mut links,
+                    )?;
                     link_problem = link_problem.or(problem);
                 }
-                14 => {
-                    varint(&f, "dropped_links_count")?;
+                STATUS => within(m.sub(&mut r).and_then(|s| self.status(s)), "status")?,
+                FLAGS => {
+                    r.read_fixed32()?;
                 }
-                15 => within(m.sub(&f).and_then(|s| self.status(s)), "status")?,
-                16 => {
-                    fixed32(&f, "flags")?;
-                }
-                _ => m.unknown(&f)?,
+                _ => m.other(&mut r, tag, FIELDS)?,
             }
         }
         let problem = span_id_problem("trace id", trace_id, 16, false)
@@ -65,22 +79,28 @@ impl Walker {
 
     /// `Span.Event`.
     fn event(&mut self, m: Msg<'_>) -> Result<(), Fail> {
+        fields! {
+            TIME_UNIX_NANO = 1 Fixed64 "time_unix_nano";
+            NAME = 2 Len "name";
+            ATTRIBUTES = 3 Len "attributes";
+            DROPPED_ATTRIBUTES_COUNT = 4 Varint "dropped_attributes_count";
+        }
         self.stats.events += 1;
-        let mut fields = m.fields();
+        let mut r = m.reader();
         let mut attributes = 0;
-        while let Some(f) = fields.next_field()? {
-            match f.number {
-                1 => {
-                    fixed64(&f, "time_unix_nano")?;
+        while let Some(tag) = r.next_tag()? {
+            match tag {
+                TIME_UNIX_NANO => {
+                    r.read_fixed64()?;
                 }
-                2 => {
-                    self.string(&f, "name")?;
+                NAME => {
+                    self.string(&mut r, "name")?;
                 }
-                3 => self.attribute(m, &f, "attributes", &mut attributes)?,
-                4 => {
-                    varint(&f, "dropped_attributes_count")?;
+                ATTRIBUTES => self.attribute(m, &mut r, "attributes", &mut attributes)?,
+                DROPPED_ATTRIBUTES_COUNT => {
+                    r.read_varint()?;
                 }
-                _ => m.unknown(&f)?,
+                _ => m.other(&mut r, tag, FIELDS)?,
             }
         }
         Ok(())
@@ -88,25 +108,33 @@ impl Walker {
 
     /// `Span.Link`: `None` if its ids are valid, else the first problem.
     fn link(&mut self, m: Msg<'_>) -> Result<Option<IdProblem>, Fail> {
+        fields! {
+            TRACE_ID = 1 Len "trace_id";
+            SPAN_ID = 2 Len "span_id";
+            TRACE_STATE = 3 Len "trace_state";
+            ATTRIBUTES = 4 Len "attributes";
+            DROPPED_ATTRIBUTES_COUNT = 5 Varint "dropped_attributes_count";
+            FLAGS = 6 Fixed32 "flags";
+        }
         self.stats.links += 1;
-        let mut fields = m.fields();
+        let mut r = m.reader();
         let (mut trace_id, mut span_id): (&[u8], &[u8]) = (&[], &[]);
         let mut attributes = 0;
-        while let Some(f) = fields.next_field()? {
-            match f.number {
-                1 => trace_id = self.bytes(&f, "trace_id")?,
-                2 => span_id = self.bytes(&f, "span_id")?,
-                3 => {
-                    self.string(&f, "trace_state")?;
+        while let Some(tag) = r.next_tag()? {
+            match tag {
+                TRACE_ID => trace_id = self.bytes(&mut r)?,
+                SPAN_ID => span_id = self.bytes(&mut r)?,
+                TRACE_STATE => {
+                    self.string(&mut r, "trace_state")?;
                 }
-                4 => self.attribute(m, &f, "attributes", &mut attributes)?,
-                5 => {
-                    varint(&f, "dropped_attributes_count")?;
+                ATTRIBUTES => self.attribute(m, &mut r, "attributes", &mut attributes)?,
+                DROPPED_ATTRIBUTES_COUNT => {
+                    r.read_varint()?;
                 }
-                6 => {
-                    fixed32(&f, "flags")?;
+                FLAGS => {
+                    r.read_fixed32()?;
                 }
-                _ => m.unknown(&f)?,
+                _ => m.other(&mut r, tag, FIELDS)?,
             }
         }
         Ok(span_id_problem("link trace id", trace_id, 16, false)
@@ -115,16 +143,20 @@ impl Walker {
 
     /// `Status`.
     fn status(&mut self, m: Msg<'_>) -> Result<(), Fail> {
-        let mut fields = m.fields();
-        while let Some(f) = fields.next_field()? {
-            match f.number {
-                2 => {
-                    self.string(&f, "message")?;
+        fields! {
+            MESSAGE = 2 Len "message";
+            CODE = 3 Varint "code";
+        }
+        let mut r = m.reader();
+        while let Some(tag) = r.next_tag()? {
+            match tag {
+                MESSAGE => {
+                    self.string(&mut r, "message")?;
                 }
-                3 => {
-                    varint(&f, "code")?;
+                CODE => {
+                    r.read_varint()?;
                 }
-                _ => m.unknown(&f)?,
+                _ => m.other(&mut r, tag, FIELDS)?,
             }
         }
         Ok(())
