@@ -117,30 +117,20 @@ impl Walker {
                         Signal::Metrics => {
                             self.items += nth(item.and_then(|i| self.metric(i)), name, &mut items)?;
                         }
-                        Signal::Traces => {
+                        Signal::Traces | Signal::Logs => {
                             let before = self.stats;
-                            match nth(item.and_then(|i| self.span(i)), name, &mut items)? {
+                            let verdict = item.and_then(|i| match signal {
+                                Signal::Traces => self.span(i),
+                                _ => self.log_record(i),
+                            });
+                            match nth(verdict, name, &mut items)? {
                                 None => self.items += 1,
-                                Some((span_name, problem)) => {
-                                    self.stats = before;
-                                    self.cuts.push(start..r.offset());
-                                    let span_name = String::from_utf8_lossy(span_name);
-                                    self.refused.refuse(|msg| {
-                                        let _ =
-                                            write!(msg, "span {span_name:?} refused: {problem}");
-                                    });
-                                }
-                            }
-                        }
-                        Signal::Logs => {
-                            let before = self.stats;
-                            match nth(item.and_then(|i| self.log_record(i)), name, &mut items)? {
-                                None => self.items += 1,
-                                Some(problem) => {
+                                Some(refusal) => {
+                                    // Cut out: as if the item had never been walked.
                                     self.stats = before;
                                     self.cuts.push(start..r.offset());
                                     self.refused.refuse(|msg| {
-                                        let _ = write!(msg, "log record refused: {problem}");
+                                        let _ = write!(msg, "{refusal}");
                                     });
                                 }
                             }

@@ -1,13 +1,13 @@
 //! logs.v1: `LogRecord` and its id rules (lengths only: all zeros means "no context").
 
 use super::error::within;
-use super::refused::{IdProblem, log_id_problem};
+use super::refused::{Refusal, log_id_problem};
 use super::{Fail, Msg, Walker, fields};
 
 impl Walker {
     /// `LogRecord`: `None` if its ids are acceptable, else the first problem (on the last
     /// occurrence of each id field, the value prost keeps).
-    pub(super) fn log_record(&mut self, m: Msg<'_>) -> Result<Option<IdProblem>, Fail> {
+    pub(super) fn log_record<'a>(&mut self, m: Msg<'a>) -> Result<Option<Refusal<'a>>, Fail> {
         fields! {
             TIME_UNIX_NANO = 1 Fixed64 "time_unix_nano";
             SEVERITY_NUMBER = 2 Varint "severity_number";
@@ -49,6 +49,7 @@ impl Walker {
             }
         }
         Ok(log_id_problem("trace id", trace_id, 16)
-            .or_else(|| log_id_problem("span id", span_id, 8)))
+            .or_else(|| log_id_problem("span id", span_id, 8))
+            .map(Refusal::LogRecord))
     }
 }

@@ -56,6 +56,30 @@ impl Refused {
     }
 }
 
+/// Why an item is refused; displays as the receiver words it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Refusal<'a> {
+    /// A span, by name (UTF-8, already checked).
+    Span { name: &'a [u8], problem: IdProblem },
+    /// A log record.
+    LogRecord(IdProblem),
+}
+
+impl fmt::Display for Refusal<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::Span { name, problem } => {
+                write!(
+                    f,
+                    "span {:?} refused: {problem}",
+                    String::from_utf8_lossy(name)
+                )
+            }
+            Refusal::LogRecord(problem) => write!(f, "log record refused: {problem}"),
+        }
+    }
+}
+
 /// Why one id is unacceptable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum IdProblem {

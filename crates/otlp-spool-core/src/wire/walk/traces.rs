@@ -5,12 +5,12 @@
 //! first link with a problem is named, as the receiver names it).
 
 use super::error::{nth, within};
-use super::refused::{IdProblem, span_id_problem};
+use super::refused::{IdProblem, Refusal, span_id_problem};
 use super::{Fail, Msg, Walker, fields};
 
 impl Walker {
-    /// `Span`: `None` if its ids are valid, else its name and the first problem.
-    pub(super) fn span<'a>(&mut self, m: Msg<'a>) -> Result<Option<(&'a [u8], IdProblem)>, Fail> {
+    /// `Span`: `None` if its ids are valid, else why it is refused (the first problem).
+    pub(super) fn span<'a>(&mut self, m: Msg<'a>) -> Result<Option<Refusal<'a>>, Fail> {
         fields! {
             TRACE_ID = 1 Len "trace_id";
             SPAN_ID = 2 Len "span_id";
@@ -74,7 +74,7 @@ impl Walker {
             .or_else(|| span_id_problem("span id", span_id, 8, false))
             .or_else(|| span_id_problem("parent span id", parent, 8, true))
             .or(link_problem);
-        Ok(problem.map(|p| (name, p)))
+        Ok(problem.map(|problem| Refusal::Span { name, problem }))
     }
 
     /// `Span.Event`.
