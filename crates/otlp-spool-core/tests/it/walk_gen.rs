@@ -444,75 +444,74 @@ fn log_record() -> impl Strategy<Value = LogRecord> {
         )
 }
 
+/// Up to 2 resource entries of up to 2 scope entries of up to 3 `items`, built by `scope_of`
+/// (scope, items, schema URL) and `resource_of` (resource, scope entries, schema URL).
+fn envelope<I, S, R>(
+    items: impl Strategy<Value = I>,
+    scope_of: fn(Option<InstrumentationScope>, Vec<I>, String) -> S,
+    resource_of: fn(Option<Resource>, Vec<S>, String) -> R,
+) -> impl Strategy<Value = Vec<R>>
+where
+    I: std::fmt::Debug,
+    S: std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    let scopes = (scope(), vec(items, 0..4), text()).prop_map(move |(s, i, u)| scope_of(s, i, u));
+    vec(
+        (resource(), vec(scopes, 0..3), text()).prop_map(move |(r, s, u)| resource_of(r, s, u)),
+        0..3,
+    )
+}
+
 /// An encoded export request of `signal`.
 pub(crate) fn request(signal: Signal) -> BoxedStrategy<Vec<u8>> {
     match signal {
-        Signal::Traces => {
-            let scope_spans =
-                (scope(), vec(span(), 0..4), text()).prop_map(|(scope, spans, schema_url)| {
-                    ScopeSpans {
-                        scope,
-                        spans,
-                        schema_url,
-                    }
-                });
-            vec(
-                (resource(), vec(scope_spans, 0..3), text()).prop_map(
-                    |(resource, scope_spans, schema_url)| ResourceSpans {
-                        resource,
-                        scope_spans,
-                        schema_url,
-                    },
-                ),
-                0..3,
-            )
-            .prop_map(|resource_spans| ExportTraceServiceRequest { resource_spans }.encode_to_vec())
-            .boxed()
-        }
-        Signal::Metrics => {
-            let scope_metrics =
-                (scope(), vec(metric(), 0..4), text()).prop_map(|(scope, metrics, schema_url)| {
-                    ScopeMetrics {
-                        scope,
-                        metrics,
-                        schema_url,
-                    }
-                });
-            vec(
-                (resource(), vec(scope_metrics, 0..3), text()).prop_map(
-                    |(resource, scope_metrics, schema_url)| ResourceMetrics {
-                        resource,
-                        scope_metrics,
-                        schema_url,
-                    },
-                ),
-                0..3,
-            )
-            .prop_map(|resource_metrics| {
-                ExportMetricsServiceRequest { resource_metrics }.encode_to_vec()
-            })
-            .boxed()
-        }
-        Signal::Logs => {
-            let scope_logs = (scope(), vec(log_record(), 0..4), text()).prop_map(
-                |(scope, log_records, schema_url)| ScopeLogs {
-                    scope,
-                    log_records,
-                    schema_url,
-                },
-            );
-            vec(
-                (resource(), vec(scope_logs, 0..3), text()).prop_map(
-                    |(resource, scope_logs, schema_url)| ResourceLogs {
-                        resource,
-                        scope_logs,
-                        schema_url,
-                    },
-                ),
-                0..3,
-            )
-            .prop_map(|resource_logs| ExportLogsServiceRequest { resource_logs }.encode_to_vec())
-            .boxed()
-        }
+        Signal::Traces => envelope(
+            span(),
+            |scope, spans, schema_url| ScopeSpans {
+                scope,
+                spans,
+                schema_url,
+            },
+            |resource, scope_spans, schema_url| ResourceSpans {
+                resource,
+                scope_spans,
+                schema_url,
+            },
+        )
+        .prop_map(|resource_spans| ExportTraceServiceRequest { resource_spans }.encode_to_vec())
+        .boxed(),
+        Signal::Metrics => envelope(
+            metric(),
+            |scope, metrics, schema_url| ScopeMetrics {
+                scope,
+                metrics,
+                schema_url,
+            },
+            |resource, scope_metrics, schema_url| ResourceMetrics {
+                resource,
+                scope_metrics,
+                schema_url,
+            },
+        )
+        .prop_map(|resource_metrics| {
+            ExportMetricsServiceRequest { resource_metrics }.encode_to_vec()
+        })
+        .boxed(),
+        Signal::Logs => envelope(
+            log_record(),
+            |scope, log_records, schema_url| ScopeLogs {
+                scope,
+                log_records,
+                schema_url,
+            },
+            |resource, scope_logs, schema_url| ResourceLogs {
+                resource,
+                scope_logs,
+                schema_url,
+            },
+        )
+        .prop_map(|resource_logs| ExportLogsServiceRequest { resource_logs }.encode_to_vec())
+        .boxed(),
     }
 }

@@ -6,8 +6,9 @@
 use std::cell::RefCell;
 
 use bytes::Bytes;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+use opentelemetry_proto::tonic::resource::v1::Resource;
 use otlp_spool_core::wire::{WalkLimits, WireStats, walk};
 use otlp_spool_core::{Signal, Telemetry};
 use proptest::collection::vec;
@@ -144,96 +145,91 @@ impl Counted {
         }
     }
 
-    fn scope_and_resource(
+    /// Counts the envelope levels every signal shares, and each item with `item`.
+    fn envelope<'a, R, S: 'a, I: 'a>(
         &mut self,
-        resource: Option<&opentelemetry_proto::tonic::resource::v1::Resource>,
-        scope: Option<&opentelemetry_proto::tonic::common::v1::InstrumentationScope>,
+        resources: &'a [R],
+        resource_parts: impl Fn(&'a R) -> (Option<&'a Resource>, &'a [S], &'a String),
+        scope_parts: impl Fn(&'a S) -> (Option<&'a InstrumentationScope>, &'a [I], &'a String),
+        mut item: impl FnMut(&mut Self, &'a I),
     ) {
-        if let Some(r) = resource {
-            self.attributes(&r.attributes, 1);
-            for e in &r.entity_refs {
-                self.strings([&e.schema_url, &e.r#type]);
-                self.strings(e.id_keys.iter().chain(&e.description_keys));
+        for entry in resources {
+            let (resource, scopes, schema_url) = resource_parts(entry);
+            self.resources += 1;
+            self.strings([schema_url]);
+            if let Some(r) = resource {
+                self.attributes(&r.attributes, 1);
+                for e in &r.entity_refs {
+                    self.strings([&e.schema_url, &e.r#type]);
+                    self.strings(e.id_keys.iter().chain(&e.description_keys));
+                }
             }
-        }
-        if let Some(s) = scope {
-            self.strings([&s.name, &s.version]);
-            self.attributes(&s.attributes, 1);
+            for entry in scopes {
+                let (scope, items, schema_url) = scope_parts(entry);
+                self.scopes += 1;
+                self.strings([schema_url]);
+                if let Some(s) = scope {
+                    self.strings([&s.name, &s.version]);
+                    self.attributes(&s.attributes, 1);
+                }
+                for i in items {
+                    item(self, i);
+                }
+            }
         }
     }
 
     fn of(telemetry: &Telemetry) -> Counted {
         let mut c = Counted::default();
         match telemetry {
-            Telemetry::Traces(r) => {
-                for rs in &r.resource_spans {
-                    c.resources += 1;
-                    c.strings([&rs.schema_url]);
-                    c.scope_and_resource(rs.resource.as_ref(), None);
-                    for ss in &rs.scope_spans {
-                        c.scopes += 1;
-                        c.strings([&ss.schema_url]);
-                        c.scope_and_resource(None, ss.scope.as_ref());
-                        for s in &ss.spans {
-                            c.strings([&s.name, &s.trace_state]);
-                            c.bytes([&s.trace_id, &s.span_id, &s.parent_span_id]);
-                            c.attributes(&s.attributes, 1);
-                            if let Some(st) = &s.status {
-                                c.strings([&st.message]);
-                            }
-                            for e in &s.events {
-                                c.events += 1;
-                                c.strings([&e.name]);
-                                c.attributes(&e.attributes, 1);
-                            }
-                            for l in &s.links {
-                                c.links += 1;
-                                c.strings([&l.trace_state]);
-                                c.bytes([&l.trace_id, &l.span_id]);
-                                c.attributes(&l.attributes, 1);
-                            }
-                        }
+            Telemetry::Traces(r) => c.envelope(
+                &r.resource_spans,
+                |r| (r.resource.as_ref(), &r.scope_spans, &r.schema_url),
+                |s| (s.scope.as_ref(), &s.spans, &s.schema_url),
+                |c, s| {
+                    c.strings([&s.name, &s.trace_state]);
+                    c.bytes([&s.trace_id, &s.span_id, &s.parent_span_id]);
+                    c.attributes(&s.attributes, 1);
+                    if let Some(st) = &s.status {
+                        c.strings([&st.message]);
                     }
-                }
-            }
-            Telemetry::Logs(r) => {
-                for rl in &r.resource_logs {
-                    c.resources += 1;
-                    c.strings([&rl.schema_url]);
-                    c.scope_and_resource(rl.resource.as_ref(), None);
-                    for sl in &rl.scope_logs {
-                        c.scopes += 1;
-                        c.strings([&sl.schema_url]);
-                        c.scope_and_resource(None, sl.scope.as_ref());
-                        for l in &sl.log_records {
-                            c.strings([&l.severity_text, &l.event_name]);
-                            c.bytes([&l.trace_id, &l.span_id]);
-                            c.attributes(&l.attributes, 1);
-                            if let Some(b) = &l.body {
-                                c.value(b, 1);
-                            }
-                        }
+                    for e in &s.events {
+                        c.events += 1;
+                        c.strings([&e.name]);
+                        c.attributes(&e.attributes, 1);
                     }
-                }
-            }
-            Telemetry::Metrics(r) => {
-                for rm in &r.resource_metrics {
-                    c.resources += 1;
-                    c.strings([&rm.schema_url]);
-                    c.scope_and_resource(rm.resource.as_ref(), None);
-                    for sm in &rm.scope_metrics {
-                        c.scopes += 1;
-                        c.strings([&sm.schema_url]);
-                        c.scope_and_resource(None, sm.scope.as_ref());
-                        for m in &sm.metrics {
-                            c.metrics += 1;
-                            c.strings([&m.name, &m.description, &m.unit]);
-                            c.attributes(&m.metadata, 1);
-                            c.data(m.data.as_ref());
-                        }
+                    for l in &s.links {
+                        c.links += 1;
+                        c.strings([&l.trace_state]);
+                        c.bytes([&l.trace_id, &l.span_id]);
+                        c.attributes(&l.attributes, 1);
                     }
-                }
-            }
+                },
+            ),
+            Telemetry::Logs(r) => c.envelope(
+                &r.resource_logs,
+                |r| (r.resource.as_ref(), &r.scope_logs, &r.schema_url),
+                |s| (s.scope.as_ref(), &s.log_records, &s.schema_url),
+                |c, l| {
+                    c.strings([&l.severity_text, &l.event_name]);
+                    c.bytes([&l.trace_id, &l.span_id]);
+                    c.attributes(&l.attributes, 1);
+                    if let Some(b) = &l.body {
+                        c.value(b, 1);
+                    }
+                },
+            ),
+            Telemetry::Metrics(r) => c.envelope(
+                &r.resource_metrics,
+                |r| (r.resource.as_ref(), &r.scope_metrics, &r.schema_url),
+                |s| (s.scope.as_ref(), &s.metrics, &s.schema_url),
+                |c, m| {
+                    c.metrics += 1;
+                    c.strings([&m.name, &m.description, &m.unit]);
+                    c.attributes(&m.metadata, 1);
+                    c.data(m.data.as_ref());
+                },
+            ),
         }
         c
     }
