@@ -248,7 +248,7 @@ impl Walker {
                 continue;
             };
             // Enter the child: checked before anything of it is read.
-            cur.children += 1;
+            cur.children = cur.children.saturating_add(1);
             if cur.kind == Kind::Array {
                 self.stats.array_values += 1;
             }
