@@ -130,27 +130,23 @@ impl WireError {
     }
 }
 
+impl fmt::Display for WireErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            WireErrorKind::Truncated => f.write_str("truncated field"),
+            WireErrorKind::VarintOverflow => f.write_str("invalid varint"),
+            WireErrorKind::InvalidWireType(t) => write!(f, "invalid wire type {t}"),
+            WireErrorKind::InvalidFieldNumber(n) => write!(f, "invalid field number {n}"),
+            WireErrorKind::UnexpectedEndGroup => f.write_str("unexpected end-group tag"),
+            WireErrorKind::GroupMismatch => f.write_str("mismatched end-group tag"),
+            WireErrorKind::GroupTooDeep => f.write_str("groups nested too deep"),
+        }
+    }
+}
+
 impl fmt::Display for WireError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.kind {
-            WireErrorKind::Truncated => write!(f, "truncated field at byte {}", self.offset),
-            WireErrorKind::VarintOverflow => write!(f, "invalid varint at byte {}", self.offset),
-            WireErrorKind::InvalidWireType(t) => {
-                write!(f, "invalid wire type {t} at byte {}", self.offset)
-            }
-            WireErrorKind::InvalidFieldNumber(n) => {
-                write!(f, "invalid field number {n} at byte {}", self.offset)
-            }
-            WireErrorKind::UnexpectedEndGroup => {
-                write!(f, "unexpected end-group tag at byte {}", self.offset)
-            }
-            WireErrorKind::GroupMismatch => {
-                write!(f, "mismatched end-group tag at byte {}", self.offset)
-            }
-            WireErrorKind::GroupTooDeep => {
-                write!(f, "groups nested too deep at byte {}", self.offset)
-            }
-        }
+        write!(f, "{} at byte {}", self.kind, self.offset)
     }
 }
 
@@ -179,6 +175,8 @@ pub struct Reader<'a> {
     base: usize,
     /// How deep groups may nest below this message.
     group_budget: u32,
+    /// Where the current field (the last tag read) starts.
+    field: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -190,6 +188,7 @@ impl<'a> Reader<'a> {
             pos: 0,
             base: 0,
             group_budget: MAX_GROUP_DEPTH,
+            field: 0,
         }
     }
 
@@ -202,13 +201,17 @@ impl<'a> Reader<'a> {
             pos: 0,
             base,
             group_budget: MAX_GROUP_DEPTH,
+            field: 0,
         }
     }
 
     /// Lowers how deep groups (in unknown fields) may nest below this message, from the
     /// default [`MAX_GROUP_DEPTH`]. prost counts message nesting and group nesting against one
-    /// limit of 100, so a walker reading a message at nesting depth `d` passes `100 - d` to
-    /// accept no group that prost would refuse.
+    /// limit of 100, so a walker reading a message at nesting depth `d` (the outermost message
+    /// is depth 0) passes `100 - d` to accept exactly the groups prost accepts: with a budget
+    /// `b`, groups nest at most `b` deep and the innermost of `b` levels must be empty. (At
+    /// `d = 100` prost refuses *every* unknown field, not only groups; that is the walker's
+    /// check, the reader only refuses the groups.)
     #[inline]
     pub fn with_group_budget(mut self, budget: u32) -> Self {
         self.group_budget = budget.min(MAX_GROUP_DEPTH);
@@ -236,43 +239,109 @@ impl<'a> Reader<'a> {
     /// The next field, `None` at the end of the message.
     #[inline]
     pub fn next_field(&mut self) -> Result<Option<Field<'a>>, WireError> {
-        if self.pos >= self.buf.len() {
+        let Some(tag) = self.next_tag()? else {
             return Ok(None);
-        }
+        };
+        let value = self.read_value(tag)?;
+        Ok(Some(Field {
+            number: tag >> 3,
+            value,
+            start: self.field_start(),
+            end: self.offset(),
+        }))
+    }
+
+    /// The raw tag of the next field (`number << 3 | wire type`, see [`tag`]), `None` at the
+    /// end of the message; the reader is left before the field's value.
+    ///
+    /// The lower layer of [`next_field`](Self::next_field), for walkers that dispatch on the
+    /// tag: match the tags you know and read their values with `read_varint`, `read_fixed64`,
+    /// `read_fixed32` or `read_len`; hand every other tag to [`read_value`](Self::read_value),
+    /// which checks it as prost does. Only the tag's framing (a varint that fits in 32 bits,
+    /// as prost requires) is checked here, so a tag you match is valid by construction.
+    #[inline(always)]
+    pub fn next_tag(&mut self) -> Result<Option<u32>, WireError> {
         let start = self.pos;
+        let Some(&byte) = self.buf.get(start) else {
+            return Ok(None);
+        };
+        self.field = start;
+        if byte < 0x80 {
+            self.pos = start + 1;
+            return Ok(Some(u32::from(byte)));
+        }
         let tag = self.varint_at(start)?;
-        let (number, wire_type) = self.split_tag(tag, start)?;
-        let value = match wire_type {
-            WireType::Varint => Value::Varint(self.varint_at(start)?),
-            WireType::Fixed64 => Value::Fixed64(u64::from_le_bytes(self.fixed::<8>(start)?)),
-            WireType::Fixed32 => Value::Fixed32(u32::from_le_bytes(self.fixed::<4>(start)?)),
-            WireType::Len => {
-                let len = self.varint_at(start)?;
-                let body_start = self.pos;
-                match usize::try_from(len)
-                    .ok()
-                    .and_then(|len| body_start.checked_add(len))
-                {
-                    Some(end) if end <= self.buf.len() => {
-                        self.pos = end;
-                        Value::Len(&self.buf[body_start..end])
-                    }
-                    _ => return Err(self.error(WireErrorKind::Truncated, start)),
-                }
-            }
+        match u32::try_from(tag) {
+            Ok(tag) => Ok(Some(tag)),
+            Err(_) => Err(self.error(WireErrorKind::InvalidFieldNumber(tag >> 3), start)),
+        }
+    }
+
+    /// Reads the value of the field whose `tag` [`next_tag`](Self::next_tag) just returned,
+    /// whatever its wire type, after checking the tag as prost does: field number
+    /// 1..=[`MAX_FIELD_NUMBER`], wire type 0, 1, 2, 3 (the group is skipped within the budget)
+    /// or 5.
+    #[inline]
+    pub fn read_value(&mut self, tag: u32) -> Result<Value<'a>, WireError> {
+        let start = self.field;
+        let (number, wire_type) = self.split_tag(u64::from(tag), start)?;
+        Ok(match wire_type {
+            WireType::Varint => Value::Varint(self.read_varint()?),
+            WireType::Fixed64 => Value::Fixed64(self.read_fixed64()?),
+            WireType::Fixed32 => Value::Fixed32(self.read_fixed32()?),
+            WireType::Len => Value::Len(self.read_len()?),
             WireType::StartGroup => {
                 let body_start = self.pos;
                 let body_end = self.skip_group(number, start)?;
                 Value::Group(&self.buf[body_start..body_end])
             }
             WireType::EndGroup => return Err(self.error(WireErrorKind::UnexpectedEndGroup, start)),
-        };
-        Ok(Some(Field {
-            number,
-            value,
-            start: self.base + start,
-            end: self.base + self.pos,
-        }))
+        })
+    }
+
+    /// Reads a varint value (after [`next_tag`](Self::next_tag)).
+    #[inline(always)]
+    pub fn read_varint(&mut self) -> Result<u64, WireError> {
+        self.varint_at(self.field)
+    }
+
+    /// Reads a fixed64 value (after [`next_tag`](Self::next_tag)).
+    #[inline(always)]
+    pub fn read_fixed64(&mut self) -> Result<u64, WireError> {
+        Ok(u64::from_le_bytes(self.fixed::<8>(self.field)?))
+    }
+
+    /// Reads a fixed32 value (after [`next_tag`](Self::next_tag)).
+    #[inline(always)]
+    pub fn read_fixed32(&mut self) -> Result<u32, WireError> {
+        Ok(u32::from_le_bytes(self.fixed::<4>(self.field)?))
+    }
+
+    /// Reads a length-delimited value: the payload, borrowed (after
+    /// [`next_tag`](Self::next_tag)).
+    #[inline(always)]
+    pub fn read_len(&mut self) -> Result<&'a [u8], WireError> {
+        let len = self.varint_at(self.field)?;
+        let start = self.pos;
+        if len <= (self.buf.len() - start) as u64 {
+            self.pos = start + len as usize;
+            Ok(&self.buf[start..self.pos])
+        } else {
+            Err(self.error(WireErrorKind::Truncated, self.field))
+        }
+    }
+
+    /// Offset of the current field's tag (the one [`next_tag`](Self::next_tag) returned last),
+    /// reported like error offsets (see [`with_base`](Self::with_base)).
+    #[inline(always)]
+    pub fn field_start(&self) -> usize {
+        self.base + self.field
+    }
+
+    /// Offset of the next byte to read, reported like error offsets.
+    #[inline(always)]
+    pub fn offset(&self) -> usize {
+        self.base + self.pos
     }
 
     #[inline]
@@ -344,6 +413,12 @@ impl<'a> Reader<'a> {
             let field = self.pos;
             let tag = self.varint_at(field)?;
             let (inner, wire_type) = self.split_tag(tag, field)?;
+            // prost skips every field inside `depth` open groups with `depth` fewer levels of
+            // its recursion budget left, and refuses any field (not only a nested group) once
+            // none is left; the end tag itself costs nothing.
+            if depth >= limit && wire_type != WireType::EndGroup {
+                return Err(self.error(WireErrorKind::GroupTooDeep, field));
+            }
             match wire_type {
                 WireType::Varint => {
                     self.varint_at(field)?;
@@ -365,9 +440,6 @@ impl<'a> Reader<'a> {
                     }
                 }
                 WireType::StartGroup => {
-                    if depth >= limit {
-                        return Err(self.error(WireErrorKind::GroupTooDeep, field));
-                    }
                     open[depth] = inner;
                     depth += 1;
                 }
@@ -441,9 +513,10 @@ pub fn put_varint(out: &mut Vec<u8>, mut value: u64) {
     out.push(value as u8);
 }
 
-/// Appends the tag of field `number` with `wire_type`.
+/// The tag of field `number` (1..=[`MAX_FIELD_NUMBER`]) with `wire_type`: `number << 3 | wire
+/// type`, what [`Reader::next_tag`] returns.
 #[inline]
-pub fn put_tag(out: &mut Vec<u8>, number: u32, wire_type: WireType) {
+pub const fn tag(number: u32, wire_type: WireType) -> u32 {
     let bits = match wire_type {
         WireType::Varint => 0,
         WireType::Fixed64 => 1,
@@ -452,7 +525,13 @@ pub fn put_tag(out: &mut Vec<u8>, number: u32, wire_type: WireType) {
         WireType::EndGroup => 4,
         WireType::Fixed32 => 5,
     };
-    put_varint(out, (u64::from(number) << 3) | bits);
+    (number << 3) | bits
+}
+
+/// Appends the tag of field `number` with `wire_type`.
+#[inline]
+pub fn put_tag(out: &mut Vec<u8>, number: u32, wire_type: WireType) {
+    put_varint(out, u64::from(tag(number, wire_type)));
 }
 
 /// Appends a length-delimited field: tag, length, `payload`.
@@ -589,6 +668,41 @@ mod tests {
         assert!(budget(2).is_ok());
         assert_eq!(budget(1).unwrap_err().kind, WireErrorKind::GroupTooDeep);
         assert_eq!(budget(0).unwrap_err().kind, WireErrorKind::GroupTooDeep);
+    }
+
+    /// A message with no known fields: prost skips everything it is given.
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct Nothing {}
+
+    #[test]
+    fn group_budget_is_spent_by_every_field_inside_as_in_prost() {
+        use prost::Message as _;
+        // `levels` nested groups of field 1, the innermost holding `inner` (or nothing).
+        let nested = |levels: u32, inner: &[u8]| {
+            let mut out = Vec::new();
+            for _ in 0..levels {
+                put_tag(&mut out, 1, WireType::StartGroup);
+            }
+            out.extend_from_slice(inner);
+            for _ in 0..levels {
+                put_tag(&mut out, 1, WireType::EndGroup);
+            }
+            out
+        };
+        let varint = [0x10, 0x01]; // field 2 = 1
+        for (levels, inner) in [
+            (MAX_GROUP_DEPTH, &[][..]),
+            (MAX_GROUP_DEPTH, &varint[..]),
+            (MAX_GROUP_DEPTH - 1, &varint[..]),
+            (MAX_GROUP_DEPTH + 1, &[][..]),
+        ] {
+            let bytes = nested(levels, inner);
+            let ours = fields(&bytes).is_ok();
+            let prost = Nothing::decode(&bytes[..]).is_ok();
+            assert_eq!(ours, prost, "{levels} levels around {inner:?}");
+        }
+        assert!(fields(&nested(MAX_GROUP_DEPTH, &varint)).is_err());
+        assert!(fields(&nested(MAX_GROUP_DEPTH - 1, &varint)).is_ok());
     }
 
     #[test]
