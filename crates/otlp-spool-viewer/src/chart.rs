@@ -178,7 +178,8 @@ mod tests {
     #[test]
     fn steps_are_nice() {
         assert_eq!(nice_step(100.0, 5.0), 20.0);
-        assert_eq!(nice_step(7.0, 5.0), 2.0);
+        assert_eq!(nice_step(7.0, 5.0), 1.0);
+        assert_eq!(nice_step(12.0, 5.0), 2.0);
         assert_eq!(nice_step(0.3, 5.0), 0.05);
     }
 
