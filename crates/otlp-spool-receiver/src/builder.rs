@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tokio_rustls::rustls::ServerConfig;
 
 use crate::auth::BearerToken;
+use crate::extension::HttpExtension;
 use crate::metrics::{MetricsProvider, ReceiverMetrics};
 use crate::readiness::Readiness;
 
@@ -60,6 +61,7 @@ pub struct ReceiverBuilder {
     tls: Option<(PathBuf, PathBuf)>,
     readiness: Readiness,
     providers: Vec<Arc<dyn MetricsProvider>>,
+    extension: Option<Arc<dyn HttpExtension>>,
 }
 
 impl ReceiverBuilder {
@@ -73,6 +75,7 @@ impl ReceiverBuilder {
             tls: None,
             readiness: Readiness::new(),
             providers: Vec::new(),
+            extension: None,
         }
     }
 
@@ -142,6 +145,13 @@ impl ReceiverBuilder {
         self
     }
 
+    /// Serves the paths `extension` claims on the HTTP port (after the bearer-token check, as
+    /// for `/metrics`); the receiver's own paths always win.
+    pub fn http_extension(mut self, extension: Arc<dyn HttpExtension>) -> Self {
+        self.extension = Some(extension);
+        self
+    }
+
     /// Validates the configuration and loads the TLS files.
     pub fn build(self) -> Result<Receiver, BuildError> {
         if self.grpc_addr.is_none() && self.http_addr.is_none() {
@@ -173,6 +183,7 @@ impl ReceiverBuilder {
             tls,
             readiness: self.readiness,
             providers: self.providers,
+            extension: self.extension,
             metrics: Arc::new(ReceiverMetrics::default()),
         })
     }
@@ -191,6 +202,7 @@ impl fmt::Debug for ReceiverBuilder {
             )
             .field("tls", &self.tls)
             .field("providers", &self.providers.len())
+            .field("extension", &self.extension.is_some())
             .finish()
     }
 }
@@ -205,6 +217,7 @@ pub struct Receiver {
     pub(crate) tls: Option<Arc<ServerConfig>>,
     pub(crate) readiness: Readiness,
     pub(crate) providers: Vec<Arc<dyn MetricsProvider>>,
+    pub(crate) extension: Option<Arc<dyn HttpExtension>>,
     pub(crate) metrics: Arc<ReceiverMetrics>,
 }
 

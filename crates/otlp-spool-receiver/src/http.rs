@@ -10,7 +10,7 @@
 //!
 //! Invariants: no input produces a 500 or a panic; the sink is called only for a request
 //! that passed every check; `/health` needs no token, `/ready` neither (probes), `/metrics`
-//! does.
+//! does, and so do the paths of an [`HttpExtension`](crate::HttpExtension).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -78,7 +78,10 @@ async fn route(shared: &Shared, request: Request<Incoming>) -> HttpResponse {
             };
         }
         "/metrics" => return metrics(shared, &request),
-        _ => return text(StatusCode::NOT_FOUND, "not found\n"),
+        path => match &shared.extension {
+            Some(ext) if ext.serves(path) => return extension(shared, ext.as_ref(), request).await,
+            _ => return text(StatusCode::NOT_FOUND, "not found\n"),
+        },
     };
     if request.method() != Method::POST {
         return method_not_allowed("POST");
@@ -262,6 +265,25 @@ fn metrics(shared: &Shared, request: &Request<Incoming>) -> HttpResponse {
         "text/plain; version=0.0.4; charset=utf-8",
         shared.render_metrics().into(),
     )
+}
+
+/// A path an [`HttpExtension`](crate::HttpExtension) serves: token check, then its answer.
+async fn extension(
+    shared: &Shared,
+    ext: &dyn crate::HttpExtension,
+    request: Request<Incoming>,
+) -> HttpResponse {
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(HeaderValue::as_bytes);
+    if !shared.authorized(token) {
+        return reject(&Rejection::Unauthenticated, None);
+    }
+    let (parts, _body) = request.into_parts();
+    ext.call(Request::from_parts(parts, ()))
+        .await
+        .map(Full::new)
 }
 
 fn method_not_allowed(allow: &'static str) -> HttpResponse {

@@ -65,6 +65,7 @@
 mod auth;
 mod builder;
 mod decode;
+mod extension;
 mod grpc;
 mod http;
 mod limit;
@@ -82,6 +83,7 @@ pub use builder::{
     DEFAULT_MAX_CONCURRENT_REQUESTS, Receiver, ReceiverBuilder,
 };
 pub use decode::{DecodeError, Decoded, Encoding, Format, decode_request};
+pub use extension::{ExtensionFuture, HttpExtension};
 pub use limit::{ConcurrencyLimit, Permit};
 pub use metrics::{MetricsProvider, ReceiverMetrics, RejectReason, Transport};
 pub use readiness::Readiness;
