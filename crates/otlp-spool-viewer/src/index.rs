@@ -364,7 +364,7 @@ pub(crate) fn summarize(file: &SpoolFile) -> (FileSummary, Vec<TraceAgg>) {
                     Err(e) => b.s.error = Some(e.to_string()),
                 }
             }
-            b.s.torn = batches.torn;
+            b.s.torn = batches.torn();
         }
         Err(e) => b.s.error = Some(e.to_string()),
     }

@@ -29,13 +29,21 @@ enum Source {
     Done,
 }
 
-/// The batches of one file (see the module docs).
-pub(crate) struct FileBatches {
+/// The record batches of one spool file (see [`read_batches`](crate::read_batches)): a torn
+/// or growing tail of an active file ends the iteration quietly.
+pub struct FileBatches {
     source: Source,
     file: SpoolFile,
     /// Set when an active file ended inside a message (the part a writer is still writing, or
     /// the torn tail of a crash).
-    pub(crate) torn: bool,
+    torn: bool,
+}
+
+impl FileBatches {
+    /// Whether an active file ended inside a message (being written, or torn by a crash).
+    pub fn torn(&self) -> bool {
+        self.torn
+    }
 }
 
 impl std::fmt::Debug for FileBatches {

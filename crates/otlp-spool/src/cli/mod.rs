@@ -15,6 +15,10 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{Config, Overrides};
 
+mod inspect;
+mod replay;
+mod ui;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "otlp-spool",
@@ -30,6 +34,12 @@ struct Cli {
 enum Command {
     /// Listen for OTLP (gRPC and HTTP) and spool what arrives to files.
     Serve(ServeArgs),
+    /// Summarize a spool directory: files, rows, time range, services, leftovers.
+    Inspect(inspect::InspectArgs),
+    /// Send stored files to an OTLP endpoint again (resumable).
+    Replay(replay::ReplayArgs),
+    /// Serve the web viewer of a spool directory (no OTLP endpoints, no lock).
+    Ui(ui::UiArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -73,6 +83,9 @@ where
     };
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Inspect(args) => inspect::run(args),
+        Command::Replay(args) => replay::run(args),
+        Command::Ui(args) => ui::run(args),
     }
 }
 
