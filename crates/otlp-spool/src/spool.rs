@@ -289,10 +289,10 @@ impl otlp_spool_receiver::HttpExtension for ViewerMount {
     fn call(&self, request: http::Request<()>) -> otlp_spool_receiver::ExtensionFuture {
         let viewer = self.0.clone();
         let method = request.method().as_str().to_owned();
-        let target = request
-            .uri()
-            .path_and_query()
-            .map_or_else(|| request.uri().path().to_owned(), |p| p.as_str().to_owned());
+        let target = request.uri().path_and_query().map_or_else(
+            || request.uri().path().to_owned(),
+            |p| p.as_str().to_owned(),
+        );
         Box::pin(async move {
             let page = tokio::task::spawn_blocking(move || viewer.respond(&method, &target))
                 .await

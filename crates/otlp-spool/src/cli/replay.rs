@@ -104,8 +104,19 @@ struct State {
 
 impl State {
     fn same_run(&self, other: &State) -> bool {
-        (&self.endpoint, &self.protocol, &self.signals, self.since, self.until)
-            == (&other.endpoint, &other.protocol, &other.signals, other.since, other.until)
+        (
+            &self.endpoint,
+            &self.protocol,
+            &self.signals,
+            self.since,
+            self.until,
+        ) == (
+            &other.endpoint,
+            &other.protocol,
+            &other.signals,
+            other.since,
+            other.until,
+        )
     }
 }
 
@@ -195,14 +206,17 @@ impl Run<'_> {
                 // Rows this build cannot turn back into OTLP: counted, never sent.
                 self.counts.failed += rows.num_rows() as u64;
                 self.state.failed_items += rows.num_rows() as u64;
-                self.bar.println(format!("replay: {signal} rows not convertible: {e}"));
+                self.bar
+                    .println(format!("replay: {signal} rows not convertible: {e}"));
                 return Ok(());
             }
         };
         let items = batch.item_count() as u64;
         let before = self.forwarder.stats();
         if let Err(e) = self.forwarder.accept(batch) {
-            return Err(End::Unavailable(format!("the forwarder refused a batch: {e}")));
+            return Err(End::Unavailable(format!(
+                "the forwarder refused a batch: {e}"
+            )));
         }
         let idle = self.forwarder.flush(self.timeout).await;
         let after = self.forwarder.stats();
@@ -228,7 +242,11 @@ impl Run<'_> {
         Ok(())
     }
 
-    async fn file(&mut self, signal: Signal, file: &otlp_spool_viewer::SpoolFile) -> Result<(), End> {
+    async fn file(
+        &mut self,
+        signal: Signal,
+        file: &otlp_spool_viewer::SpoolFile,
+    ) -> Result<(), End> {
         let key = format!("{}/{}", signal.as_str(), file.name);
         let mut pos = self.state.files.get(&key).copied().unwrap_or_default();
         if pos.done {
@@ -274,13 +292,7 @@ impl Run<'_> {
                 self.bar.inc(len);
             }
         }
-        self.state.files.insert(
-            key,
-            Position {
-                done: true,
-                ..pos
-            },
-        );
+        self.state.files.insert(key, Position { done: true, ..pos });
         self.counts.files += 1;
         self.save()
     }
@@ -440,7 +452,10 @@ fn start(args: &ReplayArgs) -> Result<ExitCode, String> {
 
 fn spawn_signal_watch(stop: Arc<AtomicU8>) {
     use tokio::signal::unix::{SignalKind, signal};
-    for (kind, code) in [(SignalKind::interrupt(), 2u8), (SignalKind::terminate(), 15u8)] {
+    for (kind, code) in [
+        (SignalKind::interrupt(), 2u8),
+        (SignalKind::terminate(), 15u8),
+    ] {
         if let Ok(mut s) = signal(kind) {
             let stop = stop.clone();
             tokio::spawn(async move {

@@ -8,6 +8,8 @@ mod e2e_rust;
 mod embedded;
 mod forward;
 mod lanes;
+mod replay;
 mod shutdown;
+mod spool_data;
 mod support;
 mod traffic;
