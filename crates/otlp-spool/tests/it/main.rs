@@ -13,3 +13,4 @@ mod shutdown;
 mod spool_data;
 mod support;
 mod traffic;
+mod viewer_cli;
