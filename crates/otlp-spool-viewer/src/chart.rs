@@ -97,7 +97,9 @@ pub(crate) fn line_chart(series: &[Series], title: &str, desc: &str) -> String {
     for i in 0..=4 {
         let t = t0 + ((t1 - t0) as f64 * f64::from(i) / 4.0) as u64;
         let label = format_utc(t);
-        let label = if t1 - t0 < 86_400_000_000_000 {
+        let label = if t1 - t0 < 60_000_000_000 {
+            label.get(11..23).unwrap_or(&label).to_owned()
+        } else if t1 - t0 < 86_400_000_000_000 {
             label.get(11..19).unwrap_or(&label).to_owned()
         } else {
             label.get(0..16).unwrap_or(&label).replace('T', " ")

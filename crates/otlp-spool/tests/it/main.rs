@@ -13,4 +13,5 @@ mod shutdown;
 mod spool_data;
 mod support;
 mod traffic;
+mod ui_browser;
 mod viewer_cli;
