@@ -109,7 +109,7 @@ impl Page {
         if let Some(w) = &self.work {
             let _ = write!(
                 footer,
-                "Looked at {} files: {} decoded ({:.1} MiB), {} skipped by the index.",
+                "Looked at {} files: {} reads ({:.1} MiB), {} skipped by the index.",
                 w.files,
                 w.files_scanned,
                 w.bytes_scanned as f64 / 1_048_576.0,

@@ -7,9 +7,10 @@
 //! renamed, so their summary is built once; an active file is summarized again when it has
 //! grown. What a summary holds is what lets a query skip a file without opening it: the rows'
 //! time range, the services, the span or metric names (up to [`NAME_CAP`]), the highest log
-//! severity, and a sorted list of 64-bit hashes of the trace ids it holds (or, for logs,
-//! mentions), so a trace lookup opens only the files that hold the trace (a hash collision
-//! costs one useless scan, never a wrong answer: rows are compared by id).
+//! severity, and a sorted list of (64-bit hash of a trace id, batch position) for the trace ids
+//! it holds (or, for logs, mentions), so a trace lookup decodes only the batches that hold the
+//! trace (a hash collision costs one useless decode, never a wrong answer: rows are compared
+//! by id).
 //!
 //! Invariants: the index never holds a summary for a (path, size, state) that is not the
 //! file's current one; the aggregate cache never holds more than its byte budget (the entry
@@ -73,9 +74,10 @@ pub struct FileSummary {
     pub metrics: Vec<MetricInfo>,
     /// Logs files: the highest `severity_number`.
     pub max_severity: i32,
-    /// Sorted, distinct hashes of the trace ids held (traces) or referenced (logs).
+    /// Sorted, distinct (hash of a trace id, batch position) pairs of the trace ids held
+    /// (traces) or referenced (logs).
     #[serde(skip)]
-    pub trace_hashes: Vec<u64>,
+    pub trace_index: Vec<(u64, u32)>,
     /// An active file whose last message was incomplete (being written, or torn by a crash).
     pub torn: bool,
     /// Why the file could not be read to its end, if it could not.
@@ -85,7 +87,17 @@ pub struct FileSummary {
 impl FileSummary {
     /// Whether the file may hold the trace with this hash.
     pub(crate) fn may_hold(&self, hash: u64) -> bool {
-        self.trace_hashes.binary_search(&hash).is_ok()
+        !self.batches_holding(hash).is_empty()
+    }
+
+    /// The positions of the batches that may hold the trace with this hash, sorted.
+    pub(crate) fn batches_holding(&self, hash: u64) -> Vec<u32> {
+        let start = self.trace_index.partition_point(|&(h, _)| h < hash);
+        self.trace_index[start..]
+            .iter()
+            .take_while(|&&(h, _)| h == hash)
+            .map(|&(_, b)| b)
+            .collect()
     }
 
     /// Whether some row may fall in `[since, until)`.
@@ -115,7 +127,7 @@ impl FileSummary {
             + strings(&self.services)
             + strings(&self.names)
             + self.metrics.len() * 96
-            + self.trace_hashes.len() * 8
+            + self.trace_index.len() * 16
     }
 }
 
@@ -179,7 +191,7 @@ struct Builder {
     s: FileSummary,
     names: std::collections::BTreeSet<String>,
     metrics: HashMap<String, MetricInfo>,
-    hashes: Vec<u64>,
+    hashes: Vec<(u64, u32)>,
     traces: HashMap<String, TraceAgg>,
 }
 
@@ -220,6 +232,7 @@ impl Builder {
 
     fn add(&mut self, signal: Signal, batch: &arrow_array::RecordBatch) {
         let n = batch.num_rows();
+        let position = self.s.batches as u32;
         self.s.rows += n as u64;
         self.s.batches += 1;
         let services = ServiceCol::of(batch);
@@ -246,6 +259,9 @@ impl Builder {
                     let name = names.str(i);
                     self.name(name);
                     let id = ids.str(i);
+                    if i == 0 || ids.get(i - 1) != Some(id) {
+                        self.hashes.push((trace_hash(id), position));
+                    }
                     let svc = service(i);
                     if !self.traces.contains_key(id) {
                         let agg = TraceAgg {
@@ -317,7 +333,7 @@ impl Builder {
                     self.s.max_severity = self.s.max_severity.max(severity.get(i).unwrap_or(0));
                     let id = ids.str(i);
                     if !id.is_empty() {
-                        self.hashes.push(trace_hash(id));
+                        self.hashes.push((trace_hash(id), position));
                     }
                 }
             }
@@ -330,11 +346,10 @@ impl Builder {
         metrics.sort_by(|a, b| a.name.cmp(&b.name));
         self.s.metrics = metrics;
         let mut hashes = self.hashes;
-        hashes.extend(self.traces.keys().map(|id| trace_hash(id)));
         hashes.sort_unstable();
         hashes.dedup();
         hashes.shrink_to_fit();
-        self.s.trace_hashes = hashes;
+        self.s.trace_index = hashes;
         (self.s, self.traces.into_values().collect())
     }
 }
@@ -390,9 +405,9 @@ struct AggCache {
 pub struct Work {
     /// Files looked at (index or scan).
     pub files: u64,
-    /// Files opened and decoded (projected) by this query.
+    /// File reads by this query (a summary scan and a later read of the same file count twice).
     pub files_scanned: u64,
-    /// Bytes of the files opened.
+    /// Bytes read: whole files for scans, the batches' bodies for selective reads.
     pub bytes_scanned: u64,
     /// Files skipped thanks to their summary.
     pub files_skipped: u64,

@@ -1,18 +1,19 @@
 //! Log search: newest files first, each skipped when its summary rules it out (time range,
-//! services, highest severity, trace ids mentioned); the rest are decoded, the filter runs on
-//! the Arrow columns, and only matching rows are turned back into OTLP log records.
+//! services, highest severity, trace ids mentioned). In the rest, the filter runs on the Arrow
+//! columns it needs (decoded alone); then only the batches holding the latest matches are
+//! decoded whole, and only the matching rows are turned back into OTLP log records.
 //!
 //! Bounds: the search stops after the file in which it reached `limit` matches, or when the scan
-//! budget is spent (the page then says how many files were left unsearched); within a batch at
-//! most `limit` matches (the latest) are converted.
+//! budget is spent (the page then says how many files were left unsearched); per file at most
+//! `limit` matches (the latest) are converted.
 
-use arrow_array::UInt32Array;
+use arrow_array::{RecordBatch, UInt32Array};
 use otlp_spool_storage::{Signal, arrow_to_logs};
 
 use crate::columns::{AnyCol, I32, ServiceCol, StrCol, U64};
 use crate::error::ViewerError;
 use crate::index::{Work, log_time, trace_hash};
-use crate::scan::scan;
+use crate::scan::{scan, scan_selected};
 use crate::traces::contains_folded;
 use crate::value;
 use crate::viewer::Viewer;
@@ -96,6 +97,16 @@ pub fn severity_name(number: i32) -> &'static str {
     }
 }
 
+/// The columns the filters read.
+const FILTER_COLUMNS: &[&str] = &[
+    "resource_attributes",
+    "time_unix_nano",
+    "observed_time_unix_nano",
+    "severity_number",
+    "body",
+    "trace_id",
+];
+
 impl Viewer {
     /// Log records matching `q`, newest first (see the module docs for what is read).
     pub fn logs(&self, q: &LogQuery) -> Result<LogList, ViewerError> {
@@ -129,39 +140,62 @@ impl Viewer {
                 work.files_skipped += 1;
                 continue;
             }
-            work.scanned(file);
-            for batch in scan(file, None)? {
-                let batch = batch?;
-                let times = U64::of(&batch, "time_unix_nano");
-                let observed = U64::of(&batch, "observed_time_unix_nano");
-                let severity = I32::of(&batch, "severity_number");
-                let body = AnyCol::of(&batch, "body");
-                let ids = StrCol::of(&batch, "trace_id");
-                let svc = ServiceCol::of(&batch);
-                let mut hits: Vec<u32> = (0..batch.num_rows())
-                    .filter(|&r| {
-                        let t = log_time(times.get(r), observed.get(r));
-                        q.since.is_none_or(|s| t >= s)
-                            && q.until.is_none_or(|u| t < u)
-                            && q.min_severity
-                                .is_none_or(|m| severity.get(r).unwrap_or(0) >= m)
-                            && q.service.as_deref().is_none_or(|s| svc.get(r) == Some(s))
-                            && trace.as_deref().is_none_or(|t| ids.get(r) == Some(t))
-                            && text.as_deref().is_none_or(|needle| match body.as_str(r) {
-                                Some(s) => contains_folded(s, needle),
-                                None => contains_folded(&body.text(r), needle),
-                            })
-                    })
-                    .map(|r| r as u32)
+            // Phase 1: the filter columns only (of the batches that mention the trace, when
+            // one is asked for); phase 2: every column of the batches with the latest hits.
+            let batches: Vec<(u32, RecordBatch)> = match &trace {
+                Some(t) => {
+                    let holding = summary.batches_holding(trace_hash(t));
+                    scan_selected(file, &holding, Some(FILTER_COLUMNS), &mut work)?
+                }
+                None => {
+                    work.scanned(file);
+                    let mut all = Vec::new();
+                    for (i, b) in scan(file, Some(FILTER_COLUMNS))?.enumerate() {
+                        all.push((i as u32, b?));
+                    }
+                    all
+                }
+            };
+            let mut hits: Vec<(u32, u32)> = Vec::new();
+            for (position, batch) in &batches {
+                let times = U64::of(batch, "time_unix_nano");
+                let observed = U64::of(batch, "observed_time_unix_nano");
+                let severity = I32::of(batch, "severity_number");
+                let body = AnyCol::of(batch, "body");
+                let ids = StrCol::of(batch, "trace_id");
+                let svc = ServiceCol::of(batch);
+                hits.extend(
+                    (0..batch.num_rows())
+                        .filter(|&r| {
+                            let t = log_time(times.get(r), observed.get(r));
+                            q.since.is_none_or(|s| t >= s)
+                                && q.until.is_none_or(|u| t < u)
+                                && q.min_severity
+                                    .is_none_or(|m| severity.get(r).unwrap_or(0) >= m)
+                                && q.service.as_deref().is_none_or(|s| svc.get(r) == Some(s))
+                                && trace.as_deref().is_none_or(|t| ids.get(r) == Some(t))
+                                && text.as_deref().is_none_or(|needle| match body.as_str(r) {
+                                    Some(s) => contains_folded(s, needle),
+                                    None => contains_folded(&body.text(r), needle),
+                                })
+                        })
+                        .map(|r| (*position, r as u32)),
+                );
+            }
+            // The latest hits by arrival (the end of the file) are the ones kept.
+            if hits.len() > q.limit {
+                hits.drain(..hits.len() - q.limit);
+            }
+            let mut wanted: Vec<u32> = hits.iter().map(|h| h.0).collect();
+            wanted.dedup();
+            for (position, batch) in scan_selected(file, &wanted, None, &mut work)? {
+                let picked: Vec<u32> = hits
+                    .iter()
+                    .filter(|h| h.0 == position)
+                    .map(|h| h.1)
                     .collect();
-                if hits.is_empty() {
-                    continue;
-                }
-                if hits.len() > q.limit {
-                    hits.drain(..hits.len() - q.limit);
-                }
                 let picked =
-                    arrow_select::take::take_record_batch(&batch, &UInt32Array::from(hits))
+                    arrow_select::take::take_record_batch(&batch, &UInt32Array::from(picked))
                         .map_err(|e| ViewerError::file(&file.path, e))?;
                 rows.extend(log_rows(&picked).map_err(|e| ViewerError::file(&file.path, e))?);
             }

@@ -5,15 +5,22 @@
 //! read with arrow-ipc's projection, which skips the buffers of other columns without
 //! decompressing them; Parquet files with a root projection mask.
 //!
+//! [`scan_selected`] decodes only chosen batches (by their position in the file, as the index
+//! recorded them): it walks the IPC messages, seeking over the bodies of the others, so a
+//! lookup in a 64 MiB file decodes a few MiB.
+//!
 //! Invariants: an active (`.tmp`) file ends at its last complete batch: a torn or growing tail
 //! ends the iteration quietly and sets [`FileBatches::torn`]. A finalized file that fails to
 //! decode yields one error and ends. A file gone since the listing yields nothing, unless it is
 //! an active file that was just renamed into place, which is then read under its final name.
 
+use std::collections::HashMap;
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::sync::Arc;
 
-use arrow_array::RecordBatch;
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_buffer::Buffer;
 use arrow_ipc::reader::StreamReader;
 use arrow_schema::SchemaRef;
 use otlp_spool_storage::Format;
@@ -22,6 +29,7 @@ use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchR
 
 use crate::error::ViewerError;
 use crate::files::{FileState, SpoolFile};
+use crate::index::Work;
 
 enum Source {
     Ipc(StreamReader<BufReader<File>>),
@@ -174,4 +182,137 @@ impl Iterator for FileBatches {
             }
         }
     }
+}
+
+/// Reads one IPC message: its flatbuffer metadata bytes and its body length; `None` at the
+/// end of the stream or at a torn tail.
+pub(crate) fn read_message(r: &mut impl Read) -> Option<(Vec<u8>, u64)> {
+    let mut word = [0u8; 4];
+    r.read_exact(&mut word).ok()?;
+    let mut len = i32::from_le_bytes(word);
+    if len == -1 {
+        r.read_exact(&mut word).ok()?;
+        len = i32::from_le_bytes(word);
+    }
+    if len <= 0 {
+        return None;
+    }
+    let mut meta = vec![0u8; len as usize];
+    r.read_exact(&mut meta).ok()?;
+    let body = arrow_ipc::root_as_message(&meta).ok()?.bodyLength();
+    Some((meta, u64::try_from(body).ok()?))
+}
+
+fn read_body(r: &mut impl Read, len: u64) -> Option<Buffer> {
+    let mut body = vec![0u8; usize::try_from(len).ok()?];
+    r.read_exact(&mut body).ok()?;
+    Some(Buffer::from_vec(body))
+}
+
+/// The batches at positions `wanted` (sorted) of `file`, decoding only `columns` of them (all
+/// with `None`) and nothing of the others; counted in `work` (bytes: the bodies read).
+/// Positions count record batches from 0 in file order, as [`scan`] yields them.
+pub(crate) fn scan_selected(
+    file: &SpoolFile,
+    wanted: &[u32],
+    columns: Option<&[&str]>,
+    work: &mut Work,
+) -> Result<Vec<(u32, RecordBatch)>, ViewerError> {
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    work.files_scanned += 1;
+    if file.format == Format::Parquet {
+        // Parquet batches come from row groups: read them in order, keep the wanted ones.
+        work.bytes_scanned += file.bytes;
+        let mut out = Vec::new();
+        for (i, batch) in scan(file, columns)?.enumerate() {
+            let i = i as u32;
+            if wanted.binary_search(&i).is_ok() {
+                out.push((i, batch?));
+            }
+            if wanted.last().is_some_and(|&last| i >= last) {
+                break;
+            }
+        }
+        return Ok(out);
+    }
+    let handle = match File::open(&file.path) {
+        Ok(h) => h,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && file.state == FileState::Active => {
+            // Renamed into place meanwhile: the finalized file has the same batches.
+            let mut renamed = file.clone();
+            renamed.path = file.path.with_file_name(&file.name);
+            renamed.state = FileState::Finalized;
+            return scan_selected(&renamed, wanted, columns, work);
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(ViewerError::io("open", &file.path, e)),
+    };
+    let mut r = BufReader::with_capacity(256 * 1024, handle);
+    let bad = |what: String| ViewerError::file(&file.path, what);
+    let mut schema: Option<SchemaRef> = None;
+    let mut projection: Option<Vec<usize>> = None;
+    let mut dictionaries: HashMap<i64, ArrayRef> = HashMap::new();
+    let mut out = Vec::new();
+    let mut index: u32 = 0;
+    while let Some((meta, body_len)) = read_message(&mut r) {
+        let message = arrow_ipc::root_as_message(&meta).map_err(|e| bad(e.to_string()))?;
+        if let Some(fb) = message.header_as_schema() {
+            let s =
+                Arc::new(arrow_ipc::convert::try_fb_to_schema(fb).map_err(|e| bad(e.to_string()))?);
+            projection =
+                columns.map(|names| names.iter().filter_map(|n| s.index_of(n).ok()).collect());
+            schema = Some(s);
+            r.seek(SeekFrom::Current(body_len as i64))
+                .map_err(|e| ViewerError::io("seek", &file.path, e))?;
+        } else if let Some(dict) = message.header_as_dictionary_batch() {
+            let Some(schema) = &schema else {
+                return Err(bad("dictionary before schema".into()));
+            };
+            let Some(body) = read_body(&mut r, body_len) else {
+                break;
+            };
+            arrow_ipc::reader::read_dictionary(
+                &body,
+                dict,
+                schema,
+                &mut dictionaries,
+                &message.version(),
+            )
+            .map_err(|e| bad(e.to_string()))?;
+        } else if let Some(batch) = message.header_as_record_batch() {
+            let here = index;
+            index += 1;
+            if wanted.binary_search(&here).is_err() {
+                r.seek(SeekFrom::Current(body_len as i64))
+                    .map_err(|e| ViewerError::io("seek", &file.path, e))?;
+                continue;
+            }
+            let Some(schema) = &schema else {
+                return Err(bad("record batch before schema".into()));
+            };
+            let Some(body) = read_body(&mut r, body_len) else {
+                break;
+            };
+            work.bytes_scanned += body_len;
+            let decoded = arrow_ipc::reader::read_record_batch(
+                &body,
+                batch,
+                schema.clone(),
+                &dictionaries,
+                projection.as_deref(),
+                &message.version(),
+            )
+            .map_err(|e| bad(e.to_string()))?;
+            out.push((here, decoded));
+            if wanted.last().is_some_and(|&last| here >= last) {
+                break;
+            }
+        } else {
+            r.seek(SeekFrom::Current(body_len as i64))
+                .map_err(|e| ViewerError::io("seek", &file.path, e))?;
+        }
+    }
+    Ok(out)
 }

@@ -2,7 +2,7 @@
 //! (no column is decoded) and keeping the rows of a batch whose own time falls in a range.
 
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, Seek, SeekFrom};
 
 use arrow_array::{BooleanArray, RecordBatch};
 use otlp_spool_storage::{Format, Signal};
@@ -12,7 +12,7 @@ use crate::columns::U64;
 use crate::error::ViewerError;
 use crate::files::SpoolFile;
 use crate::index::log_time;
-use crate::scan::{FileBatches, scan};
+use crate::scan::{FileBatches, read_message, scan};
 
 /// Every record batch of `file`, all columns (an active file: its complete batches).
 pub fn read_batches(file: &SpoolFile) -> Result<FileBatches, ViewerError> {
@@ -30,35 +30,17 @@ pub fn row_count(file: &SpoolFile) -> Result<u64, ViewerError> {
     }
     let mut r = BufReader::new(handle);
     let mut rows = 0u64;
-    let mut word = [0u8; 4];
-    loop {
-        if r.read_exact(&mut word).is_err() {
-            return Ok(rows);
-        }
-        let mut len = i32::from_le_bytes(word);
-        if len == -1 {
-            // Continuation marker, then the metadata length.
-            if r.read_exact(&mut word).is_err() {
-                return Ok(rows);
-            }
-            len = i32::from_le_bytes(word);
-        }
-        if len <= 0 {
-            return Ok(rows); // End of stream.
-        }
-        let mut meta = vec![0u8; len as usize];
-        if r.read_exact(&mut meta).is_err() {
-            return Ok(rows); // A torn tail.
-        }
+    // Stops at the end-of-stream marker or a torn tail.
+    while let Some((meta, body)) = read_message(&mut r) {
         let message = arrow_ipc::root_as_message(&meta)
             .map_err(|e| ViewerError::file(&file.path, format!("IPC message header: {e}")))?;
         if let Some(batch) = message.header_as_record_batch() {
             rows += u64::try_from(batch.length()).unwrap_or(0);
         }
-        let body = message.bodyLength();
-        r.seek(SeekFrom::Current(body))
+        r.seek(SeekFrom::Current(i64::try_from(body).unwrap_or(i64::MAX)))
             .map_err(|e| ViewerError::io("seek", &file.path, e))?;
     }
+    Ok(rows)
 }
 
 /// The time `--since` / `--until` compare: span start, point time, log time (else observed).

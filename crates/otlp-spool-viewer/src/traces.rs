@@ -17,7 +17,7 @@ use otlp_spool_storage::{Signal, arrow_to_traces};
 use crate::columns::StrCol;
 use crate::error::{QueryError, ViewerError};
 use crate::index::{TraceAgg, Work, trace_hash};
-use crate::scan::scan;
+use crate::scan::scan_selected;
 use crate::value;
 use crate::viewer::Viewer;
 
@@ -283,13 +283,12 @@ impl Viewer {
         let mut work = Work::default();
         let mut spans = Vec::new();
         for file in self.files(Signal::Traces)? {
-            if !self.index().summary(&file, &mut work).may_hold(hash) {
+            let batches = self.index().summary(&file, &mut work).batches_holding(hash);
+            if batches.is_empty() {
                 work.files_skipped += 1;
                 continue;
             }
-            work.scanned(&file);
-            for batch in scan(&file, None)? {
-                let batch = batch?;
+            for (_, batch) in scan_selected(&file, &batches, None, &mut work)? {
                 let ids = StrCol::of(&batch, "trace_id");
                 let mask: BooleanArray = (0..batch.num_rows())
                     .map(|i| Some(ids.get(i) == Some(id.as_str())))

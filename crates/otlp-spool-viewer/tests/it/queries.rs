@@ -312,3 +312,51 @@ fn batches_still_being_written_are_visible() {
         2
     );
 }
+
+#[test]
+fn a_lookup_decodes_only_the_batches_holding_the_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let writer = store.writer(otlp_spool_storage::Signal::Traces);
+    // One file of ten batches, trace n in batch n - 1.
+    for n in 1..=10 {
+        let many: Vec<_> = (0..20)
+            .map(|_| trace(n, "svc", "GET /x", 5, false))
+            .collect();
+        writer
+            .write(traces_to_arrow(&traces(many)).unwrap())
+            .unwrap();
+    }
+    store.close().unwrap();
+    let viewer = Viewer::new(dir.path());
+    viewer.traces(&TraceQuery::default()).unwrap(); // Builds the index.
+    let file_bytes: u64 =
+        otlp_spool_viewer::list_files(dir.path(), otlp_spool_storage::Signal::Traces, false)
+            .unwrap()
+            .iter()
+            .map(|f| f.bytes)
+            .sum();
+    let t = viewer.trace(&hex_id(7)).unwrap().expect("trace 7");
+    assert_eq!(t.spans.len(), 20 * 6);
+    assert_eq!(t.work.files_scanned, 1);
+    assert!(
+        t.work.bytes_scanned * 5 < file_bytes,
+        "read {} of {file_bytes} bytes",
+        t.work.bytes_scanned
+    );
+    let files =
+        otlp_spool_viewer::list_files(dir.path(), otlp_spool_storage::Signal::Traces, false)
+            .unwrap();
+    assert_eq!(
+        otlp_spool_viewer::row_count(&files[0]).unwrap(),
+        10 * 20 * 6
+    );
+    // Logs of one trace: only the batches that mention it are filtered.
+    let logs = viewer
+        .logs(&LogQuery {
+            trace_id: Some(hex_id(7)),
+            ..LogQuery::default()
+        })
+        .unwrap();
+    assert!(logs.rows.is_empty());
+}
