@@ -253,12 +253,8 @@ fn metrics(shared: &Shared, request: &Request<Incoming>) -> HttpResponse {
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
         return method_not_allowed("GET, HEAD");
     }
-    let token = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .map(HeaderValue::as_bytes);
-    if !shared.authorized(token) {
-        return reject(&Rejection::Unauthenticated, None);
+    if let Some(refused) = unauthorized(shared, request) {
+        return refused;
     }
     with_body(
         StatusCode::OK,
@@ -267,18 +263,23 @@ fn metrics(shared: &Shared, request: &Request<Incoming>) -> HttpResponse {
     )
 }
 
+/// The 401 answer for a request without the bearer token (`/metrics` and extension paths).
+fn unauthorized(shared: &Shared, request: &Request<Incoming>) -> Option<HttpResponse> {
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(HeaderValue::as_bytes);
+    (!shared.authorized(token)).then(|| reject(&Rejection::Unauthenticated, None))
+}
+
 /// A path an [`HttpExtension`](crate::HttpExtension) serves: token check, then its answer.
 async fn extension(
     shared: &Shared,
     ext: &dyn crate::HttpExtension,
     request: Request<Incoming>,
 ) -> HttpResponse {
-    let token = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .map(HeaderValue::as_bytes);
-    if !shared.authorized(token) {
-        return reject(&Rejection::Unauthenticated, None);
+    if let Some(refused) = unauthorized(shared, &request) {
+        return refused;
     }
     let (parts, _body) = request.into_parts();
     ext.call(Request::from_parts(parts, ()))

@@ -137,13 +137,16 @@ impl Viewer {
                 }
             },
         };
-        let rendered = rendered.unwrap_or_else(|e| {
+        let mut rendered = rendered.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "otlp-spool viewer: reading the spool failed");
             let mut page = Page::new("Error", Section::Traces);
             page.el("h1", "The spool could not be read");
             page.alert(&e.to_string());
             Rendered { status: 500, page }
         });
+        if let Some(p) = &self.inner.opts.pending {
+            rendered.page.pending = Some(p.pending(rendered.page.section.signal()));
+        }
         let elapsed = self
             .now()
             .duration_since(started)

@@ -54,6 +54,16 @@ pub(crate) enum Section {
     Logs,
 }
 
+impl Section {
+    pub(crate) fn signal(self) -> otlp_spool_storage::Signal {
+        match self {
+            Section::Traces => otlp_spool_storage::Signal::Traces,
+            Section::Metrics => otlp_spool_storage::Signal::Metrics,
+            Section::Logs => otlp_spool_storage::Signal::Logs,
+        }
+    }
+}
+
 /// A page being built: its `<main>` content and what the footer says.
 #[derive(Debug)]
 pub(crate) struct Page {
@@ -61,6 +71,8 @@ pub(crate) struct Page {
     pub(crate) section: Section,
     pub(crate) main: String,
     pub(crate) work: Option<Work>,
+    /// Requests and bytes of this section's signal accepted but not in any file yet.
+    pub(crate) pending: Option<(u64, u64)>,
 }
 
 impl Page {
@@ -70,6 +82,7 @@ impl Page {
             section,
             main: String::with_capacity(16 * 1024),
             work: None,
+            pending: None,
         }
     }
 
@@ -122,6 +135,13 @@ impl Page {
                     w.files_left
                 );
             }
+        }
+        if let Some((requests, bytes)) = self.pending.filter(|p| p.0 > 0) {
+            let _ = write!(
+                footer,
+                " {requests} requests ({:.1} MiB) are accepted and not written yet: they appear within a second or so.",
+                bytes as f64 / 1_048_576.0
+            );
         }
         if let Some(ms) = elapsed_ms {
             let _ = write!(footer, " Answered in {ms} ms.");

@@ -64,4 +64,4 @@ pub use select::{read_batches, row_count, rows_in_time};
 pub use server::{ServeError, ViewerServer};
 pub use traces::{SpanView, TraceDetail, TraceList, TraceQuery, TraceRow, parse_trace_id};
 pub use value::{any_value, hex};
-pub use viewer::{DEFAULT_CACHE_BYTES, DEFAULT_SCAN_BUDGET, Viewer, ViewerOptions};
+pub use viewer::{DEFAULT_CACHE_BYTES, DEFAULT_SCAN_BUDGET, Pending, Viewer, ViewerOptions};

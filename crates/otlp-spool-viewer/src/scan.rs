@@ -184,9 +184,10 @@ impl Iterator for FileBatches {
     }
 }
 
-/// Reads one IPC message: its flatbuffer metadata bytes and its body length; `None` at the
-/// end of the stream or at a torn tail.
-pub(crate) fn read_message(r: &mut impl Read) -> Option<(Vec<u8>, u64)> {
+/// Reads one IPC message of a file of `file_len` bytes: its flatbuffer metadata bytes and its
+/// body length; `None` at the end of the stream, at a torn tail, or when a length claims more
+/// than the file holds (a corrupt file never makes it allocate more than its own size).
+pub(crate) fn read_message(r: &mut impl Read, file_len: u64) -> Option<(Vec<u8>, u64)> {
     let mut word = [0u8; 4];
     r.read_exact(&mut word).ok()?;
     let mut len = i32::from_le_bytes(word);
@@ -194,13 +195,13 @@ pub(crate) fn read_message(r: &mut impl Read) -> Option<(Vec<u8>, u64)> {
         r.read_exact(&mut word).ok()?;
         len = i32::from_le_bytes(word);
     }
-    if len <= 0 {
+    if len <= 0 || len as u64 > file_len {
         return None;
     }
     let mut meta = vec![0u8; len as usize];
     r.read_exact(&mut meta).ok()?;
-    let body = arrow_ipc::root_as_message(&meta).ok()?.bodyLength();
-    Some((meta, u64::try_from(body).ok()?))
+    let body = u64::try_from(arrow_ipc::root_as_message(&meta).ok()?.bodyLength()).ok()?;
+    (body <= file_len).then_some((meta, body))
 }
 
 fn read_body(r: &mut impl Read, len: u64) -> Option<Buffer> {
@@ -249,6 +250,7 @@ pub(crate) fn scan_selected(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(ViewerError::io("open", &file.path, e)),
     };
+    let file_len = handle.metadata().map_or(file.bytes, |m| m.len());
     let mut r = BufReader::with_capacity(256 * 1024, handle);
     let bad = |what: String| ViewerError::file(&file.path, what);
     let mut schema: Option<SchemaRef> = None;
@@ -256,7 +258,7 @@ pub(crate) fn scan_selected(
     let mut dictionaries: HashMap<i64, ArrayRef> = HashMap::new();
     let mut out = Vec::new();
     let mut index: u32 = 0;
-    while let Some((meta, body_len)) = read_message(&mut r) {
+    while let Some((meta, body_len)) = read_message(&mut r, file_len) {
         let message = arrow_ipc::root_as_message(&meta).map_err(|e| bad(e.to_string()))?;
         if let Some(fb) = message.header_as_schema() {
             let s =

@@ -28,10 +28,11 @@ pub fn row_count(file: &SpoolFile) -> Result<u64, ViewerError> {
             SerializedFileReader::new(handle).map_err(|e| ViewerError::file(&file.path, e))?;
         return Ok(u64::try_from(reader.metadata().file_metadata().num_rows()).unwrap_or(0));
     }
+    let file_len = handle.metadata().map_or(file.bytes, |m| m.len());
     let mut r = BufReader::new(handle);
     let mut rows = 0u64;
     // Stops at the end-of-stream marker or a torn tail.
-    while let Some((meta, body)) = read_message(&mut r) {
+    while let Some((meta, body)) = read_message(&mut r, file_len) {
         let message = arrow_ipc::root_as_message(&meta)
             .map_err(|e| ViewerError::file(&file.path, format!("IPC message header: {e}")))?;
         if let Some(batch) = message.header_as_record_batch() {

@@ -16,6 +16,12 @@ pub const DEFAULT_SCAN_BUDGET: u64 = 256 << 20;
 /// Default memory for cached per-trace aggregates: 64 MiB.
 pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
 
+/// What a live writer holds in memory that no file shows yet (the facade's pipeline lanes).
+pub trait Pending: Send + Sync + std::fmt::Debug {
+    /// Requests accepted for `signal` and not yet written, and the memory they hold.
+    fn pending(&self, signal: Signal) -> (u64, u64);
+}
+
 /// Limits and inputs of a [`Viewer`].
 #[derive(Debug, Clone)]
 pub struct ViewerOptions {
@@ -23,6 +29,7 @@ pub struct ViewerOptions {
     cache_bytes: usize,
     include_active: bool,
     clock: Arc<dyn Clock>,
+    pub(crate) pending: Option<Arc<dyn Pending>>,
 }
 
 impl Default for ViewerOptions {
@@ -32,6 +39,7 @@ impl Default for ViewerOptions {
             cache_bytes: DEFAULT_CACHE_BYTES,
             include_active: true,
             clock: Arc::new(SystemClock),
+            pending: None,
         }
     }
 }
@@ -52,6 +60,12 @@ impl ViewerOptions {
     /// Whether to read the complete batches of `.tmp` files being written (default true).
     pub fn include_active(mut self, yes: bool) -> Self {
         self.include_active = yes;
+        self
+    }
+
+    /// Where pages learn what is accepted but not written yet (shown in their footer).
+    pub fn pending(mut self, pending: Arc<dyn Pending>) -> Self {
+        self.pending = Some(pending);
         self
     }
 
@@ -128,6 +142,19 @@ impl Viewer {
         let files = list_files(&self.inner.root, signal, self.inner.opts.include_active)?;
         self.inner.index.retain(signal, &files);
         Ok(files)
+    }
+
+    /// Builds the index summary of every file not indexed yet (newest first, all signals), so
+    /// that later pages skip files without reading them; what it read is returned. Blocking:
+    /// `otlp-spool ui` runs it on a thread of its own at start-up.
+    pub fn index_all(&self) -> Result<crate::Work, ViewerError> {
+        let mut work = crate::Work::default();
+        for signal in Signal::ALL {
+            for file in self.files(signal)? {
+                self.inner.index.summary(&file, &mut work);
+            }
+        }
+        Ok(work)
     }
 
     /// Files summarized in the index, the bytes those summaries take, and the bytes of cached

@@ -230,9 +230,12 @@ impl Spool {
         if let Some(tls) = &c.receiver.tls {
             builder = builder.tls(&tls.cert_file, &tls.key_file);
         }
-        builder = builder.http_extension(Arc::new(ViewerMount(otlp_spool_viewer::Viewer::new(
+        let viewer = otlp_spool_viewer::Viewer::with_options(
             &c.output_dir,
-        ))));
+            otlp_spool_viewer::ViewerOptions::default()
+                .pending(Arc::new(LanePending(self.inner.pipeline.clone()))),
+        );
+        builder = builder.http_extension(Arc::new(ViewerMount(viewer)));
         let receiver = builder
             .build()
             .map_err(|e| SpoolError::Serve(e.to_string()))?;
@@ -273,6 +276,16 @@ impl Spool {
             tracing::info!(?report, "forwarder stopped");
         }
         stored
+    }
+}
+
+/// The lanes' unwritten requests, for the viewer's footer.
+#[derive(Debug)]
+struct LanePending(Arc<Pipeline>);
+
+impl otlp_spool_viewer::Pending for LanePending {
+    fn pending(&self, signal: otlp_spool_core::Signal) -> (u64, u64) {
+        self.0.buffered(signal)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use crate::html::{Form, Page, Section, Table, esc, service_options, url_encode};
 use crate::logs::LogQuery;
-use crate::pages::{Params, Rendered, TIME_HINT};
+use crate::pages::{Params, Rendered, TIME_HINT, attempt};
 use crate::time::format_utc;
 use crate::traces::parse_trace_id;
 use crate::viewer::Viewer;
@@ -51,14 +51,7 @@ fn query(viewer: &Viewer, p: &Params) -> Result<LogQuery, QueryError> {
 pub(crate) fn logs_page(viewer: &Viewer, p: &Params) -> Result<Rendered, ViewerError> {
     let mut page = Page::new("Logs", Section::Logs);
     page.el("h1", "Logs");
-    let (q, refused) = match query(viewer, p) {
-        Ok(q) => (Some(q), None),
-        Err(e) => (None, Some(e)),
-    };
-    let list = match &q {
-        Some(q) => Some(viewer.logs(q)?),
-        None => None,
-    };
+    let (list, refused) = attempt(query(viewer, p), |q| viewer.logs(q))?;
     let services = list
         .as_ref()
         .map(|l| l.services.clone())

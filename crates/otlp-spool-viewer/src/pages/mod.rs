@@ -139,6 +139,17 @@ impl Rendered {
     }
 }
 
+/// Runs `run` on the query when its parameters parsed: (the answer, or the refusal to show).
+pub(crate) fn attempt<Q, A>(
+    parsed: Result<Q, QueryError>,
+    run: impl FnOnce(&Q) -> Result<A, crate::ViewerError>,
+) -> Result<(Option<A>, Option<QueryError>), crate::ViewerError> {
+    match parsed {
+        Ok(q) => Ok((Some(run(&q)?), None)),
+        Err(e) => Ok((None, Some(e))),
+    }
+}
+
 /// The hint shown in time inputs.
 pub(crate) const TIME_HINT: &str = "15m, 2h, or 2026-12-03T08:00:00Z";
 

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use crate::ViewerError;
 use crate::html::{Form, Page, Section, Table, attribute_table, esc, service_options, url_encode};
-use crate::pages::{Params, Rendered, TIME_HINT};
+use crate::pages::{Params, Rendered, TIME_HINT, attempt};
 use crate::time::{format_duration, format_utc};
 use crate::traces::{SpanView, TraceDetail, TraceQuery, parse_trace_id};
 use crate::value::{attributes, hex};
@@ -27,14 +27,7 @@ fn query(viewer: &Viewer, p: &Params) -> Result<TraceQuery, crate::QueryError> {
 pub(crate) fn traces_page(viewer: &Viewer, p: &Params) -> Result<Rendered, ViewerError> {
     let mut page = Page::new("Traces", Section::Traces);
     page.el("h1", "Recent traces");
-    let (q, refused) = match query(viewer, p) {
-        Ok(q) => (Some(q), None),
-        Err(e) => (None, Some(e)),
-    };
-    let list = match &q {
-        Some(q) => Some(viewer.traces(q)?),
-        None => None,
-    };
+    let (list, refused) = attempt(query(viewer, p), |q| viewer.traces(q))?;
     let services = list
         .as_ref()
         .map(|l| l.services.clone())

@@ -197,3 +197,32 @@ fn a_corrupt_finalized_file_is_named_not_fatal() {
     // The list goes on from the other files (the broken one has no rows in its summary).
     check(&v, "/ui", 200, &["POST /pay"]);
 }
+
+#[derive(Debug)]
+struct Lanes;
+
+impl otlp_spool_viewer::Pending for Lanes {
+    fn pending(&self, signal: otlp_spool_storage::Signal) -> (u64, u64) {
+        match signal {
+            otlp_spool_storage::Signal::Logs => (3, 2 << 20),
+            _ => (0, 0),
+        }
+    }
+}
+
+#[test]
+fn the_footer_counts_what_the_lanes_still_hold() {
+    let dir = standard();
+    let v = Viewer::with_options(
+        dir.path(),
+        otlp_spool_viewer::ViewerOptions::default().pending(std::sync::Arc::new(Lanes)),
+    );
+    check(
+        &v,
+        "/ui/logs",
+        200,
+        &["3 requests (2.0 MiB) are accepted and not written yet"],
+    );
+    let (_, traces) = get(&v, "/ui");
+    assert!(!traces.contains("not written yet"));
+}

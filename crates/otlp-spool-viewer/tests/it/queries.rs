@@ -360,3 +360,44 @@ fn a_lookup_decodes_only_the_batches_holding_the_trace() {
         .unwrap();
     assert!(logs.rows.is_empty());
 }
+
+#[test]
+fn rows_in_time_keeps_the_rows_of_the_range() {
+    let dir = standard();
+    let files =
+        otlp_spool_viewer::list_files(dir.path(), otlp_spool_storage::Signal::Logs, false).unwrap();
+    let batch = otlp_spool_viewer::read_batches(&files[0])
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    let logs = otlp_spool_storage::Signal::Logs;
+    let rows = |since, until| {
+        otlp_spool_viewer::rows_in_time(logs, &batch, since, until)
+            .unwrap()
+            .num_rows()
+    };
+    assert_eq!(rows(None, None), 4);
+    assert_eq!(rows(Some(T0 + 1_000 * MS), None), 3);
+    assert_eq!(rows(Some(T0 + 1_000 * MS), Some(T0 + 3_000 * MS)), 2);
+    assert_eq!(rows(Some(T0 + 10_000 * MS), None), 0);
+}
+
+#[test]
+fn lengths_a_corrupt_file_claims_are_never_allocated() {
+    let dir = standard();
+    // A message header claiming 2 GiB of metadata, in a file of 12 bytes.
+    std::fs::write(
+        dir.path()
+            .join("traces/traces-20991231T000000Z-000001.arrow"),
+        b"\xff\xff\xff\xff\xff\xff\xff\x7fabcd",
+    )
+    .unwrap();
+    let files =
+        otlp_spool_viewer::list_files(dir.path(), otlp_spool_storage::Signal::Traces, false)
+            .unwrap();
+    assert_eq!(files[0].bytes, 12);
+    assert_eq!(otlp_spool_viewer::row_count(&files[0]).unwrap(), 0);
+    let viewer = Viewer::new(dir.path());
+    assert!(viewer.trace(&hex_id(3)).unwrap().is_some());
+}

@@ -94,6 +94,10 @@ struct State {
     endpoint: String,
     protocol: String,
     signals: Vec<String>,
+    /// `--since` / `--until` as given: a resumed run must give the same text, and then keeps
+    /// the instants the first run computed (so `--since 2h` means the same rows on resume).
+    since_text: Option<String>,
+    until_text: Option<String>,
     since: Option<u64>,
     until: Option<u64>,
     /// `<signal>/<file name>` -> position.
@@ -104,19 +108,16 @@ struct State {
 
 impl State {
     fn same_run(&self, other: &State) -> bool {
-        (
-            &self.endpoint,
-            &self.protocol,
-            &self.signals,
-            self.since,
-            self.until,
-        ) == (
-            &other.endpoint,
-            &other.protocol,
-            &other.signals,
-            other.since,
-            other.until,
-        )
+        let key = |s: &State| {
+            (
+                s.endpoint.clone(),
+                s.protocol.clone(),
+                s.signals.clone(),
+                s.since_text.clone(),
+                s.until_text.clone(),
+            )
+        };
+        key(self) == key(other)
     }
 }
 
@@ -305,19 +306,8 @@ fn parse_signal(s: &str) -> Result<Signal, String> {
         .ok_or_else(|| format!("--signal `{s}`: expected traces, metrics or logs"))
 }
 
-fn init_logging() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .try_init();
-}
-
 pub(super) fn run(args: ReplayArgs) -> ExitCode {
-    init_logging();
+    super::ui::init_stderr_logging("warn");
     match start(&args) {
         Ok(code) => code,
         Err(e) => {
@@ -369,6 +359,8 @@ fn start(args: &ReplayArgs) -> Result<ExitCode, String> {
         endpoint: forward.endpoint.clone(),
         protocol: protocol.clone(),
         signals: signals.iter().map(|s| s.as_str().to_owned()).collect(),
+        since_text: args.since.clone(),
+        until_text: args.until.clone(),
         since: parse_time("--since", &args.since)?,
         until: parse_time("--until", &args.until)?,
         ..State::default()

@@ -1,6 +1,7 @@
 //! `otlp-spool ui DIR [--addr A]`: the web viewer alone, on its own port, without OTLP
 //! endpoints and without the directory's writer lock (it only reads, so it works beside a
-//! running `serve` on the same directory). Stops on SIGINT or SIGTERM.
+//! running `serve` on the same directory). It indexes every file once on a background thread at
+//! start-up. Stops on SIGINT or SIGTERM.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,14 +20,7 @@ pub(super) struct UiArgs {
 }
 
 pub(super) fn run(args: UiArgs) -> ExitCode {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .try_init();
+    init_stderr_logging("info");
     if !args.dir.is_dir() {
         eprintln!("otlp-spool ui: {} is not a directory", args.dir.display());
         return ExitCode::FAILURE;
@@ -43,7 +37,20 @@ pub(super) fn run(args: UiArgs) -> ExitCode {
         }
     };
     runtime.block_on(async {
-        let server = match ViewerServer::bind(Viewer::new(&args.dir), args.addr).await {
+        let viewer = Viewer::new(&args.dir);
+        // Index every file once in the background, so the first lookups need not.
+        let indexer = viewer.clone();
+        let _ = std::thread::Builder::new()
+            .name("otlp-spool-viewer-index".into())
+            .spawn(move || match indexer.index_all() {
+                Ok(w) => tracing::info!(
+                    files = w.files_scanned,
+                    bytes = w.bytes_scanned,
+                    "viewer index built"
+                ),
+                Err(e) => tracing::warn!(error = %e, "viewer index"),
+            });
+        let server = match ViewerServer::bind(viewer, args.addr).await {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("otlp-spool ui: {e}");
@@ -74,4 +81,17 @@ async fn wait_for_signal() {
             let _ = tokio::signal::ctrl_c().await;
         }
     }
+}
+
+/// Logs to stderr at `default_level` (`RUST_LOG` overrides), for the subcommands that do not
+/// load a configuration.
+pub(super) fn init_stderr_logging(default_level: &str) {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
 }

@@ -106,7 +106,15 @@ fn a_limited_run_resumes_and_sends_the_rest_exactly_once() {
     let target = tempfile::tempdir().unwrap();
     let mut server = Server::start(target.path(), &[]);
     let to = endpoint(&server, "grpc");
-    let base = ["--to", to.as_str(), "--batch-items", "7"];
+    // A relative --since resumes with the instant of the first run.
+    let base = [
+        "--to",
+        to.as_str(),
+        "--batch-items",
+        "7",
+        "--since",
+        "3650d",
+    ];
     // Stops in the middle of a batch, then twice more, then finishes.
     for limit in ["45", "100", "1"] {
         let mut args = base.to_vec();
