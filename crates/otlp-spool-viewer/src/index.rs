@@ -59,6 +59,9 @@ pub struct FileSummary {
     pub rows: u64,
     /// Record batches.
     pub batches: u64,
+    /// Rows of each batch, in file order.
+    #[serde(skip)]
+    pub batch_rows: Vec<u32>,
     /// Earliest row time (span start, point time, log time or else observed time), ns; 0 with
     /// no rows.
     pub min_time: u64,
@@ -128,10 +131,11 @@ impl FileSummary {
             + strings(&self.names)
             + self.metrics.len() * 96
             + self.trace_index.len() * 16
+            + self.batch_rows.len() * 4
     }
 }
 
-/// One trace as seen in one file.
+/// One trace as seen in one file (a file's list is sorted newest first).
 #[derive(Debug, Clone)]
 pub(crate) struct TraceAgg {
     pub(crate) id: String,
@@ -235,6 +239,7 @@ impl Builder {
         let position = self.s.batches as u32;
         self.s.rows += n as u64;
         self.s.batches += 1;
+        self.s.batch_rows.push(n as u32);
         let services = ServiceCol::of(batch);
         let map = self.services(&services);
         let service = |i: usize| match services.rows[i] {
@@ -350,7 +355,10 @@ impl Builder {
         hashes.dedup();
         hashes.shrink_to_fit();
         self.s.trace_index = hashes;
-        (self.s, self.traces.into_values().collect())
+        let mut traces: Vec<TraceAgg> = self.traces.into_values().collect();
+        // Newest first: the trace list stops reading a file once it has enough.
+        traces.sort_unstable_by(|a, b| b.start.cmp(&a.start).then_with(|| a.id.cmp(&b.id)));
+        (self.s, traces)
     }
 }
 
@@ -463,14 +471,19 @@ impl Index {
             },
         );
         if file.signal == Signal::Traces {
-            self.store_aggs(file, Arc::new(aggs));
+            // A by-product of indexing (a lookup indexing every file, say): kept only if it
+            // fits, never at the expense of aggregates the trace list is using.
+            self.store_aggs(file, Arc::new(aggs), false);
         }
         summary
     }
 
-    fn store_aggs(&self, file: &SpoolFile, aggs: Arc<Vec<TraceAgg>>) {
+    fn store_aggs(&self, file: &SpoolFile, aggs: Arc<Vec<TraceAgg>>, evict: bool) {
         let size: usize = aggs.iter().map(TraceAgg::heap_bytes).sum::<usize>() + 64;
         let mut cache = self.aggs.lock();
+        if !evict && cache.total + size > self.agg_budget {
+            return;
+        }
         cache.tick += 1;
         let tick = cache.tick;
         if let Some(old) = cache
@@ -529,7 +542,7 @@ impl Index {
         let (summary, aggs) = summarize(file);
         let aggs = Arc::new(aggs);
         self.store(file, summary, Vec::new());
-        self.store_aggs(file, aggs.clone());
+        self.store_aggs(file, aggs.clone(), true);
         aggs
     }
 

@@ -142,7 +142,15 @@ impl Viewer {
             }
             // Phase 1: the filter columns only (of the batches that mention the trace, when
             // one is asked for); phase 2: every column of the batches with the latest hits.
+            // Without filters the hits are the last rows, known from the summary.
+            let unfiltered = q.min_severity.is_none()
+                && text.is_none()
+                && q.service.is_none()
+                && trace.is_none()
+                && q.since.is_none()
+                && q.until.is_none();
             let batches: Vec<(u32, RecordBatch)> = match &trace {
+                _ if unfiltered => Vec::new(),
                 Some(t) => {
                     let holding = summary.batches_holding(trace_hash(t));
                     scan_selected(file, &holding, Some(FILTER_COLUMNS), &mut work)?
@@ -181,6 +189,20 @@ impl Viewer {
                         })
                         .map(|r| (*position, r as u32)),
                 );
+            }
+            if unfiltered {
+                let mut left = q.limit - rows.len();
+                for (position, &n) in summary.batch_rows.iter().enumerate().rev() {
+                    if left == 0 {
+                        break;
+                    }
+                    let take = (n as usize).min(left);
+                    hits.extend(
+                        (n as usize - take..n as usize).map(|r| (position as u32, r as u32)),
+                    );
+                    left -= take;
+                }
+                hits.sort_unstable();
             }
             // The latest hits by arrival (the end of the file) are the ones kept.
             if hits.len() > q.limit {

@@ -2,10 +2,11 @@
 //! files) and one trace with every span (only the files whose index holds the trace id are
 //! opened; their matching rows are turned back into OTLP spans by the storage converter).
 //!
-//! Bounds: the list reads files newest first and stops once it has `limit` matching traces and
-//! has merged one more file (so a trace that straddles a file boundary keeps its spans), or when
-//! the scan budget is spent; a trace whose other spans lie in files it did not read shows fewer
-//! spans than its detail page. A lookup reads the summaries of every file (built once, then
+//! Bounds: the list reads files newest first (each file's traces newest first, and only until
+//! `limit` of them matched) and stops once it has `limit` matching traces and has merged one
+//! more file (so a trace that straddles a file boundary keeps its spans), or when the scan
+//! budget is spent. Filters are evaluated on the spans of the files read: a trace whose other
+//! spans lie in files it did not read shows fewer spans than its detail page. A lookup reads the summaries of every file (built once, then
 //! from the index) and decodes only files that may hold the trace.
 
 use std::collections::HashMap;
@@ -141,6 +142,24 @@ struct Merged {
 }
 
 impl Merged {
+    fn new(a: &TraceAgg, services: &[String]) -> Merged {
+        let mut m = Merged {
+            agg: TraceAgg {
+                spans: 0,
+                errors: 0,
+                start: u64::MAX,
+                end: 0,
+                root: None,
+                services: 0,
+                ..a.clone()
+            },
+            root_service: None,
+            services: Vec::new(),
+        };
+        m.add(a, services);
+        m
+    }
+
     fn add(&mut self, a: &TraceAgg, services: &[String]) {
         self.agg.spans += a.spans;
         self.agg.errors += a.errors;
@@ -227,27 +246,21 @@ impl Viewer {
                 continue;
             }
             let aggs = self.index().trace_aggs(file, &mut work);
+            // Newest first within the file: once `limit` of its traces matched, the rest of
+            // the file is older than them and only merges into traces already listed.
+            let mut taken = 0;
             for a in aggs.iter() {
-                match merged.get_mut(&a.id) {
-                    Some(m) => m.add(a, &summary.services),
-                    None if !filled => {
-                        let mut m = Merged {
-                            agg: TraceAgg {
-                                spans: 0,
-                                errors: 0,
-                                start: u64::MAX,
-                                end: 0,
-                                root: None,
-                                services: 0,
-                                ..a.clone()
-                            },
-                            root_service: None,
-                            services: Vec::new(),
-                        };
-                        m.add(a, &summary.services);
-                        merged.insert(a.id.clone(), m);
-                    }
-                    None => {}
+                if let Some(m) = merged.get_mut(&a.id) {
+                    m.add(a, &summary.services);
+                    continue;
+                }
+                if filled || taken >= q.limit {
+                    continue;
+                }
+                let m = Merged::new(a, &summary.services);
+                if m.matches(q, name.as_deref()) {
+                    merged.insert(a.id.clone(), m);
+                    taken += 1;
                 }
             }
             if filled {
