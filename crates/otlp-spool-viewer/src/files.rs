@@ -141,7 +141,7 @@ pub fn list_files(
         })
         .collect();
     files.extend(active.into_iter().filter(|a| !names.contains(&a.name)));
-    files.sort_by(|a, b| (b.opened_at, b.seq).cmp(&(a.opened_at, a.seq)));
+    files.sort_by_key(|f| std::cmp::Reverse((f.opened_at, f.seq)));
     Ok(files)
 }
 

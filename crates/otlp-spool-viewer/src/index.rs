@@ -401,9 +401,12 @@ struct Cached {
     summary: Arc<FileSummary>,
 }
 
+/// A cache entry: file size, aggregates, their estimated bytes, last use.
+type AggEntry = (u64, Arc<Vec<TraceAgg>>, usize, u64);
+
 #[derive(Debug, Default)]
 struct AggCache {
-    entries: HashMap<PathBuf, (u64, Arc<Vec<TraceAgg>>, usize, u64)>,
+    entries: HashMap<PathBuf, AggEntry>,
     total: usize,
     tick: u64,
 }

@@ -222,7 +222,7 @@ impl Viewer {
                 rows.extend(log_rows(&picked).map_err(|e| ViewerError::file(&file.path, e))?);
             }
         }
-        rows.sort_by(|a, b| b.time.cmp(&a.time));
+        rows.sort_by_key(|r| std::cmp::Reverse(r.time));
         rows.truncate(q.limit);
         services.sort();
         Ok(LogList {

@@ -431,10 +431,10 @@ fn start(args: &ReplayArgs) -> Result<ExitCode, String> {
                 break;
             }
         }
-        if end == End::Done {
-            if let Err(e) = run.save() {
-                end = e;
-            }
+        if end == End::Done
+            && let Err(e) = run.save()
+        {
+            end = e;
         }
         run.bar.finish_and_clear();
         let report = run.forwarder.shutdown(Duration::from_secs(2)).await;

@@ -44,7 +44,7 @@ fn attrs(i: u64) -> Vec<KeyValue> {
         kv("str", Value::StringValue(format!("v{i}"))),
         kv("int", Value::IntValue(-(i as i64))),
         kv("dbl", Value::DoubleValue(i as f64 / 3.0)),
-        kv("bool", Value::BoolValue(i % 2 == 0)),
+        kv("bool", Value::BoolValue(i.is_multiple_of(2))),
         kv("bytes", Value::BytesValue(vec![i as u8, 0, 255])),
         kv(
             "arr",
@@ -85,7 +85,7 @@ pub(crate) fn traces(r: u64, n: u64) -> ExportTraceServiceRequest {
     let span = |i: u64| Span {
         trace_id: [[r as u8 + 1; 8], (i / 4).to_be_bytes()].concat(),
         span_id: ((r + 1) << 32 | i).to_be_bytes().to_vec(),
-        parent_span_id: if i % 4 == 0 {
+        parent_span_id: if i.is_multiple_of(4) {
             Vec::new()
         } else {
             ((r + 1) << 32 | (i / 4 * 4)).to_be_bytes().to_vec()
@@ -114,7 +114,7 @@ pub(crate) fn traces(r: u64, n: u64) -> ExportTraceServiceRequest {
             flags: 257,
         }],
         dropped_links_count: 2,
-        status: (i % 3 != 0).then(|| Status {
+        status: (!i.is_multiple_of(3)).then(|| Status {
             message: if i % 3 == 2 {
                 "bad".into()
             } else {
@@ -156,7 +156,7 @@ pub(crate) fn metrics(r: u64, n: u64) -> ExportMetricsServiceRequest {
         start_time_unix_nano: T0,
         time_unix_nano: t(i),
         flags: 1,
-        value: Some(if i % 2 == 0 {
+        value: Some(if i.is_multiple_of(2) {
             Num::AsInt(i as i64)
         } else {
             Num::AsDouble(i as f64 + 0.5)
@@ -198,7 +198,7 @@ pub(crate) fn metrics(r: u64, n: u64) -> ExportMetricsServiceRequest {
                                     attributes: attrs(i % 2),
                                     time_unix_nano: t(i),
                                     count: 3,
-                                    sum: (i % 2 == 0).then_some(7.5),
+                                    sum: (i.is_multiple_of(2)).then_some(7.5),
                                     bucket_counts: vec![1, 2],
                                     explicit_bounds: vec![5.0],
                                     min: Some(1.0),
@@ -258,7 +258,7 @@ pub(crate) fn metrics(r: u64, n: u64) -> ExportMetricsServiceRequest {
 /// `n` log records with bodies of several kinds, request number `r`.
 pub(crate) fn logs(r: u64, n: u64) -> ExportLogsServiceRequest {
     let record = |i: u64| LogRecord {
-        time_unix_nano: if i % 5 == 0 {
+        time_unix_nano: if i.is_multiple_of(5) {
             0
         } else {
             T0 + (r * 1000 + i) * 1_000_000
@@ -278,9 +278,9 @@ pub(crate) fn logs(r: u64, n: u64) -> ExportLogsServiceRequest {
         attributes: attrs(i),
         dropped_attributes_count: 1,
         flags: 1,
-        trace_id: if i % 2 == 0 { vec![3; 16] } else { Vec::new() },
-        span_id: if i % 2 == 0 { vec![4; 8] } else { Vec::new() },
-        event_name: if i % 4 == 0 {
+        trace_id: if i.is_multiple_of(2) { vec![3; 16] } else { Vec::new() },
+        span_id: if i.is_multiple_of(2) { vec![4; 8] } else { Vec::new() },
+        event_name: if i.is_multiple_of(4) {
             "e".into()
         } else {
             String::new()
