@@ -278,8 +278,16 @@ pub(crate) fn logs(r: u64, n: u64) -> ExportLogsServiceRequest {
         attributes: attrs(i),
         dropped_attributes_count: 1,
         flags: 1,
-        trace_id: if i.is_multiple_of(2) { vec![3; 16] } else { Vec::new() },
-        span_id: if i.is_multiple_of(2) { vec![4; 8] } else { Vec::new() },
+        trace_id: if i.is_multiple_of(2) {
+            vec![3; 16]
+        } else {
+            Vec::new()
+        },
+        span_id: if i.is_multiple_of(2) {
+            vec![4; 8]
+        } else {
+            Vec::new()
+        },
         event_name: if i.is_multiple_of(4) {
             "e".into()
         } else {
