@@ -108,6 +108,17 @@ impl Page {
         self
     }
 
+    /// 400 with an alert naming the refused parameter, else 200.
+    pub(crate) fn status_after(&mut self, refused: Option<&crate::QueryError>) -> u16 {
+        match refused {
+            Some(e) => {
+                self.alert(&e.to_string());
+                400
+            }
+            None => 200,
+        }
+    }
+
     /// The whole document.
     pub(crate) fn render(&self, dir: &str, elapsed_ms: Option<u128>) -> String {
         let nav = |s: Section, href: &str, label: &str| {

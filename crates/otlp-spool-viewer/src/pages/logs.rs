@@ -83,12 +83,7 @@ pub(crate) fn logs_page(viewer: &Viewer, p: &Params) -> Result<Rendered, ViewerE
         .text("limit", "Show at most", p.get("limit"), "100")
         .finish();
     page.raw(&form);
-    let status = if let Some(e) = refused {
-        page.alert(&e.to_string());
-        400
-    } else {
-        200
-    };
+    let status = page.status_after(refused.as_ref());
     if let Some(list) = list {
         let mut t = Table::new(
             &format!("{} log records, newest first", list.rows.len()),

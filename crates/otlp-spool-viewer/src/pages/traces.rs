@@ -56,12 +56,7 @@ pub(crate) fn traces_page(viewer: &Viewer, p: &Params) -> Result<Rendered, Viewe
         .text("limit", "Show at most", p.get("limit"), "50")
         .finish();
     page.raw(&form);
-    let status = if let Some(e) = refused {
-        page.alert(&e.to_string());
-        400
-    } else {
-        200
-    };
+    let status = page.status_after(refused.as_ref());
     if let Some(list) = list {
         let mut t = Table::new(
             &format!("{} traces, newest first", list.traces.len()),
