@@ -11,6 +11,7 @@ use tokio_rustls::rustls::ServerConfig;
 use crate::auth::BearerToken;
 use crate::conn::ConnConfig;
 use crate::health::Health;
+use crate::extension::HttpExtension;
 use crate::metrics::{MetricsProvider, ReceiverMetrics};
 use crate::readiness::Readiness;
 
@@ -98,6 +99,7 @@ pub struct ReceiverBuilder {
     readiness: Readiness,
     health: Health,
     providers: Vec<Arc<dyn MetricsProvider>>,
+    extension: Option<Arc<dyn HttpExtension>>,
 }
 
 impl ReceiverBuilder {
@@ -121,6 +123,7 @@ impl ReceiverBuilder {
             readiness: Readiness::new(),
             health: Health::new(),
             providers: Vec::new(),
+            extension: None,
         }
     }
 
@@ -252,6 +255,13 @@ impl ReceiverBuilder {
         self
     }
 
+    /// Serves the paths `extension` claims on the HTTP port (after the bearer-token check, as
+    /// for `/metrics`); the receiver's own paths always win.
+    pub fn http_extension(mut self, extension: Arc<dyn HttpExtension>) -> Self {
+        self.extension = Some(extension);
+        self
+    }
+
     /// Validates the configuration and loads the TLS files.
     pub fn build(self) -> Result<Receiver, BuildError> {
         if self.grpc_addr.is_none() && self.http_addr.is_none() {
@@ -286,6 +296,7 @@ impl ReceiverBuilder {
             readiness: self.readiness,
             health: self.health,
             providers: self.providers,
+            extension: self.extension,
             metrics: Arc::new(ReceiverMetrics::default()),
         })
     }
@@ -305,6 +316,7 @@ impl fmt::Debug for ReceiverBuilder {
             )
             .field("tls", &self.tls)
             .field("providers", &self.providers.len())
+            .field("extension", &self.extension.is_some())
             .finish()
     }
 }
@@ -321,6 +333,7 @@ pub struct Receiver {
     pub(crate) readiness: Readiness,
     pub(crate) health: Health,
     pub(crate) providers: Vec<Arc<dyn MetricsProvider>>,
+    pub(crate) extension: Option<Arc<dyn HttpExtension>>,
     pub(crate) metrics: Arc<ReceiverMetrics>,
 }
 

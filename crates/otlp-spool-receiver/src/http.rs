@@ -12,7 +12,8 @@
 //! Invariants: no input produces a 500 or a panic; the sink is called only for a request
 //! that passed every check; a request holds a concurrency slot only once its whole body is
 //! in memory, so slow clients cannot starve fast ones; `/health` needs no token, `/ready`
-//! neither (probes), `/metrics` does.
+//! neither (probes), `/metrics` does, and so do the paths of an
+//! [`HttpExtension`](crate::HttpExtension).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -81,7 +82,10 @@ async fn route(shared: &Shared, request: Request<Incoming>) -> HttpResponse {
             };
         }
         "/metrics" => return metrics(shared, &request),
-        _ => return text(StatusCode::NOT_FOUND, "not found\n"),
+        path => match &shared.extension {
+            Some(ext) if ext.serves(path) => return extension(shared, ext.as_ref(), request).await,
+            _ => return text(StatusCode::NOT_FOUND, "not found\n"),
+        },
     };
     if request.method() != Method::POST {
         return method_not_allowed("POST");
@@ -267,18 +271,38 @@ fn metrics(shared: &Shared, request: &Request<Incoming>) -> HttpResponse {
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
         return method_not_allowed("GET, HEAD");
     }
-    let token = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .map(HeaderValue::as_bytes);
-    if !shared.authorized(token) {
-        return reject(&Rejection::Unauthenticated, None);
+    if let Some(refused) = unauthorized(shared, request) {
+        return refused;
     }
     with_body(
         StatusCode::OK,
         "text/plain; version=0.0.4; charset=utf-8",
         shared.render_metrics().into(),
     )
+}
+
+/// The 401 answer for a request without the bearer token (`/metrics` and extension paths).
+fn unauthorized(shared: &Shared, request: &Request<Incoming>) -> Option<HttpResponse> {
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(HeaderValue::as_bytes);
+    (!shared.authorized(token)).then(|| reject(&Rejection::Unauthenticated, None))
+}
+
+/// A path an [`HttpExtension`](crate::HttpExtension) serves: token check, then its answer.
+async fn extension(
+    shared: &Shared,
+    ext: &dyn crate::HttpExtension,
+    request: Request<Incoming>,
+) -> HttpResponse {
+    if let Some(refused) = unauthorized(shared, &request) {
+        return refused;
+    }
+    let (parts, _body) = request.into_parts();
+    ext.call(Request::from_parts(parts, ()))
+        .await
+        .map(Full::new)
 }
 
 fn method_not_allowed(allow: &'static str) -> HttpResponse {

@@ -71,6 +71,7 @@ mod body;
 mod builder;
 mod conn;
 mod decode;
+mod extension;
 mod grpc;
 mod health;
 mod http;
@@ -94,6 +95,7 @@ pub use builder::{
 pub use decode::decompress;
 pub use decode::{DecodeError, Decoded, Encoding, Format, decode_request};
 pub use health::Health;
+pub use extension::{ExtensionFuture, HttpExtension};
 pub use limit::{ConcurrencyLimit, Permit};
 pub use metrics::{CloseReason, MetricsProvider, ReceiverMetrics, RejectReason, Transport};
 pub use readiness::Readiness;

@@ -98,6 +98,7 @@ impl Receiver {
             auth: self.auth,
             readiness: self.readiness,
             providers: self.providers,
+            extension: self.extension,
             shutting_down: AtomicBool::new(false),
         });
         let tls = self.tls.map(TlsAcceptor::from);

@@ -12,6 +12,7 @@ use otlp_spool_core::{Sink, Telemetry};
 
 use crate::auth::BearerToken;
 use crate::health::Health;
+use crate::extension::HttpExtension;
 use crate::limit::ConcurrencyLimit;
 use crate::metrics::{MetricsProvider, ReceiverMetrics};
 use crate::readiness::Readiness;
@@ -29,6 +30,7 @@ pub(crate) struct Shared {
     pub(crate) auth: Option<BearerToken>,
     pub(crate) readiness: Readiness,
     pub(crate) providers: Vec<Arc<dyn MetricsProvider>>,
+    pub(crate) extension: Option<Arc<dyn HttpExtension>>,
     pub(crate) shutting_down: AtomicBool,
 }
 

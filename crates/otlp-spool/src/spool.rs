@@ -202,7 +202,8 @@ impl Spool {
             .map_err(|e| SpoolError::Flush(e.to_string()))
     }
 
-    /// Serves OTLP/gRPC and OTLP/HTTP (with `/health`, `/ready` and `/metrics`) on the
+    /// Serves OTLP/gRPC and OTLP/HTTP (with `/health`, `/ready`, `/metrics` and the viewer
+    /// under `/ui`) on the
     /// configured addresses, feeding this spool. Logs and returns the addresses it bound
     /// (port 0 picks a free one). Serving stops at [`Spool::shutdown`].
     pub async fn serve(&self) -> Result<ServeAddrs, SpoolError> {
@@ -242,6 +243,12 @@ impl Spool {
         if let Some(tls) = &c.receiver.tls {
             builder = builder.tls(&tls.cert_file, &tls.key_file);
         }
+        let viewer = otlp_spool_viewer::Viewer::with_options(
+            &c.output_dir,
+            otlp_spool_viewer::ViewerOptions::default()
+                .pending(Arc::new(LanePending(self.inner.pipeline.clone()))),
+        );
+        builder = builder.http_extension(Arc::new(ViewerMount(viewer)));
         let receiver = builder
             .build()
             .map_err(|e| SpoolError::Serve(e.to_string()))?;
@@ -362,5 +369,59 @@ impl Spool {
         }
         report.log();
         Ok(report)
+    }
+}
+
+/// The lanes' unwritten requests, for the viewer's footer.
+#[derive(Debug)]
+struct LanePending(Arc<Pipeline>);
+
+impl otlp_spool_viewer::Pending for LanePending {
+    fn pending(&self, signal: otlp_spool_core::Signal) -> (u64, u64) {
+        self.0.buffered(signal)
+    }
+}
+
+/// The viewer under `/ui` on the HTTP port: its pages are computed on the blocking pool (they
+/// read files), behind the receiver's token rule.
+#[derive(Debug)]
+struct ViewerMount(otlp_spool_viewer::Viewer);
+
+impl otlp_spool_receiver::HttpExtension for ViewerMount {
+    fn serves(&self, path: &str) -> bool {
+        otlp_spool_viewer::serves(path)
+    }
+
+    fn call(&self, request: http::Request<()>) -> otlp_spool_receiver::ExtensionFuture {
+        let viewer = self.0.clone();
+        let method = request.method().as_str().to_owned();
+        let target = request.uri().path_and_query().map_or_else(
+            || request.uri().path().to_owned(),
+            |p| p.as_str().to_owned(),
+        );
+        Box::pin(async move {
+            let page = tokio::task::spawn_blocking(move || viewer.respond(&method, &target))
+                .await
+                .unwrap_or_else(|_| otlp_spool_viewer::Response {
+                    status: 500,
+                    content_type: "text/plain; charset=utf-8",
+                    headers: Vec::new(),
+                    body: b"viewer task failed\n".to_vec(),
+                });
+            let mut response = http::Response::new(bytes::Bytes::from(page.body));
+            *response.status_mut() = http::StatusCode::from_u16(page.status)
+                .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+            let headers = response.headers_mut();
+            headers.insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static(page.content_type),
+            );
+            for (name, value) in page.headers {
+                if let Ok(v) = http::HeaderValue::from_str(&value) {
+                    headers.insert(name, v);
+                }
+            }
+            response
+        })
     }
 }

@@ -4,6 +4,7 @@ mod auth;
 mod backpressure;
 mod bad_input;
 mod concurrency;
+mod extension;
 mod grpc;
 mod http;
 mod hygiene;

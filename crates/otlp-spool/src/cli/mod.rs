@@ -20,6 +20,10 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{Config, Overrides};
 
+mod inspect;
+mod replay;
+mod ui;
+
 /// The exit codes of `otlp-spool`, as `--help` prints them.
 pub const EXIT_CODES: &str = "Exit codes:
   0    stopped cleanly (every acknowledged item is in a finalized file)
@@ -47,6 +51,12 @@ enum Command {
     /// Listen for OTLP (gRPC and HTTP) and spool what arrives to files.
     #[command(after_help = EXIT_CODES)]
     Serve(ServeArgs),
+    /// Summarize a spool directory: files, rows, time range, services, leftovers.
+    Inspect(inspect::InspectArgs),
+    /// Send stored files to an OTLP endpoint again (resumable).
+    Replay(replay::ReplayArgs),
+    /// Serve the web viewer of a spool directory (no OTLP endpoints, no lock).
+    Ui(ui::UiArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -100,6 +110,9 @@ where
     };
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Inspect(args) => inspect::run(args),
+        Command::Replay(args) => replay::run(args),
+        Command::Ui(args) => ui::run(args),
     }
 }
 

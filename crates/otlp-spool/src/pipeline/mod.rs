@@ -312,6 +312,14 @@ impl Pipeline {
         }
     }
 
+    /// What a lane holds that is not in any file yet: (requests buffered, bytes held in memory,
+    /// buffered and being written). A read-only look at counters (the buffer offers no
+    /// non-destructive read of its items); the viewer shows it beside the files it reads.
+    pub fn buffered(&self, signal: Signal) -> (u64, u64) {
+        let lane = self.lane(signal);
+        (lane.buffer.len() as u64, lane.held_bytes())
+    }
+
     /// Pauses (or resumes) the flushers, as a stalled disk would. For tests of backpressure.
     #[doc(hidden)]
     pub fn pause_writers(&self, paused: bool) {
