@@ -202,14 +202,30 @@ impl Spool {
     /// configured addresses, feeding this spool. Logs and returns the addresses it bound
     /// (port 0 picks a free one). Serving stops at [`Spool::shutdown`].
     pub async fn serve(&self) -> Result<ServeAddrs, SpoolError> {
+        let c = &self.inner.config;
+        self.serve_at(c.grpc_addr, c.http_addr).await
+    }
+
+    /// Like [`Spool::serve`], on the given addresses instead of the configured ones (the Python
+    /// package's `Spool.serve(grpc_addr=..., http_addr=...)`).
+    pub async fn serve_at(
+        &self,
+        grpc_addr: SocketAddr,
+        http_addr: SocketAddr,
+    ) -> Result<ServeAddrs, SpoolError> {
+        if grpc_addr == http_addr && grpc_addr.port() != 0 {
+            return Err(SpoolError::Serve(format!(
+                "{grpc_addr} given for both gRPC and HTTP; the two endpoints need different ports"
+            )));
+        }
         let mut serving = self.inner.serving.lock().await;
         if serving.is_some() {
             return Err(SpoolError::Serve("already serving".into()));
         }
         let c = &self.inner.config;
         let mut builder = Receiver::builder()
-            .grpc_addr(c.grpc_addr)
-            .http_addr(c.http_addr)
+            .grpc_addr(grpc_addr)
+            .http_addr(http_addr)
             .max_body_bytes(usize::try_from(c.receiver.max_body_size.0).unwrap_or(usize::MAX))
             .max_concurrent_requests(c.receiver.max_concurrent_requests)
             .readiness(self.inner.readiness.clone())
@@ -250,6 +266,12 @@ impl Spool {
     /// Stops serving (in-flight requests are answered), drains the buffers and finalizes
     /// every file. Idempotent.
     pub async fn shutdown(&self) -> Result<(), SpoolError> {
+        self.shutdown_within(DEFAULT_FLUSH_TIMEOUT).await
+    }
+
+    /// Like [`Spool::shutdown`], giving the writers `timeout` (instead of 30 s) to drain the
+    /// buffers; what is still unwritten then is counted as dropped.
+    pub async fn shutdown_within(&self, timeout: Duration) -> Result<(), SpoolError> {
         self.inner.readiness.set_ready(false);
         if let Some(running) = self.inner.serving.lock().await.take() {
             running
@@ -258,7 +280,7 @@ impl Spool {
                 .map_err(|e| SpoolError::Serve(e.to_string()))?;
         }
         let pipeline = self.inner.pipeline.clone();
-        let stored = tokio::task::spawn_blocking(move || pipeline.shutdown(DEFAULT_FLUSH_TIMEOUT))
+        let stored = tokio::task::spawn_blocking(move || pipeline.shutdown(timeout))
             .await
             .map_err(|e| SpoolError::Flush(e.to_string()))?
             .map_err(|e| SpoolError::Flush(e.to_string()));
