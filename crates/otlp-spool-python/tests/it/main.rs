@@ -3,4 +3,5 @@
 
 mod config;
 mod read;
+mod requests;
 mod telemetry;
