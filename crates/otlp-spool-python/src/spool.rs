@@ -12,11 +12,13 @@
 //!   in the child leaks the runtime and pipeline instead of joining threads that do not exist.
 //! - Dropped without a shutdown (garbage collection, interpreter exit), the spool shuts down:
 //!   files are finalized.
+//! - After `shutdown` the pipeline is dropped: the output directory's lock is released (a new
+//!   spool may open it at once) and every call that would feed it raises `SpoolClosedError`
+//!   (`FlushError` for `flush`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use otlp_spool::{Spool, SpoolError as FacadeError};
@@ -27,7 +29,7 @@ use pyo3::prelude::*;
 use crate::config::load_config;
 use crate::errors::{
     ConfigError, FlushError, ForkedProcessError, InvalidDataError, ReadError, ServeError,
-    SpoolError, sink_error,
+    SpoolClosedError, SpoolError, sink_error,
 };
 use crate::read::{ArrowStream, read_signal};
 use crate::telemetry::{DecodeError, parse_signal, telemetry_from_bytes};
@@ -44,20 +46,63 @@ enum ExportError {
     Refused(#[from] SinkError),
 }
 
-struct Inner {
-    // Field order is drop order: the spool (and its pipeline) before the runtime it uses.
+/// A running spool: cheap to clone out of the state (two `Arc`s), so no lock is held while a
+/// call runs with the GIL released.
+#[derive(Clone)]
+struct Running {
     spool: Spool,
     sink: Arc<dyn Sink>,
-    shut_down: AtomicBool,
+}
+
+enum State {
+    Running(Running),
+    /// After `shutdown`: the pipeline is dropped (which releases the output directory's lock,
+    /// so a new spool may open it), its last self-metrics kept.
+    Closed { metrics: String },
+}
+
+struct Inner {
+    // Field order is drop order: the spool (and its pipeline) before the runtime it uses.
+    state: RwLock<State>,
+    output_dir: PathBuf,
+    grpc_addr: SocketAddr,
+    http_addr: SocketAddr,
     runtime: tokio::runtime::Runtime,
 }
 
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Inner")
-            .field("spool", &self.spool)
-            .field("shut_down", &self.shut_down)
+            .field("output_dir", &self.output_dir)
+            .field("closed", &self.is_closed())
             .finish_non_exhaustive()
+    }
+}
+
+impl Inner {
+    fn running(&self) -> Option<Running> {
+        match &*self.state.read().unwrap_or_else(|e| e.into_inner()) {
+            State::Running(running) => Some(running.clone()),
+            State::Closed { .. } => None,
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        self.running().is_none()
+    }
+
+    /// Shuts the spool down (idempotent) and drops the pipeline. Blocks: call without the GIL.
+    fn shutdown(&self, timeout: Duration) -> Result<(), FacadeError> {
+        let Some(running) = self.running() else {
+            return Ok(());
+        };
+        let result = self
+            .runtime
+            .block_on(running.spool.shutdown_within(timeout));
+        let mut metrics = String::new();
+        running.spool.pipeline().render_metrics(&mut metrics);
+        *self.state.write().unwrap_or_else(|e| e.into_inner()) = State::Closed { metrics };
+        result
     }
 }
 
@@ -96,6 +141,8 @@ fn facade_error(err: FacadeError) -> PyErr {
     }
 }
 
+const CLOSED: &str = "the spool is shut down and takes nothing more";
+
 impl NativeSpool {
     fn check_process(&self) -> PyResult<()> {
         let now = std::process::id();
@@ -109,6 +156,12 @@ impl NativeSpool {
                 self.pid
             )))
         }
+    }
+
+    /// The running spool, or `closed()` as the error.
+    fn running(&self, closed: impl FnOnce(&'static str) -> PyErr) -> PyResult<Running> {
+        self.check_process()?;
+        self.inner.running().ok_or_else(|| closed(CLOSED))
     }
 }
 
@@ -137,13 +190,19 @@ impl NativeSpool {
                 .enable_all()
                 .build()
                 .map_err(|e| SpoolError::new_err(format!("starting the async runtime: {e}")))?;
+            let (output_dir, grpc_addr, http_addr) =
+                (config.output_dir.clone(), config.grpc_addr, config.http_addr);
             let spool = runtime
                 .block_on(Spool::builder().config(config).build())
                 .map_err(facade_error)?;
             Ok(Inner {
-                sink: spool.sink(),
-                spool,
-                shut_down: AtomicBool::new(false),
+                state: RwLock::new(State::Running(Running {
+                    sink: spool.sink(),
+                    spool,
+                })),
+                output_dir,
+                grpc_addr,
+                http_addr,
                 runtime,
             })
         })?;
@@ -158,14 +217,13 @@ impl NativeSpool {
     /// `BufferFullError`, `SpoolClosedError`, `BatchTooLargeError` or `InvalidDataError`, and
     /// in each of those cases nothing was kept.
     fn export(&self, py: Python<'_>, signal: &str, data: &[u8]) -> PyResult<usize> {
-        self.check_process()?;
+        let running = self.running(SpoolClosedError::new_err)?;
         let signal = parse_signal(signal).map_err(|e| PyValueError::new_err(e.to_string()))?;
-        let sink = &self.inner.sink;
         let taken = py.detach(|| -> Result<usize, ExportError> {
             let telemetry = telemetry_from_bytes(signal, data)?;
             let items = telemetry.item_count();
             if items > 0 {
-                sink.accept(telemetry)?;
+                running.sink.accept(telemetry)?;
             }
             Ok(items)
         });
@@ -179,26 +237,20 @@ impl NativeSpool {
     /// seconds. Raises `FlushError` on timeout or after shutdown.
     #[pyo3(signature = (timeout=30.0))]
     fn flush(&self, py: Python<'_>, timeout: f64) -> PyResult<()> {
-        self.check_process()?;
+        let running = self.running(FlushError::new_err)?;
         let timeout = duration(timeout)?;
-        let pipeline = self.inner.spool.pipeline();
-        py.detach(|| pipeline.flush(timeout))
+        py.detach(|| running.spool.pipeline().flush(timeout))
             .map_err(|e| FlushError::new_err(e.to_string()))
     }
 
     /// Stops serving, drains the buffers (for up to `timeout` seconds) and finalizes every
-    /// file. Idempotent.
+    /// file, then releases the output directory. Idempotent.
     #[pyo3(signature = (timeout=30.0))]
     fn shutdown(&self, py: Python<'_>, timeout: f64) -> PyResult<()> {
         self.check_process()?;
         let timeout = duration(timeout)?;
         let inner = &self.inner;
-        let result = py.detach(|| {
-            let result = inner.runtime.block_on(inner.spool.shutdown_within(timeout));
-            inner.shut_down.store(true, Ordering::SeqCst);
-            result
-        });
-        result.map_err(facade_error)
+        py.detach(|| inner.shutdown(timeout)).map_err(facade_error)
     }
 
     /// Serves OTLP/gRPC and OTLP/HTTP (with `/health`, `/ready`, `/metrics`), feeding this
@@ -211,13 +263,12 @@ impl NativeSpool {
         grpc_addr: Option<&str>,
         http_addr: Option<&str>,
     ) -> PyResult<(String, String)> {
-        self.check_process()?;
-        let config = self.inner.spool.config();
-        let grpc = grpc_addr.map_or(Ok(config.grpc_addr), |a| parse_addr("grpc_addr", a))?;
-        let http = http_addr.map_or(Ok(config.http_addr), |a| parse_addr("http_addr", a))?;
-        let inner = &self.inner;
+        let running = self.running(SpoolClosedError::new_err)?;
+        let grpc = grpc_addr.map_or(Ok(self.inner.grpc_addr), |a| parse_addr("grpc_addr", a))?;
+        let http = http_addr.map_or(Ok(self.inner.http_addr), |a| parse_addr("http_addr", a))?;
+        let runtime = &self.inner.runtime;
         let bound = py
-            .detach(|| inner.runtime.block_on(inner.spool.serve_at(grpc, http)))
+            .detach(|| runtime.block_on(running.spool.serve_at(grpc, http)))
             .map_err(facade_error)?;
         Ok((bound.grpc.to_string(), bound.http.to_string()))
     }
@@ -225,19 +276,19 @@ impl NativeSpool {
     /// The finalized files of `signal` as an `ArrowStream`. Reading needs no runtime, so it
     /// also works after shutdown and in a forked child.
     fn read(&self, py: Python<'_>, signal: &str) -> PyResult<ArrowStream> {
-        read_dir(py, self.inner.spool.config().output_dir.clone(), signal)
+        read_dir(py, self.inner.output_dir.clone(), signal)
     }
 
     /// The output directory.
     #[getter]
     fn output_dir(&self) -> PathBuf {
-        self.inner.spool.config().output_dir.clone()
+        self.inner.output_dir.clone()
     }
 
     /// Whether `shutdown` has run.
     #[getter]
     fn closed(&self) -> bool {
-        self.inner.shut_down.load(Ordering::SeqCst)
+        self.inner.is_closed()
     }
 
     /// The process that created the spool.
@@ -247,17 +298,23 @@ impl NativeSpool {
     }
 
     /// The pipeline's self-metrics (received, accepted, rejected, written, dropped... per
-    /// signal) in Prometheus text format, as `GET /metrics` shows them.
+    /// signal) in Prometheus text format, as `GET /metrics` shows them; after shutdown, their
+    /// final values.
     fn metrics_text(&self) -> String {
-        let mut out = String::new();
-        self.inner.spool.pipeline().render_metrics(&mut out);
-        out
+        match &*self.inner.state.read().unwrap_or_else(|e| e.into_inner()) {
+            State::Running(running) => {
+                let mut out = String::new();
+                running.spool.pipeline().render_metrics(&mut out);
+                out
+            }
+            State::Closed { metrics } => metrics.clone(),
+        }
     }
 
     /// Pauses or resumes the writers, as a stalled disk would (for tests of backpressure).
     fn _pause_writers(&self, paused: bool) -> PyResult<()> {
-        self.check_process()?;
-        self.inner.spool.pipeline().pause_writers(paused);
+        let running = self.running(SpoolClosedError::new_err)?;
+        running.spool.pipeline().pause_writers(paused);
         Ok(())
     }
 }
@@ -270,12 +327,7 @@ impl Drop for NativeSpool {
             std::mem::forget(Arc::clone(&self.inner));
             return;
         }
-        let inner = &self.inner;
-        if !inner.shut_down.swap(true, Ordering::SeqCst) {
-            let _ = inner
-                .runtime
-                .block_on(inner.spool.shutdown_within(DROP_SHUTDOWN_TIMEOUT));
-        }
+        let _ = self.inner.shutdown(DROP_SHUTDOWN_TIMEOUT);
     }
 }
 

@@ -57,6 +57,8 @@ class _Feed:
         """Encodes ``data`` and hands it over; True when the spool holds it."""
         if self._is_shut_down:
             return self._refuse("shutdown", items, f"the {self._signal} exporter is shut down")
+        if items == 0:
+            return True  # nothing to hold: no call, whatever the spool's state
         try:
             payload = encode(data).SerializeToString()
             taken = self._native.export(self._signal, payload)
