@@ -79,7 +79,7 @@ def _wait_for_http_addr(process, deadline_s=60):
                 break
             continue
         seen.append(line)
-        found = re.search(r"otlp-spool listening.*http=(\S+)", line)
+        found = re.search(r"otlp-spool listening.*http=([0-9.:]+)", line)
         if found:
             return found.group(1)
     process.kill()
