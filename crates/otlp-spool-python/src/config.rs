@@ -51,8 +51,8 @@ pub fn load_config(
         }
     }
     for json in layers {
-        let value: Value = serde_norway::from_str(json)
-            .map_err(|e| ConfigLoadError::Overrides(e.to_string()))?;
+        let value: Value =
+            serde_norway::from_str(json).map_err(|e| ConfigLoadError::Overrides(e.to_string()))?;
         if !matches!(value, Value::Mapping(_) | Value::Null) {
             return Err(ConfigLoadError::Overrides(
                 "expected a mapping of configuration keys".into(),
@@ -60,8 +60,8 @@ pub fn load_config(
         }
         merge(&mut merged, value);
     }
-    let text = serde_norway::to_string(&merged)
-        .map_err(|e| ConfigLoadError::Overrides(e.to_string()))?;
+    let text =
+        serde_norway::to_string(&merged).map_err(|e| ConfigLoadError::Overrides(e.to_string()))?;
     let mut config = Config::from_yaml(&text)?;
     config.output_dir = output_dir.to_path_buf();
     config.validate()?;

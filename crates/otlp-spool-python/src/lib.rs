@@ -48,12 +48,24 @@ fn otlp_spool_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SpoolError", py.get_type::<errors::SpoolError>())?;
     m.add("ConfigError", py.get_type::<errors::ConfigError>())?;
     m.add("BufferFullError", py.get_type::<errors::BufferFullError>())?;
-    m.add("SpoolClosedError", py.get_type::<errors::SpoolClosedError>())?;
-    m.add("BatchTooLargeError", py.get_type::<errors::BatchTooLargeError>())?;
-    m.add("InvalidDataError", py.get_type::<errors::InvalidDataError>())?;
+    m.add(
+        "SpoolClosedError",
+        py.get_type::<errors::SpoolClosedError>(),
+    )?;
+    m.add(
+        "BatchTooLargeError",
+        py.get_type::<errors::BatchTooLargeError>(),
+    )?;
+    m.add(
+        "InvalidDataError",
+        py.get_type::<errors::InvalidDataError>(),
+    )?;
     m.add("FlushError", py.get_type::<errors::FlushError>())?;
     m.add("ServeError", py.get_type::<errors::ServeError>())?;
-    m.add("ForkedProcessError", py.get_type::<errors::ForkedProcessError>())?;
+    m.add(
+        "ForkedProcessError",
+        py.get_type::<errors::ForkedProcessError>(),
+    )?;
     m.add("ReadError", py.get_type::<errors::ReadError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -58,7 +58,10 @@ pub fn read_signal(
             Some(first) if first.fields() != batch.schema().fields() => {
                 return Err(ReadSignalError::MixedSchemas {
                     signal,
-                    path: files.current_path().map(Path::to_path_buf).unwrap_or_default(),
+                    path: files
+                        .current_path()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_default(),
                     first: schema_version(first),
                     found: schema_version(&batch.schema()),
                 });

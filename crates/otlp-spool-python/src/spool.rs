@@ -58,7 +58,9 @@ enum State {
     Running(Running),
     /// After `shutdown`: the pipeline is dropped (which releases the output directory's lock,
     /// so a new spool may open it), its last self-metrics kept.
-    Closed { metrics: String },
+    Closed {
+        metrics: String,
+    },
 }
 
 struct Inner {
@@ -190,8 +192,11 @@ impl NativeSpool {
                 .enable_all()
                 .build()
                 .map_err(|e| SpoolError::new_err(format!("starting the async runtime: {e}")))?;
-            let (output_dir, grpc_addr, http_addr) =
-                (config.output_dir.clone(), config.grpc_addr, config.http_addr);
+            let (output_dir, grpc_addr, http_addr) = (
+                config.output_dir.clone(),
+                config.grpc_addr,
+                config.http_addr,
+            );
             let spool = runtime
                 .block_on(Spool::builder().config(config).build())
                 .map_err(facade_error)?;

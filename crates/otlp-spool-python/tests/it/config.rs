@@ -31,8 +31,16 @@ fn layers_merge_key_by_key_over_the_file_and_the_output_dir_wins() {
     ];
     let config = load_config(dir.path(), Some(&file), &layers).unwrap();
     assert_eq!(config.output_dir, dir.path());
-    assert_eq!(config.buffer.max_bytes, ByteSize(8 << 20), "kept from the file");
-    assert_eq!(config.buffer.max_batch_bytes, ByteSize(2 << 20), "layer wins");
+    assert_eq!(
+        config.buffer.max_bytes,
+        ByteSize(8 << 20),
+        "kept from the file"
+    );
+    assert_eq!(
+        config.buffer.max_batch_bytes,
+        ByteSize(2 << 20),
+        "layer wins"
+    );
     assert_eq!(config.storage.compression, FileCompression::Zstd);
 }
 

@@ -31,8 +31,15 @@ async fn what_the_spool_accepted_reads_back_after_a_flush() {
         let (schema, batches) = read_signal(dir.path(), Signal::Traces).unwrap();
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
         assert_eq!(rows, 5);
-        assert!(batches.iter().all(|b| b.schema().fields() == schema.fields()));
-        spool.shutdown_within(Duration::from_secs(10)).await.unwrap();
+        assert!(
+            batches
+                .iter()
+                .all(|b| b.schema().fields() == schema.fields())
+        );
+        spool
+            .shutdown_within(Duration::from_secs(10))
+            .await
+            .unwrap();
         let (_, after) = read_signal(dir.path(), Signal::Traces).unwrap();
         assert_eq!(after.iter().map(|b| b.num_rows()).sum::<usize>(), 5);
     })
