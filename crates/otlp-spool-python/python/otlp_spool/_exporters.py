@@ -111,10 +111,19 @@ class _Feed:
         self._is_shut_down = True
 
 
-class _Counters:
-    """Read-only views of the feed's counters."""
+class _SpoolExporter:
+    """What the three exporter classes share: flush, shutdown and the feed's counters (the
+    SDK base classes come after this one, so these methods are the implementations)."""
 
     _feed: _Feed
+
+    def force_flush(self, timeout_millis: float = 30_000) -> bool:
+        """Returns once everything exported so far is in finalized files (True), or False."""
+        return self._feed.flush(timeout_millis)
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        """Flushes, then refuses every later export. The spool itself keeps running."""
+        self._feed.shutdown(timeout_millis)
 
     @property
     def exported_batches(self) -> int:
@@ -137,7 +146,7 @@ class _Counters:
         return self._feed.refused_items
 
 
-class SpoolSpanExporter(_Counters, SpanExporter):
+class SpoolSpanExporter(_SpoolExporter, SpanExporter):
     """A ``SpanExporter`` writing into a :class:`otlp_spool.Spool`; get one from
     ``Spool.span_exporter()``."""
 
@@ -147,14 +156,6 @@ class SpoolSpanExporter(_Counters, SpanExporter):
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         ok = self._feed.send(encode_spans, spans, len(spans))
         return SpanExportResult.SUCCESS if ok else SpanExportResult.FAILURE
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Returns once every span exported so far is in finalized files (True), or False."""
-        return self._feed.flush(timeout_millis)
-
-    def shutdown(self) -> None:
-        """Flushes, then refuses every later export. The spool itself keeps running."""
-        self._feed.shutdown(30000)
 
 
 def _data_points(metrics_data: MetricsData) -> int:
@@ -166,7 +167,7 @@ def _data_points(metrics_data: MetricsData) -> int:
     )
 
 
-class SpoolMetricExporter(_Counters, MetricExporter):
+class SpoolMetricExporter(_SpoolExporter, MetricExporter):
     """A ``MetricExporter`` writing into a :class:`otlp_spool.Spool`; get one from
     ``Spool.metric_exporter(temporality=..., aggregation=...)``.
 
@@ -193,16 +194,8 @@ class SpoolMetricExporter(_Counters, MetricExporter):
         ok = self._feed.send(encode_metrics, metrics_data, _data_points(metrics_data))
         return MetricExportResult.SUCCESS if ok else MetricExportResult.FAILURE
 
-    def force_flush(self, timeout_millis: float = 10_000) -> bool:
-        """Returns once every data point exported so far is in finalized files (True), or False."""
-        return self._feed.flush(timeout_millis)
 
-    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
-        """Flushes, then refuses every later export. The spool itself keeps running."""
-        self._feed.shutdown(timeout_millis)
-
-
-class SpoolLogRecordExporter(_Counters, LogRecordExporter):
+class SpoolLogRecordExporter(_SpoolExporter, LogRecordExporter):
     """A ``LogRecordExporter`` writing into a :class:`otlp_spool.Spool`; get one from
     ``Spool.log_exporter()``."""
 
@@ -212,11 +205,3 @@ class SpoolLogRecordExporter(_Counters, LogRecordExporter):
     def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
         ok = self._feed.send(encode_logs, batch, len(batch))
         return LogRecordExportResult.SUCCESS if ok else LogRecordExportResult.FAILURE
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Returns once every record exported so far is in finalized files (True), or False."""
-        return self._feed.flush(timeout_millis)
-
-    def shutdown(self) -> None:
-        """Flushes, then refuses every later export. The spool itself keeps running."""
-        self._feed.shutdown(30000)
