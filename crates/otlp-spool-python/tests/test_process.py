@@ -54,8 +54,9 @@ def test_another_thread_runs_while_a_flush_blocks(spool):
         end = time.monotonic()
     assert flushed_false is False
     assert end - start >= 1.9
-    # With the GIL held for 2 s, the ticker could not tick at all; released, it ticks ~1 kHz.
-    assert ticker.between(start, end) > 200, f"{ticker.between(start, end)} ticks in {end - start:.2f}s"
+    # With the GIL held for 2 s the ticker could not tick at all (at most once around each
+    # switch); released, it ticks up to ~1 kHz, and far more than 50 times even on a loaded machine.
+    assert ticker.between(start, end) > 50, f"{ticker.between(start, end)} ticks in {end - start:.2f}s"
     spool._native._pause_writers(False)
     spool.flush()
     assert spool.read("traces").num_rows == 1
