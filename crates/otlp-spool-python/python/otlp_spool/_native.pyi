@@ -1,7 +1,6 @@
 """Type stubs of the native module ``otlp_spool._native`` (built from ``src/`` by maturin)."""
 
 import os
-from typing import Any
 
 __version__: str
 
