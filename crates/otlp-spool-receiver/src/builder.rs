@@ -10,8 +10,8 @@ use tokio_rustls::rustls::ServerConfig;
 
 use crate::auth::BearerToken;
 use crate::conn::ConnConfig;
-use crate::health::Health;
 use crate::extension::HttpExtension;
+use crate::health::Health;
 use crate::metrics::{MetricsProvider, ReceiverMetrics};
 use crate::readiness::Readiness;
 

@@ -94,8 +94,8 @@ pub use builder::{
 #[doc(hidden)]
 pub use decode::decompress;
 pub use decode::{DecodeError, Decoded, Encoding, Format, decode_request};
-pub use health::Health;
 pub use extension::{ExtensionFuture, HttpExtension};
+pub use health::Health;
 pub use limit::{ConcurrencyLimit, Permit};
 pub use metrics::{CloseReason, MetricsProvider, ReceiverMetrics, RejectReason, Transport};
 pub use readiness::Readiness;

@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use otlp_spool_core::{Sink, Telemetry};
 
 use crate::auth::BearerToken;
-use crate::health::Health;
 use crate::extension::HttpExtension;
+use crate::health::Health;
 use crate::limit::ConcurrencyLimit;
 use crate::metrics::{MetricsProvider, ReceiverMetrics};
 use crate::readiness::Readiness;

@@ -207,6 +207,22 @@ impl Spool {
     /// configured addresses, feeding this spool. Logs and returns the addresses it bound
     /// (port 0 picks a free one). Serving stops at [`Spool::shutdown`].
     pub async fn serve(&self) -> Result<ServeAddrs, SpoolError> {
+        let c = &self.inner.config;
+        self.serve_at(c.grpc_addr, c.http_addr).await
+    }
+
+    /// Like [`Spool::serve`], on the given addresses instead of the configured ones (the Python
+    /// package's `Spool.serve(grpc_addr=..., http_addr=...)`).
+    pub async fn serve_at(
+        &self,
+        grpc_addr: SocketAddr,
+        http_addr: SocketAddr,
+    ) -> Result<ServeAddrs, SpoolError> {
+        if grpc_addr == http_addr && grpc_addr.port() != 0 {
+            return Err(SpoolError::Serve(format!(
+                "{grpc_addr} given for both gRPC and HTTP; the two endpoints need different ports"
+            )));
+        }
         let mut serving = self.inner.serving.lock().await;
         if serving.is_some() {
             return Err(SpoolError::Serve("already serving".into()));
@@ -214,8 +230,8 @@ impl Spool {
         let c = &self.inner.config;
         let r = &c.receiver;
         let mut builder = Receiver::builder()
-            .grpc_addr(c.grpc_addr)
-            .http_addr(c.http_addr)
+            .grpc_addr(grpc_addr)
+            .http_addr(http_addr)
             .max_body_bytes(usize::try_from(r.max_body_size.0).unwrap_or(usize::MAX))
             .max_concurrent_requests(r.max_concurrent_requests)
             .read_header_timeout(r.read_header_timeout.0)
@@ -314,7 +330,13 @@ impl Spool {
     /// at the deadline, forwarder drops) and what went wrong; it is also logged. `Err` only
     /// when the shutdown could not run at all.
     pub async fn shutdown(&self) -> Result<ShutdownReport, SpoolError> {
-        let timeout = self.inner.config.shutdown_timeout.0;
+        self.shutdown_within(self.inner.config.shutdown_timeout.0)
+            .await
+    }
+
+    /// Like [`Spool::shutdown`], within `timeout` instead of the configured `shutdown_timeout`
+    /// (the Python package's `Spool.shutdown(timeout)`).
+    pub async fn shutdown_within(&self, timeout: Duration) -> Result<ShutdownReport, SpoolError> {
         let deadline = Instant::now() + timeout;
         let mut report = ShutdownReport::default();
         self.inner.readiness.set_ready(false);
