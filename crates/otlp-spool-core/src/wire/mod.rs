@@ -4,7 +4,10 @@
 //! them (receiver) and turn them into Arrow (storage) read those bytes with the one
 //! [`Reader`] defined here, so both accept the same framing with the same limits.
 
+mod cost;
 mod reader;
+
+pub use cost::write_cost;
 
 pub use reader::{
     Field, MAX_FIELD_NUMBER, MAX_GROUP_DEPTH, Reader, Value, WireError, WireErrorKind, WireType,
