@@ -13,6 +13,8 @@ use crate::readiness::Readiness;
 
 /// Default maximum body size, checked after decompression: 20 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
+/// Default maximum write cost of one request (`Telemetry::write_cost`): 64 MiB.
+pub const DEFAULT_MAX_DECODED_BYTES: usize = 64 * 1024 * 1024;
 /// Default maximum number of export requests handled at once, both ports together.
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 1024;
 /// Default gRPC address: `127.0.0.1:4317`.
@@ -32,6 +34,9 @@ pub enum BuildError {
     /// `max_body_bytes` was 0.
     #[error("max_body_bytes must be at least 1")]
     ZeroBodyLimit,
+    /// `max_decoded_bytes` was 0.
+    #[error("max_decoded_bytes must be at least 1")]
+    ZeroDecodedLimit,
     /// `max_concurrent_requests` was 0.
     #[error("max_concurrent_requests must be at least 1")]
     ZeroConcurrency,
@@ -49,12 +54,13 @@ pub enum BuildError {
 }
 
 /// Configures a [`Receiver`]. Defaults: gRPC on `127.0.0.1:4317`, HTTP on `127.0.0.1:4318`,
-/// 20 MiB body limit, 1024 concurrent requests, no TLS, no token, always ready, no extra
+/// 20 MiB body limit, 64 MiB write-cost limit, 1024 concurrent requests, no TLS, no token, always ready, no extra
 /// metrics.
 pub struct ReceiverBuilder {
     grpc_addr: Option<SocketAddr>,
     http_addr: Option<SocketAddr>,
     max_body_bytes: usize,
+    max_decoded_bytes: usize,
     max_concurrent_requests: usize,
     bearer_token: Option<String>,
     tls: Option<(PathBuf, PathBuf)>,
@@ -68,6 +74,7 @@ impl ReceiverBuilder {
             grpc_addr: Some(DEFAULT_GRPC_ADDR),
             http_addr: Some(DEFAULT_HTTP_ADDR),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_decoded_bytes: DEFAULT_MAX_DECODED_BYTES,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
             bearer_token: None,
             tls: None,
@@ -106,6 +113,14 @@ impl ReceiverBuilder {
     /// message). Larger ones get 413 / RESOURCE_EXHAUSTED.
     pub fn max_body_bytes(mut self, bytes: usize) -> Self {
         self.max_body_bytes = bytes;
+        self
+    }
+
+    /// The largest write cost of one request (`Telemetry::write_cost`: the memory the storage
+    /// writer needs to turn it into Arrow), so that no request shape can amplify past it.
+    /// Costlier ones get 413 / RESOURCE_EXHAUSTED naming `receiver.max_decoded_size`.
+    pub fn max_decoded_bytes(mut self, bytes: usize) -> Self {
+        self.max_decoded_bytes = bytes;
         self
     }
 
@@ -150,6 +165,9 @@ impl ReceiverBuilder {
         if self.max_body_bytes == 0 {
             return Err(BuildError::ZeroBodyLimit);
         }
+        if self.max_decoded_bytes == 0 {
+            return Err(BuildError::ZeroDecodedLimit);
+        }
         if self.max_concurrent_requests == 0 {
             return Err(BuildError::ZeroConcurrency);
         }
@@ -168,6 +186,7 @@ impl ReceiverBuilder {
             grpc_addr: self.grpc_addr,
             http_addr: self.http_addr,
             max_body_bytes: self.max_body_bytes,
+            max_decoded_bytes: self.max_decoded_bytes,
             max_concurrent_requests: self.max_concurrent_requests,
             auth,
             tls,
@@ -184,6 +203,7 @@ impl fmt::Debug for ReceiverBuilder {
             .field("grpc_addr", &self.grpc_addr)
             .field("http_addr", &self.http_addr)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_decoded_bytes", &self.max_decoded_bytes)
             .field("max_concurrent_requests", &self.max_concurrent_requests)
             .field(
                 "bearer_token",
@@ -200,6 +220,7 @@ pub struct Receiver {
     pub(crate) grpc_addr: Option<SocketAddr>,
     pub(crate) http_addr: Option<SocketAddr>,
     pub(crate) max_body_bytes: usize,
+    pub(crate) max_decoded_bytes: usize,
     pub(crate) max_concurrent_requests: usize,
     pub(crate) auth: Option<BearerToken>,
     pub(crate) tls: Option<Arc<ServerConfig>>,

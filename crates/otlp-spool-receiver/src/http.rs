@@ -4,8 +4,9 @@
 //! Order of checks for an export request: path (404) and method (405), bearer token (401),
 //! `Content-Type` (415), `Content-Encoding` (415), concurrency slot (503), declared
 //! `Content-Length` (413, without reading the body), body read capped at the limit (413),
-//! decompression capped at the limit (413 / 400), decode (400), id validation (partial
-//! success), sink (503 / 413). The response body is in the request's format: an
+//! decompression capped at the limit (413 / 400), validation of the protobuf bytes (400; JSON
+//! is decoded and encoded once first), write cost (413), id validation (partial success),
+//! sink (503 / 413). The response body is in the request's format: an
 //! `Export*ServiceResponse` on success, a `google.rpc.Status` on error.
 //!
 //! Invariants: no input produces a 500 or a panic; the sink is called only for a request
@@ -163,7 +164,7 @@ async fn export(
         }
     };
 
-    let decoded = decode_request(signal, format, encoding, body, max)?;
+    let decoded = decode_request(signal, format, encoding, body, &shared.limits())?;
     let refused = shared.ingest(decoded.telemetry, decoded.refused)?;
     Ok(success(signal, format, &refused))
 }

@@ -38,8 +38,9 @@
 //! |---|---|---|
 //! | accepted (sink returned `Ok`) | 200, `Export*ServiceResponse` in the request's format | OK |
 //! | some items with invalid ids | 200 with `partial_success` (count, message) | OK with `partial_success` |
-//! | malformed protobuf / JSON, corrupt gzip or zstd | 400, `google.rpc.Status` | INVALID_ARGUMENT |
+//! | malformed protobuf / JSON (nesting too deep included), corrupt gzip or zstd | 400, `google.rpc.Status` | INVALID_ARGUMENT |
 //! | body over the limit after decompression (default 20 MiB) | 413 | RESOURCE_EXHAUSTED |
+//! | write cost over `max_decoded_bytes` (default 64 MiB) | 413 | RESOURCE_EXHAUSTED |
 //! | wrong `Content-Type` or `Content-Encoding` | 415 | UNIMPLEMENTED (encoding) |
 //! | missing or wrong bearer token | 401 | UNAUTHENTICATED |
 //! | sink full, too many concurrent requests | 503 + `Retry-After` | UNAVAILABLE + `google.rpc.RetryInfo` |
@@ -55,12 +56,17 @@
 //! # Design
 //! * One accept loop per port on hyper-util's auto (HTTP/1.1 + HTTP/2) connection builder,
 //!   optional rustls TLS, graceful shutdown through hyper-util's `GracefulShutdown`.
-//! * gRPC: opentelemetry-proto's generated tonic servers behind a router that checks the
-//!   token and the concurrency limit and maps tonic's decode errors onto the contract.
+//! * Request bytes flow on as bytes: the sink gets a [`Telemetry`] holding the decompressed
+//!   protobuf request exactly as it arrived whenever nothing inside it was refused.
+//! * gRPC: tonic's server machinery (framing, gzip/zstd, message size limit) over a
+//!   pass-through codec, behind a router that checks the token and the concurrency limit and
+//!   maps tonic's own errors onto the contract.
 //! * HTTP: a hand-written hyper service; the body is read into one `Bytes` (no copy when it
-//!   arrives in one chunk), decompressed through a capped reader, decoded by prost or serde.
-//! * Validation drops spans with invalid ids one by one ([`validate`]); the sink sees only
-//!   the rest, and only when there is something left.
+//!   arrives in one chunk) and decompressed through a capped reader; OTLP/JSON is decoded by
+//!   serde and encoded into protobuf once.
+//! * Both transports validate the bytes with one function, [`validate_protobuf`] (today a
+//!   prost-based stand-in for the validating walker): spans with invalid ids are dropped one by
+//!   one ([`validate`]); the sink sees only the rest, and only when there is something left.
 
 mod auth;
 mod builder;
@@ -79,9 +85,11 @@ mod validate;
 
 pub use builder::{
     BuildError, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, DEFAULT_MAX_BODY_BYTES,
-    DEFAULT_MAX_CONCURRENT_REQUESTS, Receiver, ReceiverBuilder,
+    DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_DECODED_BYTES, Receiver, ReceiverBuilder,
 };
-pub use decode::{DecodeError, Decoded, Encoding, Format, decode_request};
+pub use decode::{
+    DecodeError, Decoded, Encoding, Format, Limits, decode_request, validate_protobuf,
+};
 pub use limit::{ConcurrencyLimit, Permit};
 pub use metrics::{MetricsProvider, ReceiverMetrics, RejectReason, Transport};
 pub use readiness::Readiness;
@@ -89,4 +97,4 @@ pub use reject::retry_delay_from_status_details;
 pub use server::{RunningReceiver, ServeError};
 pub use validate::{Refused, validate};
 
-pub use otlp_spool_core::{Signal, Sink, SinkError, Telemetry};
+pub use otlp_spool_core::{ExportRequest, Signal, Sink, SinkError, Telemetry};

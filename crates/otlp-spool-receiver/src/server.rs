@@ -84,6 +84,7 @@ impl Receiver {
             metrics: self.metrics.clone(),
             limit: ConcurrencyLimit::new(self.max_concurrent_requests),
             max_body_bytes: self.max_body_bytes,
+            max_decoded_bytes: self.max_decoded_bytes,
             auth: self.auth,
             readiness: self.readiness,
             providers: self.providers,

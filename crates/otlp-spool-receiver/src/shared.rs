@@ -1,8 +1,8 @@
 //! [`Shared`]: the state both servers' handlers read, and [`Shared::ingest`], the one place
-//! where decoded telemetry meets the sink.
+//! where validated telemetry meets the sink.
 //!
 //! Invariants: the sink is called at most once per request, only with a non-empty batch, and
-//! only after the whole request decoded and validated; a request whose items were all refused
+//! only after the whole request was validated; a request whose items were all refused
 //! (or that held none) is acknowledged without calling the sink.
 
 use std::sync::Arc;
@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use otlp_spool_core::{Sink, Telemetry};
 
 use crate::auth::BearerToken;
+use crate::decode::Limits;
 use crate::limit::ConcurrencyLimit;
 use crate::metrics::{MetricsProvider, ReceiverMetrics};
 use crate::readiness::Readiness;
@@ -22,6 +23,7 @@ pub(crate) struct Shared {
     pub(crate) metrics: Arc<ReceiverMetrics>,
     pub(crate) limit: ConcurrencyLimit,
     pub(crate) max_body_bytes: usize,
+    pub(crate) max_decoded_bytes: usize,
     pub(crate) auth: Option<BearerToken>,
     pub(crate) readiness: Readiness,
     pub(crate) providers: Vec<Arc<dyn MetricsProvider>>,
@@ -46,6 +48,14 @@ impl Shared {
         }
         self.metrics.accepted(signal, items, refused.count);
         Ok(refused)
+    }
+
+    /// The limits every request is validated against.
+    pub(crate) fn limits(&self) -> Limits {
+        Limits {
+            max_body_bytes: self.max_body_bytes,
+            max_decoded_bytes: self.max_decoded_bytes,
+        }
     }
 
     /// Whether a header value passes the bearer-token check (always, without a token).

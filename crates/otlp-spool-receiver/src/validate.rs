@@ -10,12 +10,15 @@
 //! Invariants: a refused item is removed from the request, counted once in [`Refused::count`],
 //! and the first few reasons are named in [`Refused::message`]; valid items are untouched and
 //! keep their order.
+//!
+//! These rules run on the prost form, inside the stand-in `validate_protobuf` (decode.rs);
+//! the validating protobuf walker of `otlp-spool-core` applies the same rules to the bytes.
 
 use std::fmt::Write as _;
 
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use opentelemetry_proto::tonic::trace::v1::Span;
-use otlp_spool_core::Telemetry;
+use otlp_spool_core::ExportRequest;
 
 /// How many reasons the message names before it summarises.
 const MAX_REASONS: usize = 3;
@@ -56,11 +59,11 @@ impl Refused {
     }
 }
 
-/// Removes the items with invalid ids from `telemetry` and reports them.
-pub fn validate(telemetry: &mut Telemetry) -> Refused {
+/// Removes the items with invalid ids from `request` and reports them.
+pub fn validate(request: &mut ExportRequest) -> Refused {
     let mut refused = Refused::default();
-    match telemetry {
-        Telemetry::Traces(request) => {
+    match request {
+        ExportRequest::Traces(request) => {
             for scope in request
                 .resource_spans
                 .iter_mut()
@@ -78,7 +81,7 @@ pub fn validate(telemetry: &mut Telemetry) -> Refused {
             }
             refused.finish("spans");
         }
-        Telemetry::Logs(request) => {
+        ExportRequest::Logs(request) => {
             for scope in request
                 .resource_logs
                 .iter_mut()
@@ -98,7 +101,7 @@ pub fn validate(telemetry: &mut Telemetry) -> Refused {
             }
             refused.finish("log records");
         }
-        Telemetry::Metrics(_) => {}
+        ExportRequest::Metrics(_) => {}
     }
     refused
 }

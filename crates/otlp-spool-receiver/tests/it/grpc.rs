@@ -9,7 +9,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
-use otlp_spool_receiver::Telemetry;
+use otlp_spool_receiver::ExportRequest;
+use prost::Message;
 use tonic::Code;
 use tonic::codec::CompressionEncoding;
 use tonic::codegen::http::uri::PathAndQuery;
@@ -46,10 +47,13 @@ async fn export_with_and_without_compression() {
     }
     let received = server.sink.take();
     assert_eq!(received.len(), 3);
+    // The sink gets the decompressed request bytes exactly as the client encoded them.
+    let encoded = request.encode_to_vec();
+    assert!(received.iter().all(|t| t.bytes()[..] == encoded[..]));
     assert!(
         received
             .iter()
-            .all(|t| *t == Telemetry::Traces(request.clone()))
+            .all(|t| t.decode().unwrap() == ExportRequest::Traces(request.clone()))
     );
 
     let mut logs = LogsServiceClient::new(channel(&server).await);

@@ -6,6 +6,7 @@ mod bad_input;
 mod concurrency;
 mod grpc;
 mod http;
+mod limits;
 mod otel_clients;
 mod probes;
 mod properties;
