@@ -211,6 +211,7 @@ impl Spool {
             .grpc_addr(c.grpc_addr)
             .http_addr(c.http_addr)
             .max_body_bytes(usize::try_from(c.receiver.max_body_size.0).unwrap_or(usize::MAX))
+            .max_decoded_bytes(usize::try_from(c.receiver.max_decoded_size.0).unwrap_or(usize::MAX))
             .max_concurrent_requests(c.receiver.max_concurrent_requests)
             .readiness(self.inner.readiness.clone())
             .metrics_provider(Arc::new({

@@ -253,6 +253,7 @@ impl Config {
         }
         let r = &self.receiver;
         positive("receiver.max_body_size", r.max_body_size.0)?;
+        positive("receiver.max_decoded_size", r.max_decoded_size.0)?;
         positive(
             "receiver.max_concurrent_requests",
             r.max_concurrent_requests as u64,

@@ -53,6 +53,10 @@ impl Default for Config {
 pub struct ReceiverConfig {
     /// Largest request body, checked after decompression. Default 20MiB.
     pub max_body_size: ByteSize,
+    /// Largest write cost of one request: the memory the storage writer would need to turn it
+    /// into Arrow (`Telemetry::write_cost`, estimated from its size and item count). Costlier
+    /// requests get 413 / RESOURCE_EXHAUSTED. Default 64MiB.
+    pub max_decoded_size: ByteSize,
     /// Requests handled at once; more wait. Default 256.
     pub max_concurrent_requests: usize,
     /// When set, every request must carry `authorization: Bearer <token>`.
@@ -65,6 +69,7 @@ impl Default for ReceiverConfig {
     fn default() -> Self {
         Self {
             max_body_size: ByteSize(20 << 20),
+            max_decoded_size: ByteSize(64 << 20),
             max_concurrent_requests: 256,
             bearer_token: None,
             tls: None,
@@ -97,10 +102,10 @@ pub enum BufferPolicy {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BufferConfig {
-    /// Memory bound of each signal's lane: the heap held by its decoded requests, buffered or
-    /// being written (`Telemetry::memory_size`; about 5x a request's protobuf size for typical
-    /// spans). Default 32MiB. A single request larger than the bound is admitted only into an
-    /// empty lane.
+    /// Memory bound of each signal's lane: each request weighs its protobuf bytes plus its
+    /// write cost (`Telemetry::weight() + Telemetry::write_cost()`: what holding it and then
+    /// turning it into Arrow takes), buffered or being written. Default 32MiB. A single
+    /// request larger than the bound is admitted only into an empty lane.
     pub max_bytes: ByteSize,
     /// A batch is written once it holds this many requests. Default 1024.
     pub max_batch_items: usize,
