@@ -121,3 +121,46 @@ async fn a_large_drained_batch_is_written_in_chunks_of_max_batch_bytes() {
     .await
     .expect("test timed out");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_costlier_than_receiver_max_decoded_size_is_413_and_nothing_is_stored() {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let dir = tempfile::tempdir().unwrap();
+        let small = encoded(1);
+        let mut config = Config::default();
+        // Room for the write cost of a 20-span request, not for one of 200 spans.
+        config.receiver.max_decoded_size = ByteSize(2 * small.write_cost() as u64);
+        let spool = Spool::builder()
+            .config(config)
+            .output_dir(dir.path())
+            .grpc_addr("127.0.0.1:0".parse().unwrap())
+            .http_addr("127.0.0.1:0".parse().unwrap())
+            .build()
+            .await
+            .unwrap();
+        let addrs = spool.serve().await.unwrap();
+        let response = reqwest::Client::new()
+            .post(format!("http://{}/v1/traces", addrs.http))
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(&request(0, 200)).unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 413);
+        let body: serde_json::Value =
+            serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains("receiver.max_decoded_size"), "{message}");
+
+        let answer = crate::traffic::post(&reqwest::Client::new(), addrs.http, &request(1, 20))
+            .await
+            .unwrap();
+        assert_eq!(answer.status, 200);
+        spool.flush().await.unwrap();
+        let expected: std::collections::BTreeSet<u64> = ids(&request(1, 20)).into_iter().collect();
+        assert_eq!(stored_ids(dir.path()), expected);
+        spool.shutdown().await.unwrap();
+    })
+    .await
+    .expect("test timed out");
+}
