@@ -38,7 +38,10 @@ fn attributes(n: usize, seed: usize) -> Vec<KeyValue> {
             ),
             1 => attribute(&format!("key.{k}"), Value::IntValue((seed * k) as i64)),
             2 => attribute(&format!("key.{k}"), Value::DoubleValue(seed as f64 / 3.0)),
-            _ => attribute(&format!("key.{k}"), Value::BoolValue(seed.is_multiple_of(2))),
+            _ => attribute(
+                &format!("key.{k}"),
+                Value::BoolValue(seed.is_multiple_of(2)),
+            ),
         })
         .collect()
 }
