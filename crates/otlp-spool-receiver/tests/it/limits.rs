@@ -5,17 +5,15 @@
 
 use std::time::Duration;
 
-use bytes::{Buf as _, BufMut as _, Bytes};
+use bytes::Bytes;
 use otlp_spool_core::wire::{WireType, put_tag, put_varint};
 use otlp_spool_receiver::{
     DecodeError, Encoding, ExportRequest, Format, Limits, Signal, decode_request,
 };
 use prost::Message;
 use tonic::Code;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
-use tonic::codegen::http::uri::PathAndQuery;
 
-use crate::grpc::channel;
+use crate::grpc::raw;
 use crate::support::*;
 
 /// How deep the hostile inputs nest.
@@ -234,18 +232,11 @@ async fn deep_nesting_is_invalid_argument_over_grpc() {
     tokio::time::timeout(Duration::from_secs(60), async {
         let server = start().await;
         for shape in [Shape::KvList, Shape::Array] {
-            let status = export_raw(&server, nested_protobuf(shape, DEEP))
+            let (code, message) = export_raw(&server, nested_protobuf(shape, DEEP))
                 .await
                 .unwrap_err();
-            assert_eq!(
-                status.code(),
-                Code::InvalidArgument,
-                "{shape:?}: {status:?}"
-            );
-            assert!(
-                status.message().contains("recursion limit"),
-                "{shape:?}: {status:?}"
-            );
+            assert_eq!(code, Code::InvalidArgument, "{shape:?}: {message}");
+            assert!(message.contains("recursion limit"), "{shape:?}: {message}");
         }
         assert_eq!(server.sink.calls(), 0);
         // The same connection handling still takes a good request.
@@ -293,12 +284,9 @@ async fn a_request_costlier_than_max_decoded_bytes_is_413_or_resource_exhausted(
             message.contains("receiver.max_decoded_size") && message.contains(&limit.to_string()),
             "{message}"
         );
-        let status = export_raw(&server, body).await.unwrap_err();
-        assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
-        assert!(
-            status.message().contains("receiver.max_decoded_size"),
-            "{status:?}"
-        );
+        let (code, message) = export_raw(&server, body).await.unwrap_err();
+        assert_eq!(code, Code::ResourceExhausted, "{message}");
+        assert!(message.contains("receiver.max_decoded_size"), "{message}");
         assert_eq!(
             server.sink.calls(),
             2,
@@ -316,53 +304,12 @@ fn a_zero_decoded_limit_is_refused_at_build() {
     assert!(error.to_string().contains("max_decoded_bytes"), "{error}");
 }
 
-/// Sends `body` as it is to `TraceService/Export` (a client that encodes nothing).
-async fn export_raw(server: &Server, body: Vec<u8>) -> Result<Bytes, tonic::Status> {
-    let mut grpc = tonic::client::Grpc::new(channel(server).await);
-    grpc.ready().await.unwrap();
-    grpc.unary(
-        tonic::Request::new(Bytes::from(body)),
-        PathAndQuery::from_static("/opentelemetry.proto.collector.trace.v1.TraceService/Export"),
-        RawBytes,
-    )
-    .await
-    .map(tonic::Response::into_inner)
-}
-
-/// A client codec for bytes that are already protobuf.
-#[derive(Debug, Clone, Copy)]
-struct RawBytes;
-
-impl Codec for RawBytes {
-    type Encode = Bytes;
-    type Decode = Bytes;
-    type Encoder = RawBytes;
-    type Decoder = RawBytes;
-
-    fn encoder(&mut self) -> RawBytes {
-        RawBytes
-    }
-
-    fn decoder(&mut self) -> RawBytes {
-        RawBytes
-    }
-}
-
-impl Encoder for RawBytes {
-    type Item = Bytes;
-    type Error = tonic::Status;
-
-    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl Decoder for RawBytes {
-    type Item = Bytes;
-    type Error = tonic::Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, tonic::Status> {
-        Ok(Some(src.copy_to_bytes(src.remaining())))
+/// Sends `body` as it is to `TraceService/Export` in one raw gRPC frame (a client that
+/// encodes nothing): `Ok` or the status code and message.
+async fn export_raw(server: &Server, body: Vec<u8>) -> Result<(), (Code, String)> {
+    let frame = raw::frame(false, body.len() as u32, &body);
+    match raw::call_status(server, None, frame).await {
+        (Code::Ok, _) => Ok(()),
+        failed => Err(failed),
     }
 }
