@@ -43,7 +43,8 @@ commands:
       --confirm-measurement SECS
                                 measurement time when re-measuring (default 2x, quick 0.6)
   load [LOADGEN FLAGS]          build release binaries and run the load generator against a
-                                spawned server (flags: see benches/README.md)
+                                spawned server, or against --server-cmd CMD (another OTLP
+                                server, e.g. Rotel) (flags: see benches/README.md)
 ";
 
 fn main() -> ExitCode {

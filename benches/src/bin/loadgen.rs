@@ -2,7 +2,10 @@
 //! fixed time, and reports accepted spans/s, rejections by code and p50/p99 latency. With
 //! `--spawn-server` it also starts the server (pinned with `taskset`), measures its CPU time
 //! per million spans and its idle and peak RSS, stops it with SIGTERM, checks it exits 0 and
-//! counts the rows that reached the Arrow files. See benches/README.md for the commands.
+//! counts the rows that reached the Arrow files. With `--server-cmd` it starts any other OTLP
+//! server the same way (pinned, measured from `/proc`, stopped with SIGTERM) for a side-by-side
+//! comparison; it is ready once its port accepts connections, and nothing is checked after
+//! the run besides its stopping. See benches/README.md for the commands.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -38,8 +41,15 @@ struct Args {
     #[arg(long)]
     metrics_addr: Option<SocketAddr>,
     /// Start this otlp-spool binary (`serve` on 127.0.0.1:0) and measure it.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "server_cmd")]
     spawn_server: Option<PathBuf>,
+    /// Start this command (run by `sh -c 'exec CMD'`) as the server instead and measure it the
+    /// same way: `{grpc_port}` and `{http_port}` are replaced by free ports on 127.0.0.1 and
+    /// `{port}` by the one of `--protocol`, e.g. `rotel-agent start --exporter blackhole
+    /// --otlp-grpc-endpoint 127.0.0.1:{grpc_port} --otlp-http-endpoint 127.0.0.1:{http_port}`.
+    /// No `/metrics` drain and no file check: it is a foreign server.
+    #[arg(long, value_name = "CMD")]
+    server_cmd: Option<String>,
     /// YAML configuration passed to the spawned server with --config.
     #[arg(long, value_name = "FILE")]
     server_config: Option<PathBuf>,
@@ -102,9 +112,10 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let load_before = load_average();
-    let mut server = match &args.spawn_server {
-        Some(bin) => Some(Server::spawn(bin, &args)?),
-        None => None,
+    let mut server = match (&args.spawn_server, &args.server_cmd) {
+        (Some(bin), _) => Some(Server::spawn(bin, &args)?),
+        (None, Some(cmd)) => Some(Server::spawn_command(cmd, &args)?),
+        (None, None) => None,
     };
     let (target, metrics_addr) = match &server {
         Some(s) => (
@@ -112,11 +123,11 @@ fn main() -> anyhow::Result<()> {
                 ProtocolArg::Grpc => s.grpc,
                 ProtocolArg::Http => s.http,
             },
-            Some(s.http),
+            (!s.foreign).then_some(s.http),
         ),
         None => (
             args.target
-                .context("--target is required without --spawn-server")?,
+                .context("--target is required without --spawn-server or --server-cmd")?,
             args.metrics_addr,
         ),
     };
@@ -171,18 +182,21 @@ fn main() -> anyhow::Result<()> {
     // Let the server write out what it accepted, then stop it.
     let mut server_report = None;
     if let Some(mut s) = server.take() {
-        let addr = metrics_addr.context("the spawned server has an HTTP address")?;
-        let drained = runtime.block_on(wait_drained(addr));
+        let drained = match metrics_addr {
+            Some(addr) => runtime.block_on(wait_drained(addr)),
+            None => Drained::not_watched(),
+        };
         let last = ProcSample::read(s.pid()).context("reading the server's /proc")?;
         let stop = Instant::now();
         let exit = s.terminate(Duration::from_secs(60));
         let stop_time = stop.elapsed();
-        let rows_in_files = if args.no_verify_files || exit.is_err() {
+        let rows_in_files = if args.no_verify_files || s.foreign || exit.is_err() {
             None
         } else {
             Some(count_rows(&s.output_dir))
         };
         server_report = Some(ServerReport {
+            foreign: s.foreign,
             idle: idle.context("idle sample")?,
             at_start: run.server_at_start.context("start sample")?,
             at_end: run.server_at_end.context("end sample")?,
@@ -368,6 +382,17 @@ struct Drained {
     waited: Duration,
 }
 
+impl Drained {
+    /// A foreign server: there is no otlp-spool `/metrics` to watch.
+    fn not_watched() -> Self {
+        Self {
+            accepted_items: None,
+            written_items: None,
+            waited: Duration::ZERO,
+        }
+    }
+}
+
 /// Polls /metrics until the traces lane has written everything it accepted (at most 60 s).
 async fn wait_drained(addr: SocketAddr) -> Drained {
     let client = reqwest::Client::new();
@@ -414,13 +439,15 @@ fn count_rows(dir: &Path) -> anyhow::Result<u64> {
     Ok(rows)
 }
 
-/// A spawned `otlp-spool serve`.
+/// A spawned `otlp-spool serve`, or a foreign server started from `--server-cmd`.
 struct Server {
     child: Child,
     grpc: SocketAddr,
     http: SocketAddr,
     output_dir: PathBuf,
     tail: Arc<Mutex<Vec<String>>>,
+    /// Started from `--server-cmd`: no otlp-spool `/metrics`, no files to check.
+    foreign: bool,
 }
 
 impl Server {
@@ -469,11 +496,7 @@ impl Server {
                     if line.contains("otlp-spool listening") {
                         let _ = tx.send(line.clone());
                     }
-                    let mut t = tail.lock().unwrap_or_else(|e| e.into_inner());
-                    t.push(line);
-                    if t.len() > 20 {
-                        t.remove(0);
-                    }
+                    push_tail(&tail, line);
                 }
             }
         });
@@ -483,6 +506,7 @@ impl Server {
             http: SocketAddr::from(([0, 0, 0, 0], 0)),
             output_dir,
             tail,
+            foreign: false,
         };
         let line = match rx.recv_timeout(Duration::from_secs(60)) {
             Ok(line) => line,
@@ -503,6 +527,72 @@ impl Server {
         };
         server.grpc = addr("grpc=")?;
         server.http = addr("http=")?;
+        Ok(server)
+    }
+
+    /// Starts `cmd` (see `--server-cmd`) pinned like otlp-spool, and waits until the port of
+    /// `--protocol` accepts TCP connections (at most 60 s).
+    fn spawn_command(cmd: &str, args: &Args) -> anyhow::Result<Self> {
+        let (grpc, http) = (free_port()?, free_port()?);
+        let port = match args.protocol {
+            ProtocolArg::Grpc => grpc,
+            ProtocolArg::Http => http,
+        };
+        let line = cmd
+            .replace("{grpc_port}", &grpc.to_string())
+            .replace("{http_port}", &http.to_string())
+            .replace("{port}", &port.to_string());
+        // `exec`: the measured pid is the server itself, not a shell around it.
+        let script = format!("exec {line}");
+        let mut command = match &args.server_cpu {
+            Some(cpus) => {
+                let mut c = Command::new("taskset");
+                c.args(["-c", cpus, "sh", "-c", &script]);
+                c
+            }
+            None => {
+                let mut c = Command::new("sh");
+                c.args(["-c", &script]);
+                c
+            }
+        };
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting `{line}`"))?;
+        let stderr = child.stderr.take().context("the server's stderr")?;
+        let tail = Arc::new(Mutex::new(Vec::new()));
+        std::thread::spawn({
+            let tail = tail.clone();
+            move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    push_tail(&tail, line);
+                }
+            }
+        });
+        let mut server = Self {
+            child,
+            grpc: SocketAddr::from(([127, 0, 0, 1], grpc)),
+            http: SocketAddr::from(([127, 0, 0, 1], http)),
+            output_dir: PathBuf::new(),
+            tail,
+            foreign: true,
+        };
+        let target = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect_timeout(&target, Duration::from_millis(200)).is_err() {
+            if Instant::now() >= deadline || server.child.try_wait().ok().flatten().is_some() {
+                server.kill();
+                bail!(
+                    "`{line}` did not accept connections on {target} within 60 s:\n{}",
+                    server.stderr_tail()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        eprintln!("foreign server ready: `{line}` (pid {})", server.pid());
         Ok(server)
     }
 
@@ -552,7 +642,23 @@ impl Server {
     }
 }
 
+/// Keeps the last 20 lines a server wrote to stderr.
+fn push_tail(tail: &Mutex<Vec<String>>, line: String) {
+    let mut t = tail.lock().unwrap_or_else(|e| e.into_inner());
+    t.push(line);
+    if t.len() > 20 {
+        t.remove(0);
+    }
+}
+
+/// A port on 127.0.0.1 that was free a moment ago (bound, read, released).
+fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
+    Ok(listener.local_addr()?.port())
+}
+
 struct ServerReport {
+    foreign: bool,
     idle: ProcSample,
     at_start: ProcSample,
     at_end: ProcSample,
@@ -640,24 +746,39 @@ fn report(
         let per_m_window = window_cpu / (run.accepted_spans as f64 / 1e6);
         let written = s.drained.written_items.unwrap_or(0.0);
         let per_m_total = total_cpu / (written / 1e6);
-        println!(
-            "server CPU: {window_cpu:.2} s in the window ({:.0}% of a core), {per_m_window:.2} CPU-s per million spans accepted; \
-             {total_cpu:.2} s from idle to drained, {per_m_total:.2} CPU-s per million spans written",
-            100.0 * window_cpu / secs
-        );
+        if s.foreign {
+            println!(
+                "server CPU: {window_cpu:.2} s in the window ({:.0}% of a core), {per_m_window:.2} CPU-s per million spans accepted; \
+                 {total_cpu:.2} s from idle to the end of the run",
+                100.0 * window_cpu / secs
+            );
+        } else {
+            println!(
+                "server CPU: {window_cpu:.2} s in the window ({:.0}% of a core), {per_m_window:.2} CPU-s per million spans accepted; \
+                 {total_cpu:.2} s from idle to drained, {per_m_total:.2} CPU-s per million spans written",
+                100.0 * window_cpu / secs
+            );
+        }
         println!(
             "server RSS: idle {:.1} MiB, peak {:.1} MiB (VmHWM), after drain {:.1} MiB",
             mib(s.idle.rss_kib),
             mib(s.last.peak_rss_kib),
             mib(s.last.rss_kib)
         );
-        println!(
-            "server /metrics after {:.1} s of drain: accepted_items {:?}, written_items {:?} (generator counted {} accepted spans in all)",
-            s.drained.waited.as_secs_f64(),
-            s.drained.accepted_items,
-            s.drained.written_items,
-            run.total_accepted_spans
-        );
+        if s.foreign {
+            println!(
+                "foreign server: no drain watched, no files checked (generator counted {} accepted spans in all)",
+                run.total_accepted_spans
+            );
+        } else {
+            println!(
+                "server /metrics after {:.1} s of drain: accepted_items {:?}, written_items {:?} (generator counted {} accepted spans in all)",
+                s.drained.waited.as_secs_f64(),
+                s.drained.accepted_items,
+                s.drained.written_items,
+                run.total_accepted_spans
+            );
+        }
         match &s.exit {
             Ok(code) => println!(
                 "server exit code after SIGTERM: {code} ({:.2} s)",
@@ -665,8 +786,13 @@ fn report(
             ),
             Err(e) => println!("server did not stop cleanly: {e}"),
         }
-        ok &= s.exit == Ok(0);
-        ok &= s.drained.written_items == Some(run.total_accepted_spans as f64);
+        if s.foreign {
+            // Its own exit code is its business; it must stop on SIGTERM, though.
+            ok &= s.exit.is_ok();
+        } else {
+            ok &= s.exit == Ok(0);
+            ok &= s.drained.written_items == Some(run.total_accepted_spans as f64);
+        }
         match &s.rows_in_files {
             Some(Ok(rows)) => {
                 println!("rows in the Arrow files: {rows}");
@@ -679,11 +805,15 @@ fn report(
             None => {}
         }
         result += &format!(
-            " server_cpu_s_per_m_spans={per_m_window:.2} idle_rss_mib={:.1} peak_rss_mib={:.1} exit={:?} written={written:.0}",
+            " server={} server_cpu_s_per_m_spans={per_m_window:.2} idle_rss_mib={:.1} peak_rss_mib={:.1} exit={:?}",
+            if s.foreign { "foreign" } else { "otlp-spool" },
             mib(s.idle.rss_kib),
             mib(s.last.peak_rss_kib),
             s.exit
         );
+        if !s.foreign {
+            result += &format!(" written={written:.0}");
+        }
         if !ok {
             eprintln!("server stderr (last lines):\n{}", s.stderr_tail);
         }

@@ -1,9 +1,11 @@
 //! Shared vocabulary of otlp-spool: what a batch of telemetry is ([`Telemetry`], tagged by
 //! [`Signal`]) and where it goes ([`Sink`]). No tokio, no I/O.
 //!
-//! The OTLP receiver decodes requests into [`Telemetry`] and hands them to a [`Sink`]; later the
-//! embedded SDK exporters hand their batches to the same trait, so the pipeline behind it sees
-//! one kind of input whatever its source.
+//! A [`Telemetry`] is a serialized OTLP export request (`bytes::Bytes`): the receiver
+//! validates request bytes and hands them on as they arrived, the SDK exporters and the
+//! OTLP/JSON edge encode a prost request once, and the pipeline behind the [`Sink`] sees one
+//! kind of input whatever its source. prost structs ([`ExportRequest`]) appear only at the
+//! edges that need them, through [`Telemetry::decode`].
 //!
 //! ```
 //! use std::sync::Mutex;
@@ -22,7 +24,7 @@
 //! }
 //!
 //! let sink = Collect::default();
-//! let batch = Telemetry::Traces(ExportTraceServiceRequest::default());
+//! let batch = Telemetry::from(ExportTraceServiceRequest::default());
 //! assert_eq!(batch.signal(), Signal::Traces);
 //! assert_eq!(batch.item_count(), 0);
 //! sink.accept(batch)?; // Ok: the data is held, the sender may be acknowledged.
@@ -35,8 +37,9 @@
 //! * `Err(_)` means the sink took nothing: the batch was dropped untouched, and the caller
 //!   answers its client with the matching retryable or permanent error (see [`SinkError`]).
 //! * `accept` never blocks for long: it either takes the batch or refuses it at once.
+//! * A [`Telemetry`]'s bytes are a valid request of its signal, and its item count and write
+//!   cost describe those bytes (see the `telemetry` module).
 
-mod memory;
 mod signal;
 mod sink;
 mod telemetry;
@@ -44,7 +47,7 @@ pub mod wire;
 
 pub use signal::Signal;
 pub use sink::{Sink, SinkError};
-pub use telemetry::Telemetry;
+pub use telemetry::{ConcatError, DecodeError, ExportRequest, Telemetry};
 
 /// The OTLP protobuf types this crate speaks, re-exported so that users need not depend on
 /// `opentelemetry-proto` with the same features.

@@ -1,4 +1,4 @@
-//! [`Sink`]: where decoded telemetry goes, and [`SinkError`]: why it may refuse it.
+//! [`Sink`]: where telemetry goes, and [`SinkError`]: why it may refuse it.
 //!
 //! Contract: `accept` returns `Ok(())` only once the sink holds the data (that is the
 //! acknowledgement a server passes on to its client), returns an error without keeping
@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use crate::Telemetry;
 
-/// Receives decoded telemetry: the pipeline's buffer, a test collector, a forwarder...
+/// Receives telemetry (serialized, validated requests): the pipeline's buffer, a test
+/// collector, a forwarder...
 ///
 /// Implementations are shared between many request handlers at once (`Send + Sync`), and are
 /// called from async tasks: `accept` must not block for long (no waiting for buffer room, no

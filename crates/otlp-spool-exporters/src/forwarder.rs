@@ -2,8 +2,12 @@
 //! from tokio worker tasks, behind retries and a circuit breaker.
 //!
 //! Invariants:
-//! * `accept` never waits on the network: it measures the batch, takes the queue lock for a
-//!   push and wakes a worker. A slow or dead remote only fills the bounded queue.
+//! * `accept` never waits on the network: it reads the batch's size (its wire bytes, known
+//!   without a walk), takes the queue lock for a push and wakes a worker. A slow or dead remote
+//!   only fills the bounded queue.
+//! * Batches are sent as the bytes they were given: several queued batches of one signal are
+//!   merged by concatenating their bytes (one valid merged request), never decoded and
+//!   re-encoded; only OTLP/JSON decodes them (transport.rs).
 //! * Nothing is lost silently: every accepted item ends exactly once in `forwarded_items`,
 //!   `rejected_items` (the remote's `partial_success`), `failed_items` (permanent errors) or
 //!   `dropped_items` (evicted by the overflow policy, attempts exhausted, or still held when
@@ -20,7 +24,7 @@ use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering};
 use std::time::Duration;
 
 use otlp_spool_breaker::{CircuitBreaker, OwnedPermit, State};
-use otlp_spool_core::{Sink, SinkError, Telemetry};
+use otlp_spool_core::{ConcatError, Signal, Sink, SinkError, Telemetry};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue};
@@ -78,7 +82,7 @@ impl Drop for StopOnDrop {
 }
 
 struct Inner {
-    queue: Queue<Telemetry>,
+    queue: Queue<Batch>,
     transport: Transport,
     breaker: CircuitBreaker,
     retry: RetryPolicy,
@@ -409,7 +413,7 @@ impl Sink for Forwarder {
     fn accept(&self, telemetry: Telemetry) -> Result<(), SinkError> {
         let weight = telemetry.weight() as u64;
         let items = telemetry.item_count() as u64;
-        match self.inner.queue.push(telemetry, weight, items) {
+        match self.inner.queue.push(Batch::new(telemetry), weight, items) {
             Ok(()) => {
                 self.inner.work.notify_one();
                 Ok(())
@@ -443,19 +447,39 @@ impl Sink for Forwarder {
     }
 }
 
-impl MergeFrom for Telemetry {
-    fn merge_from(&mut self, other: Self) {
-        match (self, other) {
-            (Telemetry::Traces(a), Telemetry::Traces(b)) => {
-                a.resource_spans.extend(b.resource_spans)
-            }
-            (Telemetry::Metrics(a), Telemetry::Metrics(b)) => {
-                a.resource_metrics.extend(b.resource_metrics)
-            }
-            (Telemetry::Logs(a), Telemetry::Logs(b)) => a.resource_logs.extend(b.resource_logs),
-            // `take` only merges batches of one signal.
-            _ => {}
+/// What the queue holds: one accepted batch, or several of one signal taken together. Their
+/// bytes are concatenated once, when the merged request is sent.
+#[derive(Debug)]
+struct Batch {
+    first: Telemetry,
+    /// Batches merged after `first` (no allocation while there are none).
+    more: Vec<Telemetry>,
+}
+
+impl Batch {
+    fn new(first: Telemetry) -> Self {
+        Self {
+            first,
+            more: Vec::new(),
         }
+    }
+
+    fn signal(&self) -> Signal {
+        self.first.signal()
+    }
+
+    /// The merged request: the parts' bytes concatenated (the first alone is not copied).
+    /// `take` merges only batches of one signal, so this does not fail in practice; if it did,
+    /// the caller counts the whole batch as failed.
+    fn merged(&self) -> Result<Telemetry, ConcatError> {
+        Telemetry::concat(std::iter::once(&self.first).chain(&self.more))
+    }
+}
+
+impl MergeFrom for Batch {
+    fn merge_from(&mut self, other: Self) {
+        self.more.push(other.first);
+        self.more.extend(other.more);
     }
 }
 
@@ -557,7 +581,7 @@ impl Inner {
     /// Delivers one taken batch, retrying as the policy says; counts its final outcome.
     async fn deliver(
         &self,
-        taken: Taken<Telemetry>,
+        taken: Taken<Batch>,
         permit: OwnedPermit,
         abort: &mut watch::Receiver<bool>,
         jitter: &mut Jitter,
@@ -574,7 +598,8 @@ impl Inner {
         {
             panic!("injected fault: forwarder delivery");
         }
-        let encoded = match self.transport.encode(&taken.item) {
+        let merged = taken.item.merged().map_err(|e| e.to_string());
+        let encoded = match merged.and_then(|telemetry| self.transport.encode(telemetry)) {
             Ok(encoded) => encoded,
             Err(reason) => {
                 permit.ignore();

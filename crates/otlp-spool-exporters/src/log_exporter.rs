@@ -1,8 +1,8 @@
 //! [`SinkLogExporter`]: an OpenTelemetry SDK `LogExporter` that hands log records to a
 //! [`Sink`] in-process.
 //!
-//! Invariants: one `ExportLogsServiceRequest` and one `Sink::accept` per non-empty batch; no
-//! I/O; after `shutdown` every export fails with `AlreadyShutdown` at once.
+//! Invariants: one `ExportLogsServiceRequest`, encoded once into `Telemetry`, and one
+//! `Sink::accept` per non-empty batch; no I/O; after `shutdown` every export fails with `AlreadyShutdown` at once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,7 +48,7 @@ impl SinkLogExporter {
             return self.shared.accept_nothing();
         }
         self.shared.accept(|| {
-            Telemetry::Logs(ExportLogsServiceRequest {
+            Telemetry::from(ExportLogsServiceRequest {
                 resource_logs: group_logs_by_resource_and_scope(batch, &self.resource),
             })
         })

@@ -2,7 +2,8 @@
 //! [`Sink`] in-process, with a configurable temporality.
 //!
 //! Invariants: export works by reference (the SDK's `ResourceMetrics` is read, never cloned),
-//! builds one `ExportMetricsServiceRequest` and calls `Sink::accept` once; no I/O; after
+//! builds one `ExportMetricsServiceRequest`, encodes it once (`Telemetry::from`) and calls
+//! `Sink::accept` once; no I/O; after
 //! `shutdown` every export fails with `AlreadyShutdown` at once.
 
 use std::sync::Arc;
@@ -74,7 +75,7 @@ impl SinkMetricExporter {
             return self.shared.accept_nothing();
         }
         self.shared
-            .accept(|| Telemetry::Metrics(ExportMetricsServiceRequest::from(metrics)))
+            .accept(|| Telemetry::from(ExportMetricsServiceRequest::from(metrics)))
     }
 }
 

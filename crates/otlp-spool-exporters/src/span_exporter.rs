@@ -2,7 +2,8 @@
 //! in-process.
 //!
 //! Invariants: an export converts the batch (moving the spans, never cloning them) into one
-//! `ExportTraceServiceRequest` and calls `Sink::accept` once; it never waits on I/O. After
+//! `ExportTraceServiceRequest`, encodes it once into the bytes form of `Telemetry` and calls
+//! `Sink::accept` once; it never waits on I/O. After
 //! `shutdown`, every export fails with `AlreadyShutdown` at once.
 
 use std::sync::Arc;
@@ -61,7 +62,7 @@ impl SinkSpanExporter {
             return self.shared.accept_nothing();
         }
         self.shared.accept(|| {
-            Telemetry::Traces(ExportTraceServiceRequest {
+            Telemetry::from(ExportTraceServiceRequest {
                 resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
             })
         })

@@ -2,8 +2,10 @@
 //! classification of its answer into delivered / retryable / permanent.
 //!
 //! Invariants:
-//! * A batch is encoded once ([`Encoded`]) and the same bytes are re-sent on every retry: no
-//!   re-encoding, no clone of the protobuf structs.
+//! * A batch is sent as the protobuf bytes it came with (gRPC and HTTP/protobuf: the same
+//!   `Bytes`, gzip-compressed for HTTP when configured); only HTTP/JSON decodes them to prost
+//!   and serializes JSON, the one re-encode. The body ([`Encoded`]) is prepared once and the
+//!   same bytes are re-sent on every retry.
 //! * Classification follows the OTLP specification: HTTP 429/502/503/504 and gRPC
 //!   UNAVAILABLE, CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, DATA_LOSS (and
 //!   RESOURCE_EXHAUSTED with a `RetryInfo`) are retryable, as are connection errors and
@@ -20,7 +22,7 @@ use bytes::{Buf, BufMut, Bytes};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
-use otlp_spool_core::{Signal, Telemetry};
+use otlp_spool_core::{ExportRequest, Signal, Telemetry};
 use prost::Message;
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::http::uri::PathAndQuery;
@@ -62,19 +64,21 @@ pub(crate) enum Transport {
 }
 
 impl Transport {
-    /// Encodes `telemetry` for this transport (`Err` = a permanent encoding failure).
-    pub(crate) fn encode(&self, telemetry: &Telemetry) -> Result<Encoded, String> {
+    /// Prepares the body of `telemetry` for this transport (`Err` = a permanent failure:
+    /// bytes that do not decode, for JSON).
+    pub(crate) fn encode(&self, telemetry: Telemetry) -> Result<Encoded, String> {
         let signal = telemetry.signal();
         let body = match self {
-            Transport::Grpc(_) => Bytes::from(encode_protobuf(telemetry)),
+            // tonic frames (and compresses) the bytes as they are.
+            Transport::Grpc(_) => telemetry.into_bytes(),
             Transport::Http(http) => {
                 let raw = match http.protocol {
-                    Protocol::HttpJson => encode_json(telemetry)?,
-                    _ => encode_protobuf(telemetry),
+                    Protocol::HttpJson => Bytes::from(encode_json(&telemetry)?),
+                    _ => telemetry.into_bytes(),
                 };
                 match http.compression {
                     Compression::Gzip => Bytes::from(gzip(&raw)?),
-                    Compression::None => Bytes::from(raw),
+                    Compression::None => raw,
                 }
             }
         };
@@ -90,19 +94,12 @@ impl Transport {
     }
 }
 
-fn encode_protobuf(telemetry: &Telemetry) -> Vec<u8> {
-    match telemetry {
-        Telemetry::Traces(r) => r.encode_to_vec(),
-        Telemetry::Metrics(r) => r.encode_to_vec(),
-        Telemetry::Logs(r) => r.encode_to_vec(),
-    }
-}
-
+/// The OTLP/JSON body: the bytes decoded to the prost request, serialized with serde.
 fn encode_json(telemetry: &Telemetry) -> Result<Vec<u8>, String> {
-    match telemetry {
-        Telemetry::Traces(r) => serde_json::to_vec(r),
-        Telemetry::Metrics(r) => serde_json::to_vec(r),
-        Telemetry::Logs(r) => serde_json::to_vec(r),
+    match telemetry.decode().map_err(|e| e.to_string())? {
+        ExportRequest::Traces(r) => serde_json::to_vec(&r),
+        ExportRequest::Metrics(r) => serde_json::to_vec(&r),
+        ExportRequest::Logs(r) => serde_json::to_vec(&r),
     }
     .map_err(|e| format!("OTLP/JSON encoding failed: {e}"))
 }

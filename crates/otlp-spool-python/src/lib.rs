@@ -17,8 +17,8 @@
 //!
 //! ```
 //! use otlp_spool_core::Signal;
-//! let telemetry = otlp_spool_python::telemetry_from_bytes(Signal::Logs, &[]).unwrap();
-//! assert_eq!(telemetry.item_count(), 0);
+//! let (telemetry, refused) = otlp_spool_python::telemetry_from_bytes(Signal::Logs, &[]).unwrap();
+//! assert_eq!((telemetry.item_count(), refused), (0, 0));
 //! ```
 
 mod cli;

@@ -228,7 +228,9 @@ impl NativeSpool {
         let running = self.running(SpoolClosedError::new_err)?;
         let signal = parse_signal(signal).map_err(|e| PyValueError::new_err(e.to_string()))?;
         let taken = py.detach(|| -> Result<usize, ExportError> {
-            let telemetry = telemetry_from_bytes(signal, data)?;
+            // Items refused for invalid ids are not counted as taken: the Python exporter
+            // compares with what it sent and counts the difference.
+            let (telemetry, _refused) = telemetry_from_bytes(signal, data)?;
             let items = telemetry.item_count();
             if items > 0 {
                 running.sink.accept(telemetry)?;

@@ -5,11 +5,9 @@
 //! it returns to the spool's sink, so a change of `Telemetry`'s form (a bytes-backed batch
 //! with a validating constructor) is a change of this one function.
 
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use bytes::Bytes;
+use otlp_spool_core::wire::{WalkError, WalkLimits};
 use otlp_spool_core::{Signal, Telemetry};
-use prost::Message as _;
 
 /// The bytes were not a valid OTLP export request of the signal.
 #[derive(Debug, thiserror::Error)]
@@ -17,21 +15,24 @@ use prost::Message as _;
 pub struct DecodeError {
     /// The signal the bytes were handed in as.
     pub signal: Signal,
-    /// What the protobuf decoder said.
+    /// What the validating walker said (field path, byte offset, problem).
     #[source]
-    pub source: prost::DecodeError,
+    pub source: WalkError,
 }
 
 /// Builds the [`Telemetry`] of one export request of `signal` from its protobuf encoding
 /// (`Export{Trace,Metrics,Logs}ServiceRequest`, as the OpenTelemetry SDKs' OTLP encoders
-/// produce it). Nothing is kept from `bytes`.
-pub fn telemetry_from_bytes(signal: Signal, bytes: &[u8]) -> Result<Telemetry, DecodeError> {
-    let decoded = match signal {
-        Signal::Traces => ExportTraceServiceRequest::decode(bytes).map(Telemetry::Traces),
-        Signal::Metrics => ExportMetricsServiceRequest::decode(bytes).map(Telemetry::Metrics),
-        Signal::Logs => ExportLogsServiceRequest::decode(bytes).map(Telemetry::Logs),
-    };
-    decoded.map_err(|source| DecodeError { signal, source })
+/// produce it), validated by the same walker as the OTLP receiver
+/// ([`Telemetry::from_protobuf`]): items with invalid ids are left out (the returned count
+/// says how many), malformed bytes are an error. `bytes` is copied once, since Python owns it.
+pub fn telemetry_from_bytes(signal: Signal, bytes: &[u8]) -> Result<(Telemetry, u64), DecodeError> {
+    Telemetry::from_protobuf(
+        signal,
+        Bytes::copy_from_slice(bytes),
+        &WalkLimits::default(),
+    )
+    .map(|(telemetry, refused)| (telemetry, refused.count))
+    .map_err(|source| DecodeError { signal, source })
 }
 
 /// An unknown signal name.

@@ -17,6 +17,12 @@ use crate::readiness::Readiness;
 
 /// Default maximum body size, checked after decompression: 20 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
+/// Default maximum write cost of one request (`Telemetry::write_cost`): 64 MiB.
+pub const DEFAULT_MAX_DECODED_BYTES: usize = 64 * 1024 * 1024;
+/// Default limit of AnyValue nesting (an attribute's value is level 1): 31, the deepest that
+/// prost's recursion limit of 100 message levels accepts on every path, so whatever the walker
+/// accepts still decodes wherever prost structs are needed (OTLP/JSON out).
+pub const DEFAULT_MAX_NESTING_DEPTH: u32 = otlp_spool_core::wire::WalkLimits::DEFAULT_MAX_DEPTH;
 /// Default maximum number of export requests handled at once, both ports together.
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 1024;
 /// Default time a new connection has to deliver its first request head (HTTP/1) or its
@@ -63,6 +69,12 @@ pub enum BuildError {
     /// `max_body_bytes` was 0.
     #[error("max_body_bytes must be at least 1")]
     ZeroBodyLimit,
+    /// `max_decoded_bytes` was 0.
+    #[error("max_decoded_bytes must be at least 1")]
+    ZeroDecodedLimit,
+    /// `max_nesting_depth` was 0 or above [`DEFAULT_MAX_NESTING_DEPTH`].
+    #[error("max_nesting_depth must be between 1 and {DEFAULT_MAX_NESTING_DEPTH}, got {0}")]
+    NestingDepth(u32),
     /// `max_concurrent_requests` was 0.
     #[error("max_concurrent_requests must be at least 1")]
     ZeroConcurrency,
@@ -86,12 +98,15 @@ pub enum BuildError {
 }
 
 /// Configures a [`Receiver`]. Defaults: gRPC on `127.0.0.1:4317`, HTTP on `127.0.0.1:4318`,
-/// 20 MiB body limit, 1024 concurrent requests, the connection timeouts and caps of the
-/// `DEFAULT_*` constants, no TLS, no token, always ready and healthy, no extra metrics.
+/// 20 MiB body limit, 64 MiB write-cost limit, 1024 concurrent requests, the connection
+/// timeouts and caps of the `DEFAULT_*` constants, no TLS, no token, always ready and healthy,
+/// no extra metrics.
 pub struct ReceiverBuilder {
     grpc_addr: Option<SocketAddr>,
     http_addr: Option<SocketAddr>,
     max_body_bytes: usize,
+    max_decoded_bytes: usize,
+    max_nesting_depth: u32,
     max_concurrent_requests: usize,
     conn: ConnConfig,
     bearer_token: Option<String>,
@@ -108,6 +123,8 @@ impl ReceiverBuilder {
             grpc_addr: Some(DEFAULT_GRPC_ADDR),
             http_addr: Some(DEFAULT_HTTP_ADDR),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_decoded_bytes: DEFAULT_MAX_DECODED_BYTES,
+            max_nesting_depth: DEFAULT_MAX_NESTING_DEPTH,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
             conn: ConnConfig {
                 read_header_timeout: DEFAULT_READ_HEADER_TIMEOUT,
@@ -157,6 +174,22 @@ impl ReceiverBuilder {
     /// message). Larger ones get 413 / RESOURCE_EXHAUSTED.
     pub fn max_body_bytes(mut self, bytes: usize) -> Self {
         self.max_body_bytes = bytes;
+        self
+    }
+
+    /// The largest write cost of one request (`Telemetry::write_cost`: the memory the storage
+    /// writer needs to turn it into Arrow), so that no request shape can amplify past it.
+    /// Costlier ones get 413 / RESOURCE_EXHAUSTED naming `receiver.max_decoded_size`.
+    pub fn max_decoded_bytes(mut self, bytes: usize) -> Self {
+        self.max_decoded_bytes = bytes;
+        self
+    }
+
+    /// How deep AnyValues may nest inside a request (an attribute's or a log body's value is
+    /// level 1, each array or key-value list inside one more); deeper requests get 400 /
+    /// INVALID_ARGUMENT naming the limit. 1 to [`DEFAULT_MAX_NESTING_DEPTH`] (the default).
+    pub fn max_nesting_depth(mut self, depth: u32) -> Self {
+        self.max_nesting_depth = depth;
         self
     }
 
@@ -270,6 +303,12 @@ impl ReceiverBuilder {
         if self.max_body_bytes == 0 {
             return Err(BuildError::ZeroBodyLimit);
         }
+        if self.max_decoded_bytes == 0 {
+            return Err(BuildError::ZeroDecodedLimit);
+        }
+        if !(1..=DEFAULT_MAX_NESTING_DEPTH).contains(&self.max_nesting_depth) {
+            return Err(BuildError::NestingDepth(self.max_nesting_depth));
+        }
         if self.max_concurrent_requests == 0 {
             return Err(BuildError::ZeroConcurrency);
         }
@@ -289,6 +328,8 @@ impl ReceiverBuilder {
             grpc_addr: self.grpc_addr,
             http_addr: self.http_addr,
             max_body_bytes: self.max_body_bytes,
+            max_decoded_bytes: self.max_decoded_bytes,
+            max_nesting_depth: self.max_nesting_depth,
             max_concurrent_requests: self.max_concurrent_requests,
             conn: self.conn,
             auth,
@@ -308,6 +349,8 @@ impl fmt::Debug for ReceiverBuilder {
             .field("grpc_addr", &self.grpc_addr)
             .field("http_addr", &self.http_addr)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_decoded_bytes", &self.max_decoded_bytes)
+            .field("max_nesting_depth", &self.max_nesting_depth)
             .field("max_concurrent_requests", &self.max_concurrent_requests)
             .field("conn", &self.conn)
             .field(
@@ -326,6 +369,8 @@ pub struct Receiver {
     pub(crate) grpc_addr: Option<SocketAddr>,
     pub(crate) http_addr: Option<SocketAddr>,
     pub(crate) max_body_bytes: usize,
+    pub(crate) max_decoded_bytes: usize,
+    pub(crate) max_nesting_depth: u32,
     pub(crate) max_concurrent_requests: usize,
     pub(crate) conn: ConnConfig,
     pub(crate) auth: Option<BearerToken>,

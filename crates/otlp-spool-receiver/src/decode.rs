@@ -1,23 +1,78 @@
-//! Turning a request body into [`Telemetry`]: decompress with a cap, decode protobuf or
-//! OTLP/JSON, validate ids. This is the HTTP hot path; the gRPC path shares [`validate`].
+//! Turning a request body into [`Telemetry`]: decompress with a cap, then validate the
+//! protobuf bytes ([`validate_protobuf`], shared with the gRPC path) or decode OTLP/JSON and
+//! encode it once (the JSON edge) before the same validation.
 //!
 //! Invariants:
-//! * No more than `max_bytes` are ever produced by decompression: the decoder reads through a
-//!   `take(max_bytes + 1)` cap, so a gzip bomb costs at most `max_bytes + 1` bytes of output
-//!   and is refused as [`DecodeError::TooLarge`] before it is inflated further.
-//! * An uncompressed body is never copied: prost decodes straight from the received `Bytes`.
+//! * No more than `max_body_bytes` are ever produced by decompression: the decoder reads
+//!   through a `take(max_body_bytes + 1)` cap, so a gzip bomb costs at most `max_body_bytes + 1`
+//!   bytes of output and is refused as [`DecodeError::TooLarge`] before it is inflated further.
+//! * An uncompressed body is never copied, and a request with nothing refused goes on as the
+//!   very bytes that arrived: [`Telemetry::bytes`] is the received `Bytes`.
+//! * A request whose write cost ([`Telemetry::write_cost`]) is over `max_decoded_bytes` is
+//!   refused as [`DecodeError::TooLarge`], naming `receiver.max_decoded_size`.
+//! * Nesting is bounded: the walker refuses AnyValues nested deeper than `max_nesting_depth`
+//!   (default 31, the deepest prost's recursion limit of 100 message levels allows on every
+//!   path) without recursing per level, serde_json's recursion limit (128 levels) refuses
+//!   deeper JSON, both as [`DecodeError::Invalid`], so deep input is never a stack overflow.
 //! * Every failure is a [`DecodeError`] whose message names the problem; nothing panics on input.
+//!
+//! [`validate_protobuf`] is the one place where request bytes are checked: one pass of the
+//! validating walker of `otlp_spool_core::wire`, no prost message built.
 
 use std::io::Read;
 
 use bytes::Bytes;
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use otlp_spool_core::{Signal, Telemetry};
-use prost::Message;
+use otlp_spool_core::wire::{Refused, WalkLimits};
+use otlp_spool_core::{ExportRequest, Signal, Telemetry};
 
-use crate::validate::{Refused, validate};
+use crate::builder::{
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_DECODED_BYTES, DEFAULT_MAX_NESTING_DEPTH,
+};
+
+/// The limits a request is checked against (the receiver's settings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// The largest body, counted after decompression (`receiver.max_body_size`).
+    pub max_body_bytes: usize,
+    /// The largest write cost of one request (`receiver.max_decoded_size`): the memory the
+    /// storage writer would need to turn it into Arrow ([`Telemetry::write_cost`]).
+    pub max_decoded_bytes: usize,
+    /// How deep AnyValues may nest (`receiver.max_nesting_depth`): an attribute's or a log
+    /// body's value is level 1, each array or key-value list one more.
+    pub max_nesting_depth: u32,
+}
+
+impl Default for Limits {
+    /// The receiver's defaults: 20 MiB bodies, 64 MiB write cost, AnyValues 31 levels deep.
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_decoded_bytes: DEFAULT_MAX_DECODED_BYTES,
+            max_nesting_depth: DEFAULT_MAX_NESTING_DEPTH,
+        }
+    }
+}
+
+impl Limits {
+    /// These limits with another body limit.
+    pub fn with_max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
+    /// These limits with another AnyValue nesting limit.
+    pub fn with_max_nesting_depth(mut self, depth: u32) -> Self {
+        self.max_nesting_depth = depth;
+        self
+    }
+
+    /// These limits with another write-cost limit.
+    pub fn with_max_decoded_bytes(mut self, bytes: usize) -> Self {
+        self.max_decoded_bytes = bytes;
+        self
+    }
+}
 
 /// How an OTLP/HTTP body is encoded (its `Content-Type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +147,7 @@ pub enum DecodeError {
     TooLarge(String),
 }
 
-/// A decoded and validated request: what to hand to the sink, and what was refused inside it.
+/// A validated request: what to hand to the sink, and what was refused inside it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decoded {
     /// The valid part of the request (items with invalid ids removed).
@@ -101,7 +156,8 @@ pub struct Decoded {
     pub refused: Refused,
 }
 
-/// Decompresses (capped at `max_bytes` of output), decodes and validates one OTLP/HTTP body.
+/// Decompresses (capped at `limits.max_body_bytes` of output), decodes and validates one
+/// OTLP/HTTP body.
 ///
 /// An empty body is a valid, empty protobuf message (OTLP: all fields are optional); an empty
 /// JSON body is not valid JSON and is refused.
@@ -110,15 +166,48 @@ pub fn decode_request(
     format: Format,
     encoding: Encoding,
     body: Bytes,
-    max_bytes: usize,
+    limits: &Limits,
 ) -> Result<Decoded, DecodeError> {
-    let body = decompress(body, encoding, max_bytes)?;
-    let mut telemetry = match format {
-        Format::Protobuf => decode_protobuf(signal, body)?,
-        Format::Json => decode_json(signal, &body)?,
+    let body = decompress(body, encoding, limits.max_body_bytes)?;
+    let (telemetry, refused) = match format {
+        Format::Protobuf => validate_protobuf(signal, body, limits)?,
+        Format::Json => validate_protobuf(signal, json_to_protobuf(signal, &body)?, limits)?,
     };
-    let refused = validate(&mut telemetry);
     Ok(Decoded { telemetry, refused })
+}
+
+/// Checks one serialized `Export*ServiceRequest` of `signal` (decompressed, as it arrived over
+/// gRPC or HTTP) and turns it into [`Telemetry`]: the valid part of the request, and what was
+/// refused inside it (items with invalid ids, for `partial_success`).
+///
+/// One pass of the validating walker ([`Telemetry::from_protobuf`], `otlp_spool_core::wire`):
+/// it accepts exactly what prost would decode, bounds AnyValue nesting at
+/// `limits.max_nesting_depth`, counts the items and cuts the refused ones out of the bytes.
+/// Malformed protobuf and too-deep nesting are [`DecodeError::Invalid`] (the message names the
+/// field path and the byte offset); a write cost over `limits.max_decoded_bytes` is
+/// [`DecodeError::TooLarge`]. When nothing is refused, the telemetry holds `body` itself.
+pub fn validate_protobuf(
+    signal: Signal,
+    body: Bytes,
+    limits: &Limits,
+) -> Result<(Telemetry, Refused), DecodeError> {
+    let walk_limits = WalkLimits::new().with_max_depth(limits.max_nesting_depth);
+    let (telemetry, refused) =
+        Telemetry::from_protobuf(signal, body, &walk_limits).map_err(|e| {
+            DecodeError::Invalid(format!("malformed protobuf {}: {e}", request_name(signal)))
+        })?;
+    let cost = telemetry.write_cost();
+    if cost > limits.max_decoded_bytes {
+        return Err(DecodeError::TooLarge(format!(
+            "the {} of {} bytes with {} items would take about {cost} bytes to write, \
+             over receiver.max_decoded_size ({} bytes)",
+            request_name(signal),
+            telemetry.weight(),
+            telemetry.item_count(),
+            limits.max_decoded_bytes
+        )));
+    }
+    Ok((telemetry, refused))
 }
 
 /// The body with its compression removed, never longer than `max_bytes`. (Public, hidden, for
@@ -172,26 +261,19 @@ fn too_large(len: usize, max_bytes: usize) -> DecodeError {
     ))
 }
 
-fn decode_protobuf(signal: Signal, body: Bytes) -> Result<Telemetry, DecodeError> {
+/// The OTLP/JSON edge: serde into the prost request, encoded once into protobuf bytes.
+/// serde_json's recursion limit (128) bounds nesting, so deep JSON is an error.
+fn json_to_protobuf(signal: Signal, body: &[u8]) -> Result<Bytes, DecodeError> {
     let decoded = match signal {
-        Signal::Traces => ExportTraceServiceRequest::decode(body).map(Telemetry::Traces),
-        Signal::Metrics => ExportMetricsServiceRequest::decode(body).map(Telemetry::Metrics),
-        Signal::Logs => ExportLogsServiceRequest::decode(body).map(Telemetry::Logs),
+        Signal::Traces => serde_json::from_slice(body).map(ExportRequest::Traces),
+        Signal::Metrics => serde_json::from_slice(body).map(ExportRequest::Metrics),
+        Signal::Logs => serde_json::from_slice(body).map(ExportRequest::Logs),
     };
-    decoded.map_err(|e| {
-        DecodeError::Invalid(format!("malformed protobuf {}: {e}", request_name(signal)))
-    })
-}
-
-fn decode_json(signal: Signal, body: &[u8]) -> Result<Telemetry, DecodeError> {
-    let decoded = match signal {
-        Signal::Traces => serde_json::from_slice(body).map(Telemetry::Traces),
-        Signal::Metrics => serde_json::from_slice(body).map(Telemetry::Metrics),
-        Signal::Logs => serde_json::from_slice(body).map(Telemetry::Logs),
-    };
-    decoded.map_err(|e| {
-        DecodeError::Invalid(format!("invalid OTLP/JSON {}: {e}", request_name(signal)))
-    })
+    decoded
+        .map(|request| Bytes::from(request.encode_to_vec()))
+        .map_err(|e| {
+            DecodeError::Invalid(format!("invalid OTLP/JSON {}: {e}", request_name(signal)))
+        })
 }
 
 pub(crate) fn request_name(signal: Signal) -> &'static str {

@@ -1,51 +1,47 @@
 //! The OTLP/gRPC server: `TraceService/Export`, `MetricsService/Export`, `LogsService/Export`
-//! through opentelemetry-proto's generated tonic stubs, behind a small router that adds the
+//! on tonic's server machinery over a pass-through codec, behind a small router that adds the
 //! bearer-token check, the concurrency limit, metrics and the status-code contract.
 //!
 //! tonic itself reads the gRPC frame, decompresses (gzip, zstd) into a buffer capped at the
-//! body limit, and decodes protobuf. Its own error codes for bad input do not match the
-//! contract, so the router rewrites them when the handler never ran:
-//! INTERNAL (malformed protobuf, corrupt compression) -> INVALID_ARGUMENT, OUT_OF_RANGE
-//! (message length over the limit) -> RESOURCE_EXHAUSTED. Decompression over the limit is
-//! already RESOURCE_EXHAUSTED, and is stopped at the limit (a gzip bomb is not inflated).
+//! body limit, and hands over the message as raw bytes ([`PassThrough`]: no prost decode, no
+//! copy). The handler validates them with the same [`validate_protobuf`] as the HTTP path, so
+//! malformed protobuf is INVALID_ARGUMENT and a write cost over the limit RESOURCE_EXHAUSTED
+//! from the handler. tonic's own codes for what it refuses before the handler runs do not all
+//! match the contract, so the router rewrites them: INTERNAL (corrupt compression) ->
+//! INVALID_ARGUMENT, OUT_OF_RANGE (message length over the limit) -> RESOURCE_EXHAUSTED.
+//! Decompression over the limit is already RESOURCE_EXHAUSTED, and is stopped at the limit (a
+//! gzip bomb is not inflated).
 //!
 //! Invariants: each export request is counted once, and once as accepted or under one
 //! rejection reason; the handler is the only caller of the sink; no response is INTERNAL.
 
 use std::convert::Infallible;
-use std::future::Future;
+use std::future::{Future, Ready, ready};
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 
+use bytes::{Buf as _, BufMut as _, Bytes};
 use hyper::body::Incoming;
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
-    LogsService, LogsServiceServer,
-};
 use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
-    MetricsService, MetricsServiceServer,
+    ExportLogsPartialSuccess, ExportLogsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
+    ExportMetricsPartialSuccess, ExportMetricsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportTracePartialSuccess, ExportTraceServiceResponse,
 };
-use otlp_spool_core::{Signal, Telemetry};
-use tonic::codec::CompressionEncoding;
-use tonic::codegen::Service as _;
+use otlp_spool_core::Signal;
+use prost::Message as _;
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::http::{HeaderValue, Request, Response, header};
 use tonic::{Code, Status};
 
+use crate::decode::validate_protobuf;
 use crate::metrics::{RejectReason, Transport};
 use crate::reject::Rejection;
 use crate::shared::Shared;
-use crate::validate::{Refused, validate};
+use otlp_spool_core::wire::Refused;
 
 const TRACES_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 const METRICS_PATH: &str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
@@ -61,123 +57,129 @@ const GRPC_FRAME_HEADER: usize = 5;
 #[derive(Clone, Default)]
 struct Outcome(Arc<OnceLock<Option<RejectReason>>>);
 
-/// The OTLP service implementations; one value serves all three signals.
-struct Handler {
-    shared: Arc<Shared>,
-}
+/// A gRPC codec that moves message bytes through untouched: the request arrives as the
+/// decompressed protobuf `Bytes` (split off tonic's buffer, not copied), and the response is
+/// sent as the bytes the handler encoded.
+#[derive(Debug, Clone, Copy, Default)]
+struct PassThrough;
 
-impl Handler {
-    fn ingest(
-        &self,
-        extensions: &tonic::Extensions,
-        telemetry: Telemetry,
-    ) -> Result<Refused, Status> {
-        let mut telemetry = telemetry;
-        let refused = validate(&mut telemetry);
-        let result = self.shared.ingest(telemetry, refused);
-        if let Some(outcome) = extensions.get::<Outcome>() {
-            let _ = outcome.0.set(result.as_ref().err().map(Rejection::reason));
-        }
-        result.map_err(|rejection| rejection.grpc_status())
+impl Codec for PassThrough {
+    type Encode = Bytes;
+    type Decode = Bytes;
+    type Encoder = PassThrough;
+    type Decoder = PassThrough;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        PassThrough
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        PassThrough
     }
 }
 
-fn partial(refused: &Refused) -> Option<(i64, String)> {
-    (!refused.is_empty()).then(|| {
+impl Encoder for PassThrough {
+    type Item = Bytes;
+    type Error = Status;
+
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl Decoder for PassThrough {
+    type Item = Bytes;
+    type Error = Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
+        Ok(Some(src.copy_to_bytes(src.remaining())))
+    }
+}
+
+/// The export method of one signal, as tonic's unary service: validates the bytes, hands them
+/// to the sink, answers with the encoded `Export*ServiceResponse`.
+struct Export {
+    shared: Arc<Shared>,
+    signal: Signal,
+    outcome: Outcome,
+}
+
+impl Export {
+    fn ingest(&self, body: Bytes) -> Result<Refused, Rejection> {
+        let (telemetry, refused) = validate_protobuf(self.signal, body, &self.shared.limits())?;
+        self.shared.ingest(telemetry, refused)
+    }
+}
+
+impl tonic::server::UnaryService<Bytes> for Export {
+    type Response = Bytes;
+    type Future = Ready<Result<tonic::Response<Bytes>, Status>>;
+
+    fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
+        let result = self.ingest(request.into_inner());
+        let _ = self
+            .outcome
+            .0
+            .set(result.as_ref().err().map(Rejection::reason));
+        ready(
+            result
+                .map(|refused| tonic::Response::new(response(self.signal, &refused)))
+                .map_err(|rejection| rejection.grpc_status()),
+        )
+    }
+}
+
+/// The encoded `Export*ServiceResponse`, with `partial_success` only when something was
+/// refused.
+fn response(signal: Signal, refused: &Refused) -> Bytes {
+    let partial = (!refused.is_empty()).then(|| {
         (
             i64::try_from(refused.count).unwrap_or(i64::MAX),
             refused.message.clone(),
         )
-    })
-}
-
-#[tonic::async_trait]
-impl TraceService for Handler {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, Status> {
-        let (_, extensions, message) = request.into_parts();
-        let refused = self.ingest(&extensions, Telemetry::Traces(message))?;
-        Ok(tonic::Response::new(ExportTraceServiceResponse {
-            partial_success: partial(&refused).map(|(rejected_spans, error_message)| {
+    });
+    let encoded = match signal {
+        Signal::Traces => ExportTraceServiceResponse {
+            partial_success: partial.map(|(rejected_spans, error_message)| {
                 ExportTracePartialSuccess {
                     rejected_spans,
                     error_message,
                 }
             }),
-        }))
-    }
-}
-
-#[tonic::async_trait]
-impl MetricsService for Handler {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportMetricsServiceRequest>,
-    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, Status> {
-        let (_, extensions, message) = request.into_parts();
-        let refused = self.ingest(&extensions, Telemetry::Metrics(message))?;
-        Ok(tonic::Response::new(ExportMetricsServiceResponse {
-            partial_success: partial(&refused).map(|(rejected_data_points, error_message)| {
+        }
+        .encode_to_vec(),
+        Signal::Metrics => ExportMetricsServiceResponse {
+            partial_success: partial.map(|(rejected_data_points, error_message)| {
                 ExportMetricsPartialSuccess {
                     rejected_data_points,
                     error_message,
                 }
             }),
-        }))
-    }
-}
-
-#[tonic::async_trait]
-impl LogsService for Handler {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportLogsServiceRequest>,
-    ) -> Result<tonic::Response<ExportLogsServiceResponse>, Status> {
-        let (_, extensions, message) = request.into_parts();
-        let refused = self.ingest(&extensions, Telemetry::Logs(message))?;
-        Ok(tonic::Response::new(ExportLogsServiceResponse {
-            partial_success: partial(&refused).map(|(rejected_log_records, error_message)| {
+        }
+        .encode_to_vec(),
+        Signal::Logs => ExportLogsServiceResponse {
+            partial_success: partial.map(|(rejected_log_records, error_message)| {
                 ExportLogsPartialSuccess {
                     rejected_log_records,
                     error_message,
                 }
             }),
-        }))
-    }
+        }
+        .encode_to_vec(),
+    };
+    Bytes::from(encoded)
 }
 
 /// The hyper service of the gRPC port.
 #[derive(Clone)]
 pub(crate) struct GrpcService {
     shared: Arc<Shared>,
-    traces: TraceServiceServer<Handler>,
-    metrics: MetricsServiceServer<Handler>,
-    logs: LogsServiceServer<Handler>,
 }
 
 impl GrpcService {
     pub(crate) fn new(shared: Arc<Shared>) -> Self {
-        let handler = Arc::new(Handler {
-            shared: shared.clone(),
-        });
-        let limit = shared.max_body_bytes;
-        GrpcService {
-            traces: TraceServiceServer::from_arc(handler.clone())
-                .accept_compressed(CompressionEncoding::Gzip)
-                .accept_compressed(CompressionEncoding::Zstd)
-                .max_decoding_message_size(limit),
-            metrics: MetricsServiceServer::from_arc(handler.clone())
-                .accept_compressed(CompressionEncoding::Gzip)
-                .accept_compressed(CompressionEncoding::Zstd)
-                .max_decoding_message_size(limit),
-            logs: LogsServiceServer::from_arc(handler)
-                .accept_compressed(CompressionEncoding::Gzip)
-                .accept_compressed(CompressionEncoding::Zstd)
-                .max_decoding_message_size(limit),
-            shared,
-        }
+        GrpcService { shared }
     }
 
     async fn handle(self, request: Request<Incoming>) -> GrpcResponse {
@@ -201,7 +203,7 @@ impl GrpcService {
         // The whole message first (bounded in size and time), the concurrency slot after.
         let (parts, body) = request.into_parts();
         let limit = shared.max_body_bytes.saturating_add(GRPC_FRAME_HEADER);
-        let mut request = match crate::body::read_body(body, limit, shared.read_timeout).await {
+        let request = match crate::body::read_body(body, limit, shared.read_timeout).await {
             Ok(body) => Request::from_parts(parts, http_body_util::Full::new(body)),
             Err(e) => return refuse(shared, e.into()),
         };
@@ -209,16 +211,16 @@ impl GrpcService {
             return refuse(shared, Rejection::too_many_requests(shared.limit.max()));
         };
         let outcome = Outcome::default();
-        request.extensions_mut().insert(outcome.clone());
-        let response = match signal {
-            Signal::Traces => self.traces.clone().call(request).await,
-            Signal::Metrics => self.metrics.clone().call(request).await,
-            Signal::Logs => self.logs.clone().call(request).await,
+        let export = Export {
+            shared: shared.clone(),
+            signal,
+            outcome: outcome.clone(),
         };
-        let mut response = match response {
-            Ok(response) => response,
-            Err(never) => match never {},
-        };
+        let mut grpc = tonic::server::Grpc::new(PassThrough)
+            .accept_compressed(CompressionEncoding::Gzip)
+            .accept_compressed(CompressionEncoding::Zstd)
+            .max_decoding_message_size(shared.max_body_bytes);
+        let mut response = grpc.unary(export, request).await;
         match outcome.0.get() {
             Some(Some(reason)) => shared.metrics.rejected(*reason),
             Some(None) => {}
@@ -228,7 +230,7 @@ impl GrpcService {
     }
 }
 
-/// tonic refused the request before the handler ran (framing, decompression, decode): map
+/// tonic refused the request before the handler ran (framing, decompression, size): map
 /// its code onto the contract and count the rejection.
 fn rewrite_decode_error(shared: &Shared, response: &mut GrpcResponse) {
     let Some(code) = response

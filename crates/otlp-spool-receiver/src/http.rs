@@ -5,7 +5,8 @@
 //! `Content-Type` (415), `Content-Encoding` (415), declared `Content-Length` (413, without
 //! reading the body), body read capped at the limit (413) and at `read_timeout` (408, and an
 //! HTTP/1 connection is closed), concurrency slot (503), decompression capped at the limit
-//! (413 / 400), decode (400), id validation (partial success), sink (503 / 413). The response
+//! (413 / 400), validation of the protobuf bytes (400; JSON is decoded and encoded once
+//! first), write cost (413), id validation (partial success), sink (503 / 413). The response
 //! body is in the request's format: an `Export*ServiceResponse` on success, a
 //! `google.rpc.Status` on error.
 //!
@@ -41,7 +42,7 @@ use crate::decode::{Encoding, Format, decode_request};
 use crate::metrics::Transport;
 use crate::reject::Rejection;
 use crate::shared::Shared;
-use crate::validate::Refused;
+use otlp_spool_core::wire::Refused;
 
 type HttpResponse = Response<Full<Bytes>>;
 
@@ -167,7 +168,7 @@ async fn export(
         .try_acquire()
         .ok_or_else(|| Rejection::too_many_requests(shared.limit.max()))?;
 
-    let decoded = decode_request(signal, format, encoding, body, max)?;
+    let decoded = decode_request(signal, format, encoding, body, &shared.limits())?;
     let refused = shared.ingest(decoded.telemetry, decoded.refused)?;
     Ok(success(signal, format, &refused))
 }

@@ -38,9 +38,10 @@
 //! |---|---|---|
 //! | accepted (sink returned `Ok`) | 200, `Export*ServiceResponse` in the request's format | OK |
 //! | some items with invalid ids | 200 with `partial_success` (count, message) | OK with `partial_success` |
-//! | malformed protobuf / JSON, corrupt gzip or zstd | 400, `google.rpc.Status` | INVALID_ARGUMENT |
+//! | malformed protobuf / JSON (nesting too deep included), corrupt gzip or zstd | 400, `google.rpc.Status` | INVALID_ARGUMENT |
 //! | body over the limit after decompression (default 20 MiB) | 413 | RESOURCE_EXHAUSTED |
 //! | body not complete within `read_timeout` (default 30 s) | 408 | DEADLINE_EXCEEDED |
+//! | write cost over `max_decoded_bytes` (default 64 MiB) | 413 | RESOURCE_EXHAUSTED |
 //! | wrong `Content-Type` or `Content-Encoding` | 415 | UNIMPLEMENTED (encoding) |
 //! | missing or wrong bearer token | 401 | UNAUTHENTICATED |
 //! | sink full, too many concurrent requests | 503 + `Retry-After` | UNAVAILABLE + `google.rpc.RetryInfo` |
@@ -56,12 +57,17 @@
 //! # Design
 //! * One accept loop per port on hyper-util's auto (HTTP/1.1 + HTTP/2) connection builder,
 //!   optional rustls TLS, graceful shutdown through hyper-util's `GracefulShutdown`.
-//! * gRPC: opentelemetry-proto's generated tonic servers behind a router that checks the
-//!   token and the concurrency limit and maps tonic's decode errors onto the contract.
+//! * Request bytes flow on as bytes: the sink gets a [`Telemetry`] holding the decompressed
+//!   protobuf request exactly as it arrived whenever nothing inside it was refused.
+//! * gRPC: tonic's server machinery (framing, gzip/zstd, message size limit) over a
+//!   pass-through codec, behind a router that checks the token and the concurrency limit and
+//!   maps tonic's own errors onto the contract.
 //! * HTTP: a hand-written hyper service; the body is read into one `Bytes` (no copy when it
-//!   arrives in one chunk), decompressed through a capped reader, decoded by prost or serde.
-//! * Validation drops spans with invalid ids one by one ([`validate`]); the sink sees only
-//!   the rest, and only when there is something left.
+//!   arrives in one chunk) and decompressed through a capped reader; OTLP/JSON is decoded by
+//!   serde and encoded into protobuf once.
+//! * Both transports validate the bytes with one function, [`validate_protobuf`]: spans with
+//!   invalid ids are dropped one by one; the sink sees only the rest, and only when there is
+//!   something left.
 //! * Connection hygiene after the Collector's server settings: header, body, idle and
 //!   TLS-handshake timeouts, a cap on open connections, HTTP/2 stream cap and keep-alive
 //!   pings; bodies are read before a request takes a concurrency slot (see the builder).
@@ -83,24 +89,26 @@ mod server;
 mod shared;
 mod sync;
 mod tls;
-mod validate;
 
 pub use builder::{
     BuildError, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, DEFAULT_IDLE_TIMEOUT, DEFAULT_KEEPALIVE_TIME,
     DEFAULT_KEEPALIVE_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS,
-    DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_CONNECTIONS, DEFAULT_READ_HEADER_TIMEOUT,
-    DEFAULT_READ_TIMEOUT, DEFAULT_TLS_HANDSHAKE_TIMEOUT, Receiver, ReceiverBuilder,
+    DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_DECODED_BYTES,
+    DEFAULT_MAX_NESTING_DEPTH, DEFAULT_READ_HEADER_TIMEOUT, DEFAULT_READ_TIMEOUT,
+    DEFAULT_TLS_HANDSHAKE_TIMEOUT, Receiver, ReceiverBuilder,
 };
 #[doc(hidden)]
 pub use decode::decompress;
-pub use decode::{DecodeError, Decoded, Encoding, Format, decode_request};
+pub use decode::{
+    DecodeError, Decoded, Encoding, Format, Limits, decode_request, validate_protobuf,
+};
 pub use extension::{ExtensionFuture, HttpExtension};
 pub use health::Health;
 pub use limit::{ConcurrencyLimit, Permit};
 pub use metrics::{CloseReason, MetricsProvider, ReceiverMetrics, RejectReason, Transport};
+pub use otlp_spool_core::wire::Refused;
 pub use readiness::Readiness;
 pub use reject::retry_delay_from_status_details;
 pub use server::{RunningReceiver, ServeError};
-pub use validate::{Refused, validate};
 
-pub use otlp_spool_core::{Signal, Sink, SinkError, Telemetry};
+pub use otlp_spool_core::{ExportRequest, Signal, Sink, SinkError, Telemetry};

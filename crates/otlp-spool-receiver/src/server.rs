@@ -95,6 +95,8 @@ impl Receiver {
             max_body_bytes: self.max_body_bytes,
             read_timeout: self.conn.read_timeout,
             health: self.health,
+            max_decoded_bytes: self.max_decoded_bytes,
+            max_nesting_depth: self.max_nesting_depth,
             auth: self.auth,
             readiness: self.readiness,
             providers: self.providers,

@@ -1,8 +1,8 @@
 //! [`Shared`]: the state both servers' handlers read, and [`Shared::ingest`], the one place
-//! where decoded telemetry meets the sink.
+//! where validated telemetry meets the sink.
 //!
 //! Invariants: the sink is called at most once per request, only with a non-empty batch, and
-//! only after the whole request decoded and validated; a request whose items were all refused
+//! only after the whole request was validated; a request whose items were all refused
 //! (or that held none) is acknowledged without calling the sink.
 
 use std::sync::Arc;
@@ -11,13 +11,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use otlp_spool_core::{Sink, Telemetry};
 
 use crate::auth::BearerToken;
+use crate::decode::Limits;
 use crate::extension::HttpExtension;
 use crate::health::Health;
 use crate::limit::ConcurrencyLimit;
 use crate::metrics::{MetricsProvider, ReceiverMetrics};
 use crate::readiness::Readiness;
 use crate::reject::Rejection;
-use crate::validate::Refused;
+use otlp_spool_core::wire::Refused;
 
 pub(crate) struct Shared {
     pub(crate) sink: Arc<dyn Sink>,
@@ -27,6 +28,8 @@ pub(crate) struct Shared {
     /// How long a request body may take to arrive (`body.rs`).
     pub(crate) read_timeout: std::time::Duration,
     pub(crate) health: Health,
+    pub(crate) max_decoded_bytes: usize,
+    pub(crate) max_nesting_depth: u32,
     pub(crate) auth: Option<BearerToken>,
     pub(crate) readiness: Readiness,
     pub(crate) providers: Vec<Arc<dyn MetricsProvider>>,
@@ -52,6 +55,15 @@ impl Shared {
         }
         self.metrics.accepted(signal, items, refused.count);
         Ok(refused)
+    }
+
+    /// The limits every request is validated against.
+    pub(crate) fn limits(&self) -> Limits {
+        Limits {
+            max_body_bytes: self.max_body_bytes,
+            max_decoded_bytes: self.max_decoded_bytes,
+            max_nesting_depth: self.max_nesting_depth,
+        }
     }
 
     /// Whether a header value passes the bearer-token check (always, without a token).

@@ -15,6 +15,9 @@ use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use otlp_spool::{Spool, Temporality};
+use otlp_spool_core::proto::collector::trace::v1::ExportTraceServiceRequest;
+use otlp_spool_core::proto::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use otlp_spool_core::{Sink as _, Telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -56,6 +59,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let _ = logger_provider.shutdown();
     })
     .await?;
+
+    // A request that is already OTLP (built here, or received elsewhere) enters as the bytes
+    // form too: `Telemetry::from` encodes it once; the sink acknowledges once it is buffered.
+    let request = ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans {
+                spans: vec![Span {
+                    trace_id: vec![0x5b; 16],
+                    span_id: vec![0xee; 8],
+                    name: "from-otlp".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    spool.sink().accept(Telemetry::from(request))?;
 
     spool.flush().await?;
     spool.shutdown().await?;

@@ -233,6 +233,8 @@ impl Spool {
             .grpc_addr(grpc_addr)
             .http_addr(http_addr)
             .max_body_bytes(usize::try_from(r.max_body_size.0).unwrap_or(usize::MAX))
+            .max_decoded_bytes(usize::try_from(r.max_decoded_size.0).unwrap_or(usize::MAX))
+            .max_nesting_depth(r.max_nesting_depth)
             .max_concurrent_requests(r.max_concurrent_requests)
             .read_header_timeout(r.read_header_timeout.0)
             .read_timeout(r.read_timeout.0)

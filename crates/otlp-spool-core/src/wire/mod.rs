@@ -7,8 +7,11 @@
 //! [`walk`] is the validating walker: one pass over a request's bytes that accepts what prost
 //! accepts, counts the items, gathers [`WireStats`] and cuts out the items with invalid ids.
 
+mod cost;
 mod reader;
 mod walk;
+
+pub use cost::write_cost;
 
 pub use reader::{
     Field, MAX_FIELD_NUMBER, MAX_GROUP_DEPTH, Reader, Value, WireError, WireErrorKind, WireType,

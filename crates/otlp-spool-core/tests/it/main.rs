@@ -1,6 +1,5 @@
 //! Integration tests of otlp-spool-core.
 
-mod memory;
 mod oracle;
 mod sink;
 mod telemetry;

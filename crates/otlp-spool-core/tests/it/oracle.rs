@@ -17,30 +17,30 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use otlp_spool_core::wire::{WalkErrorKind, WalkLimits, walk};
-use otlp_spool_core::{Signal, Telemetry};
+use otlp_spool_core::{ExportRequest, Signal};
 use prost::Message;
 
 /// Decodes `bytes` as `signal`'s export request, as prost does.
-pub fn decode(signal: Signal, bytes: &[u8]) -> Result<Telemetry, prost::DecodeError> {
+pub fn decode(signal: Signal, bytes: &[u8]) -> Result<ExportRequest, prost::DecodeError> {
     Ok(match signal {
-        Signal::Traces => Telemetry::Traces(ExportTraceServiceRequest::decode(bytes)?),
-        Signal::Metrics => Telemetry::Metrics(ExportMetricsServiceRequest::decode(bytes)?),
-        Signal::Logs => Telemetry::Logs(ExportLogsServiceRequest::decode(bytes)?),
+        Signal::Traces => ExportRequest::Traces(ExportTraceServiceRequest::decode(bytes)?),
+        Signal::Metrics => ExportRequest::Metrics(ExportMetricsServiceRequest::decode(bytes)?),
+        Signal::Logs => ExportRequest::Logs(ExportLogsServiceRequest::decode(bytes)?),
     })
 }
 
 /// The telemetry encoded again (prost's canonical form, for comparisons that NaN cannot spoil).
-pub fn encode(telemetry: &Telemetry) -> Vec<u8> {
+pub fn encode(telemetry: &ExportRequest) -> Vec<u8> {
     match telemetry {
-        Telemetry::Traces(r) => r.encode_to_vec(),
-        Telemetry::Metrics(r) => r.encode_to_vec(),
-        Telemetry::Logs(r) => r.encode_to_vec(),
+        ExportRequest::Traces(r) => r.encode_to_vec(),
+        ExportRequest::Metrics(r) => r.encode_to_vec(),
+        ExportRequest::Logs(r) => r.encode_to_vec(),
     }
 }
 
 /// The receiver's validation: removes spans and log records with invalid ids; returns how
 /// many went and the message naming the first three.
-pub fn validate(telemetry: &mut Telemetry) -> (u64, String) {
+pub fn validate(telemetry: &mut ExportRequest) -> (u64, String) {
     let mut count = 0u64;
     let mut message = String::new();
     let mut refuse = |reason: String| {
@@ -53,7 +53,7 @@ pub fn validate(telemetry: &mut Telemetry) -> (u64, String) {
         }
     };
     let what = match telemetry {
-        Telemetry::Traces(request) => {
+        ExportRequest::Traces(request) => {
             for scope in request
                 .resource_spans
                 .iter_mut()
@@ -69,7 +69,7 @@ pub fn validate(telemetry: &mut Telemetry) -> (u64, String) {
             }
             "spans"
         }
-        Telemetry::Logs(request) => {
+        ExportRequest::Logs(request) => {
             for scope in request
                 .resource_logs
                 .iter_mut()
@@ -87,7 +87,7 @@ pub fn validate(telemetry: &mut Telemetry) -> (u64, String) {
             }
             "log records"
         }
-        Telemetry::Metrics(_) => "data points",
+        ExportRequest::Metrics(_) => "data points",
     };
     if count > 3 {
         let _ = write!(message, "; and {} more {what}", count - 3);

@@ -28,11 +28,11 @@ fn a_shared_sink_is_a_sink() {
     let collect = Arc::new(Collect::default());
     let dynamic: Arc<dyn Sink> = collect.clone();
     dynamic
-        .accept(Telemetry::Logs(ExportLogsServiceRequest::default()))
+        .accept(Telemetry::from(ExportLogsServiceRequest::default()))
         .unwrap();
     let boxed: Box<dyn Sink> = Box::new(collect.clone());
     boxed
-        .accept(Telemetry::Logs(ExportLogsServiceRequest::default()))
+        .accept(Telemetry::from(ExportLogsServiceRequest::default()))
         .unwrap();
     assert_eq!(collect.0.lock().unwrap().len(), 2);
 }
@@ -50,7 +50,7 @@ fn errors_say_whether_a_retry_helps() {
     assert!(SinkError::Closed.is_retryable());
     assert!(!too_large.is_retryable());
     assert_eq!(
-        Refuse(full.clone()).accept(Telemetry::Logs(Default::default())),
+        Refuse(full.clone()).accept(Telemetry::from(ExportLogsServiceRequest::default())),
         Err(full)
     );
     assert!(too_large.to_string().contains("30 bytes"));

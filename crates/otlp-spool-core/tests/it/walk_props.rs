@@ -10,7 +10,7 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, Key
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use otlp_spool_core::wire::{WalkLimits, WireStats, walk};
-use otlp_spool_core::{Signal, Telemetry};
+use otlp_spool_core::{ExportRequest, Signal};
 use proptest::collection::vec;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
@@ -179,10 +179,10 @@ impl Counted {
         }
     }
 
-    fn of(telemetry: &Telemetry) -> Counted {
+    fn of(telemetry: &ExportRequest) -> Counted {
         let mut c = Counted::default();
         match telemetry {
-            Telemetry::Traces(r) => c.envelope(
+            ExportRequest::Traces(r) => c.envelope(
                 &r.resource_spans,
                 |r| (r.resource.as_ref(), &r.scope_spans, &r.schema_url),
                 |s| (s.scope.as_ref(), &s.spans, &s.schema_url),
@@ -206,7 +206,7 @@ impl Counted {
                     }
                 },
             ),
-            Telemetry::Logs(r) => c.envelope(
+            ExportRequest::Logs(r) => c.envelope(
                 &r.resource_logs,
                 |r| (r.resource.as_ref(), &r.scope_logs, &r.schema_url),
                 |s| (s.scope.as_ref(), &s.log_records, &s.schema_url),
@@ -219,7 +219,7 @@ impl Counted {
                     }
                 },
             ),
-            Telemetry::Metrics(r) => c.envelope(
+            ExportRequest::Metrics(r) => c.envelope(
                 &r.resource_metrics,
                 |r| (r.resource.as_ref(), &r.scope_metrics, &r.schema_url),
                 |s| (s.scope.as_ref(), &s.metrics, &s.schema_url),

@@ -13,7 +13,7 @@ use otlp_spool_core::proto::metrics::v1::{
 };
 use otlp_spool_core::proto::resource::v1::Resource;
 use otlp_spool_core::proto::trace::v1::{ResourceSpans, ScopeSpans, Span};
-use otlp_spool_core::{Sink, SinkError, Telemetry};
+use otlp_spool_core::{ExportRequest, Sink, SinkError, Telemetry};
 use otlp_spool_exporters::Protocol;
 use otlp_spool_receiver::{Receiver, ReceiverBuilder, RunningReceiver};
 use parking_lot::Mutex;
@@ -45,7 +45,7 @@ impl Collect {
     pub(crate) fn spans(&self) -> Vec<Span> {
         let mut out = Vec::new();
         for batch in self.batches.lock().iter() {
-            if let Telemetry::Traces(r) = batch {
+            if let ExportRequest::Traces(r) = batch.decode().unwrap() {
                 for rs in &r.resource_spans {
                     for ss in &rs.scope_spans {
                         out.extend(ss.spans.iter().cloned());
@@ -60,7 +60,7 @@ impl Collect {
     pub(crate) fn metric_points(&self) -> Vec<(String, NumberDataPoint)> {
         let mut out = Vec::new();
         for batch in self.batches.lock().iter() {
-            if let Telemetry::Metrics(r) = batch {
+            if let ExportRequest::Metrics(r) = batch.decode().unwrap() {
                 for rm in &r.resource_metrics {
                     for sm in &rm.scope_metrics {
                         for m in &sm.metrics {
@@ -80,7 +80,7 @@ impl Collect {
     pub(crate) fn log_records(&self) -> Vec<LogRecord> {
         let mut out = Vec::new();
         for batch in self.batches.lock().iter() {
-            if let Telemetry::Logs(r) = batch {
+            if let ExportRequest::Logs(r) = batch.decode().unwrap() {
                 for rl in &r.resource_logs {
                     for sl in &rl.scope_logs {
                         out.extend(sl.log_records.iter().cloned());
@@ -128,7 +128,7 @@ pub(crate) fn traces(prefix: &str, n: usize) -> Telemetry {
             }
         })
         .collect();
-    Telemetry::Traces(ExportTraceServiceRequest {
+    Telemetry::from(ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
             resource: resource(),
             scope_spans: vec![ScopeSpans {
@@ -154,7 +154,7 @@ pub(crate) fn metrics(name: &str, n: usize) -> Telemetry {
             ..Default::default()
         })
         .collect();
-    Telemetry::Metrics(ExportMetricsServiceRequest {
+    Telemetry::from(ExportMetricsServiceRequest {
         resource_metrics: vec![ResourceMetrics {
             resource: resource(),
             scope_metrics: vec![ScopeMetrics {
@@ -187,7 +187,7 @@ pub(crate) fn logs(n: usize) -> Telemetry {
             ..Default::default()
         })
         .collect();
-    Telemetry::Logs(ExportLogsServiceRequest {
+    Telemetry::from(ExportLogsServiceRequest {
         resource_logs: vec![ResourceLogs {
             resource: resource(),
             scope_logs: vec![ScopeLogs {

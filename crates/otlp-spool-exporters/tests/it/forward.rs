@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use otlp_spool_core::{Sink, Telemetry};
+use otlp_spool_core::{ExportRequest, Sink};
 use otlp_spool_exporters::{Auth, Compression, Forwarder, Protocol, RetryPolicy};
 use otlp_spool_receiver::RunningReceiver;
 
@@ -59,23 +59,45 @@ async fn round_trip(protocol: Protocol, compression: Compression) {
     );
     assert_eq!(target.metric_points().len(), 10);
     assert_eq!(target.log_records().len(), 7);
-    let Telemetry::Metrics(expected) = metrics("requests", 10) else {
+    let ExportRequest::Metrics(expected) = metrics("requests", 10).decode().unwrap() else {
         unreachable!()
     };
     let got: Vec<_> = target
         .batches
         .lock()
         .iter()
-        .filter_map(|t| match t {
-            Telemetry::Metrics(m) => Some(m.clone()),
+        .filter_map(|t| match t.decode().unwrap() {
+            ExportRequest::Metrics(m) => Some(m),
             _ => None,
         })
         .collect();
     assert_eq!(got, vec![expected], "metrics arrive unchanged");
+    assert_sent_as_given(&target, &sent);
     let report = forwarder.shutdown(Duration::from_secs(2)).await;
     assert!(report.drained);
     assert_eq!(report.dropped_items, 0);
     running.shutdown_and_wait().await.expect("receiver stops");
+}
+
+/// The bytes form goes through unchanged: every trace request the target got is the
+/// concatenation of whole batches as they were accepted (merging concatenates, nothing is
+/// re-encoded), and each accepted batch arrives exactly once.
+fn assert_sent_as_given(target: &Collect, sent: &[otlp_spool_core::Telemetry]) {
+    let mut unused: Vec<&[u8]> = sent.iter().map(|t| &t.bytes()[..]).collect();
+    for received in target.batches.lock().iter() {
+        if received.signal() != otlp_spool_core::Signal::Traces {
+            continue;
+        }
+        let mut rest = &received.bytes()[..];
+        while !rest.is_empty() {
+            let at = unused
+                .iter()
+                .position(|part| rest.starts_with(part))
+                .expect("a received request is made of whole sent batches");
+            rest = &rest[unused.remove(at).len()..];
+        }
+    }
+    assert!(unused.is_empty(), "{} batches never arrived", unused.len());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -71,7 +71,9 @@ fn spans_with_attributes_events_and_links_arrive() {
     assert_eq!(span.links.len(), 1);
     assert_eq!(span.links[0].trace_id, vec![1; 16]);
     let batches = sink.batches.lock();
-    let Some(otlp_spool_core::Telemetry::Traces(request)) = batches.first() else {
+    let Some(otlp_spool_core::ExportRequest::Traces(request)) =
+        batches.first().map(|t| t.decode().unwrap())
+    else {
         panic!("a trace batch");
     };
     let attrs = &request.resource_spans[0]

@@ -69,11 +69,23 @@ class _Feed:
         with self._lock:
             self.exported_batches += 1
             self.exported_items += taken
+        if taken < items:
+            # The spool holds the rest; these items had ids the OTLP rules refuse.
+            self._count(
+                "invalid_ids",
+                items - taken,
+                0,
+                f"{items - taken} of {items} items refused for invalid trace or span ids",
+            )
         return True
 
     def _refuse(self, kind: str, items: int, message: str) -> bool:
+        self._count(kind, items, 1, message)
+        return False
+
+    def _count(self, kind: str, items: int, batches: int, message: str) -> None:
         with self._lock:
-            self.refused_batches += 1
+            self.refused_batches += batches
             self.refused_items += items
             first = kind not in self._logged
             self._logged.add(kind)
@@ -85,7 +97,6 @@ class _Feed:
                 items,
                 message,
             )
-        return False
 
     def flush(self, timeout_millis: float) -> bool:
         try:

@@ -25,8 +25,8 @@ async fn what_the_spool_accepted_reads_back_after_a_flush() {
             .build()
             .await
             .unwrap();
-        spool.sink().accept(Telemetry::Traces(traces(3))).unwrap();
-        spool.sink().accept(Telemetry::Traces(traces(2))).unwrap();
+        spool.sink().accept(Telemetry::from(traces(3))).unwrap();
+        spool.sink().accept(Telemetry::from(traces(2))).unwrap();
         spool.flush().await.unwrap();
         let (schema, batches) = read_signal(dir.path(), Signal::Traces).unwrap();
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();

@@ -10,19 +10,22 @@ use prost::Message as _;
 use crate::requests::{logs, metrics, traces};
 
 fn check(signal: Signal, bytes: &[u8], expected: Telemetry) {
-    let got = telemetry_from_bytes(signal, bytes).expect("valid request");
-    assert_eq!(got, expected);
+    let (got, refused) = telemetry_from_bytes(signal, bytes).expect("valid request");
+    assert_eq!(refused, 0);
+    assert_eq!(got.decode().unwrap(), expected.decode().unwrap());
+    assert_eq!(got.item_count(), expected.item_count());
+    assert_eq!(&got.bytes()[..], bytes);
     assert_eq!(got.signal(), signal);
 }
 
 #[test]
 fn each_signal_decodes_to_the_request_that_was_encoded() {
     let t = traces(3);
-    check(Signal::Traces, &t.encode_to_vec(), Telemetry::Traces(t));
+    check(Signal::Traces, &t.encode_to_vec(), Telemetry::from(t));
     let m = metrics(2);
-    check(Signal::Metrics, &m.encode_to_vec(), Telemetry::Metrics(m));
+    check(Signal::Metrics, &m.encode_to_vec(), Telemetry::from(m));
     let l = logs(4);
-    check(Signal::Logs, &l.encode_to_vec(), Telemetry::Logs(l));
+    check(Signal::Logs, &l.encode_to_vec(), Telemetry::from(l));
 }
 
 #[test]
@@ -30,17 +33,17 @@ fn empty_bytes_are_an_empty_request() {
     check(
         Signal::Traces,
         &[],
-        Telemetry::Traces(ExportTraceServiceRequest::default()),
+        Telemetry::from(ExportTraceServiceRequest::default()),
     );
     check(
         Signal::Metrics,
         &[],
-        Telemetry::Metrics(ExportMetricsServiceRequest::default()),
+        Telemetry::from(ExportMetricsServiceRequest::default()),
     );
     check(
         Signal::Logs,
         &[],
-        Telemetry::Logs(ExportLogsServiceRequest::default()),
+        Telemetry::from(ExportLogsServiceRequest::default()),
     );
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
-use otlp_spool_receiver::Telemetry;
+use otlp_spool_receiver::ExportRequest;
 use prost::Message;
 use tokio::sync::{Barrier, Semaphore};
 use tokio::task::JoinSet;
@@ -17,7 +17,7 @@ use crate::support::*;
 fn names_once(server: &Server) -> HashSet<String> {
     let mut names = HashSet::new();
     for telemetry in server.sink.take() {
-        let Telemetry::Traces(request) = telemetry else {
+        let ExportRequest::Traces(request) = telemetry.decode().unwrap() else {
             panic!("not traces")
         };
         for span in request

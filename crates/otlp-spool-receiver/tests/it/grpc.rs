@@ -9,7 +9,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
-use otlp_spool_receiver::Telemetry;
+use otlp_spool_receiver::ExportRequest;
+use prost::Message;
 use tonic::Code;
 use tonic::codec::CompressionEncoding;
 use tonic::codegen::http::uri::PathAndQuery;
@@ -46,10 +47,13 @@ async fn export_with_and_without_compression() {
     }
     let received = server.sink.take();
     assert_eq!(received.len(), 3);
+    // The sink gets the decompressed request bytes exactly as the client encoded them.
+    let encoded = request.encode_to_vec();
+    assert!(received.iter().all(|t| t.bytes()[..] == encoded[..]));
     assert!(
         received
             .iter()
-            .all(|t| *t == Telemetry::Traces(request.clone()))
+            .all(|t| t.decode().unwrap() == ExportRequest::Traces(request.clone()))
     );
 
     let mut logs = LogsServiceClient::new(channel(&server).await);
@@ -170,7 +174,7 @@ async fn unknown_method_is_unimplemented() {
 
 /// Raw gRPC frames over a hand-driven HTTP/2 connection, for what no well-behaved client
 /// sends: corrupt compression, a bomb, a lying length prefix, an empty message.
-mod raw {
+pub(crate) mod raw {
     use bytes::Bytes;
     use http_body_util::{BodyExt, Full};
     use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -180,7 +184,7 @@ mod raw {
     use crate::support::*;
 
     /// A 5-byte gRPC frame header (compressed flag, big-endian length) and the payload.
-    fn frame(compressed: bool, declared_len: u32, payload: &[u8]) -> Bytes {
+    pub(crate) fn frame(compressed: bool, declared_len: u32, payload: &[u8]) -> Bytes {
         let mut out = vec![u8::from(compressed)];
         out.extend_from_slice(&declared_len.to_be_bytes());
         out.extend_from_slice(payload);
@@ -189,6 +193,15 @@ mod raw {
 
     /// Sends one frame to TraceService/Export; returns the grpc-status (headers or trailers).
     async fn call(server: &Server, encoding: Option<&str>, body: Bytes) -> Code {
+        call_status(server, encoding, body).await.0
+    }
+
+    /// Sends one frame to TraceService/Export; returns the grpc-status and grpc-message.
+    pub(crate) async fn call_status(
+        server: &Server,
+        encoding: Option<&str>,
+        body: Bytes,
+    ) -> (Code, String) {
         let tcp = tokio::net::TcpStream::connect(server.grpc()).await.unwrap();
         let (mut sender, conn) =
             hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
@@ -210,19 +223,39 @@ mod raw {
             .unwrap();
         assert_eq!(response.status(), 200);
         let (parts, body) = response.into_parts();
-        let status = match parts.headers.get("grpc-status") {
-            Some(status) => status.clone(),
-            None => {
-                let collected = body.collect().await.unwrap();
-                collected
-                    .trailers()
-                    .unwrap()
-                    .get("grpc-status")
-                    .unwrap()
-                    .clone()
-            }
+        let headers = match parts.headers.contains_key("grpc-status") {
+            true => parts.headers,
+            false => body.collect().await.unwrap().trailers().unwrap().clone(),
         };
-        Code::from_i32(status.to_str().unwrap().parse().unwrap())
+        let code = headers["grpc-status"].to_str().unwrap().parse().unwrap();
+        let message = headers
+            .get("grpc-message")
+            .map(|m| percent_decode(m.as_bytes()))
+            .unwrap_or_default();
+        (Code::from_i32(code), message)
+    }
+
+    /// grpc-message is percent-encoded.
+    fn percent_decode(raw: &[u8]) -> String {
+        let mut out = Vec::with_capacity(raw.len());
+        let mut i = 0;
+        while i < raw.len() {
+            let hex = raw
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            match (raw[i], hex) {
+                (b'%', Some(byte)) => {
+                    out.push(byte);
+                    i += 3;
+                }
+                (b, _) => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
     }
 
     #[tokio::test]

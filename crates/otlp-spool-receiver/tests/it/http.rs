@@ -4,7 +4,7 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
-use otlp_spool_receiver::{Signal, Telemetry};
+use otlp_spool_receiver::{ExportRequest, Signal, Telemetry};
 use prost::Message;
 
 use crate::support::*;
@@ -35,7 +35,7 @@ async fn protobuf_in_every_encoding_reaches_the_sink() {
     let received = server.sink.take();
     assert_eq!(received.len(), 4);
     for telemetry in received {
-        let Telemetry::Traces(request) = telemetry else {
+        let ExportRequest::Traces(request) = telemetry.decode().unwrap() else {
             panic!("not traces")
         };
         let spans = &request.resource_spans[0].scope_spans[0].spans;
@@ -65,7 +65,7 @@ async fn json_mapping_is_understood_and_answered_in_json() {
     assert_eq!(reply.text(), "{}");
 
     let received = server.sink.take();
-    let Telemetry::Traces(request) = &received[0] else {
+    let ExportRequest::Traces(request) = &received[0].decode().unwrap() else {
         panic!("not traces")
     };
     let span = &request.resource_spans[0].scope_spans[0].spans[0];
@@ -167,7 +167,7 @@ async fn invalid_ids_are_refused_one_by_one() {
     assert!(partial.error_message.contains("span id is all zeros"));
     let received = server.sink.take();
     assert_eq!(received.len(), 1);
-    let Telemetry::Traces(accepted) = &received[0] else {
+    let ExportRequest::Traces(accepted) = &received[0].decode().unwrap() else {
         panic!()
     };
     let names: Vec<_> = accepted.resource_spans[0].scope_spans[0]

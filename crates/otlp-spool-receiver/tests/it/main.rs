@@ -8,6 +8,7 @@ mod extension;
 mod grpc;
 mod http;
 mod hygiene;
+mod limits;
 mod otel_clients;
 mod probes;
 mod properties;

@@ -23,7 +23,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::{SdkMeterProvider, Temporality};
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use otlp_spool_receiver::Telemetry;
+use otlp_spool_receiver::{ExportRequest, Telemetry};
 
 use crate::support::*;
 
@@ -149,7 +149,7 @@ fn spans(
 ) -> HashMap<String, (Span, Vec<opentelemetry_proto::tonic::common::v1::KeyValue>)> {
     let mut spans = HashMap::new();
     for telemetry in received {
-        let Telemetry::Traces(request) = telemetry else {
+        let ExportRequest::Traces(request) = telemetry.decode().unwrap() else {
             panic!("not traces: {telemetry:?}")
         };
         for resource_spans in &request.resource_spans {
@@ -263,7 +263,7 @@ fn send_metrics(server_grpc: String, server_http: String, proto: Proto, temporal
 fn metrics(received: &[Telemetry]) -> HashMap<String, Metric> {
     let mut metrics = HashMap::new();
     for telemetry in received {
-        let Telemetry::Metrics(request) = telemetry else {
+        let ExportRequest::Metrics(request) = telemetry.decode().unwrap() else {
             panic!("not metrics")
         };
         for scope in request
@@ -406,8 +406,8 @@ async fn log_records_with_and_without_trace_context() {
             .sink
             .take()
             .iter()
-            .flat_map(|t| match t {
-                Telemetry::Logs(request) => request
+            .flat_map(|t| match t.decode().unwrap() {
+                ExportRequest::Logs(request) => request
                     .resource_logs
                     .iter()
                     .flat_map(|r| &r.scope_logs)

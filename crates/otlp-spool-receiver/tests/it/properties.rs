@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use otlp_spool_receiver::{
-    DecodeError, Encoding, Format, Signal, Telemetry, decode_request, validate,
+    DecodeError, Encoding, ExportRequest, Format, Limits, Signal, decode_request, validate_protobuf,
 };
 use proptest::prelude::*;
 use prost::Message;
@@ -63,7 +63,8 @@ proptest! {
         body in prop::collection::vec(any::<u8>(), 0..512),
         limit in 1usize..1024,
     ) {
-        match decode_request(signal, format, encoding, Bytes::from(body), limit) {
+        let limits = Limits::default().with_max_body_bytes(limit).with_max_decoded_bytes(limit * 4);
+        match decode_request(signal, format, encoding, Bytes::from(body), &limits) {
             Ok(decoded) => prop_assert_eq!(decoded.telemetry.signal(), signal),
             Err(DecodeError::Invalid(m)) | Err(DecodeError::TooLarge(m)) => prop_assert!(!m.is_empty()),
         }
@@ -72,11 +73,12 @@ proptest! {
     #[test]
     fn validation_keeps_exactly_the_valid_spans(spans in prop::collection::vec(any_span(), 0..20)) {
         let want: Vec<Span> = spans.iter().filter(|s| valid(s)).cloned().collect();
-        let mut telemetry = Telemetry::Traces(traces(spans.clone()));
-        let refused = validate(&mut telemetry);
+        let body = Bytes::from(traces(spans.clone()).encode_to_vec());
+        let (telemetry, refused) = validate_protobuf(Signal::Traces, body, &Limits::default()).unwrap();
         prop_assert_eq!(refused.count as usize, spans.len() - want.len());
         prop_assert_eq!(refused.message.is_empty(), refused.count == 0);
-        let Telemetry::Traces(kept) = telemetry else { unreachable!() };
+        prop_assert_eq!(telemetry.item_count(), want.len());
+        let ExportRequest::Traces(kept) = telemetry.decode().unwrap() else { unreachable!() };
         prop_assert_eq!(&kept.resource_spans[0].scope_spans[0].spans, &want);
     }
 
@@ -92,11 +94,21 @@ proptest! {
             Encoding::Gzip => crate::support::gzip(&raw),
             Encoding::Zstd => crate::support::zstd(&raw),
         };
-        let limit = raw.len().max(1);
-        let decoded = decode_request(Signal::Traces, Format::Protobuf, encoding, Bytes::from(body), limit).unwrap();
-        let mut expected = Telemetry::Traces(request);
-        let refused = validate(&mut expected);
-        prop_assert_eq!(decoded.telemetry, expected);
-        prop_assert_eq!(decoded.refused, refused);
+        let limits = Limits::default().with_max_body_bytes(raw.len().max(1));
+        let decoded = decode_request(Signal::Traces, Format::Protobuf, encoding, Bytes::from(body), &limits).unwrap();
+        let mut expected = request.clone();
+        let before = expected.resource_spans[0].scope_spans[0].spans.len();
+        expected.resource_spans[0].scope_spans[0].spans.retain(valid);
+        let refused = before - expected.resource_spans[0].scope_spans[0].spans.len();
+        let expected = ExportRequest::Traces(expected);
+        prop_assert_eq!(decoded.telemetry.decode().unwrap(), expected.clone());
+        prop_assert_eq!(decoded.telemetry.item_count(), expected.item_count());
+        // Nothing refused: the very bytes that came in go on; else the valid part, re-encoded.
+        if refused == 0 {
+            prop_assert_eq!(&decoded.telemetry.bytes()[..], &raw[..]);
+        } else {
+            prop_assert_eq!(&decoded.telemetry.bytes()[..], &expected.encode_to_vec()[..]);
+        }
+        prop_assert_eq!(decoded.refused.count as usize, refused);
     }
 }

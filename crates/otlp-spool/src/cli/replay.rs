@@ -156,9 +156,9 @@ fn default_state_path(dir: &Path, endpoint: &str, protocol: &str) -> PathBuf {
 /// The one place where stored rows become a [`Telemetry`] batch.
 fn telemetry(signal: Signal, batch: &RecordBatch) -> Result<Telemetry, ConvertError> {
     Ok(match signal {
-        Signal::Traces => Telemetry::Traces(arrow_to_traces(batch)?),
-        Signal::Metrics => Telemetry::Metrics(arrow_to_metrics(batch)?),
-        Signal::Logs => Telemetry::Logs(arrow_to_logs(batch)?),
+        Signal::Traces => Telemetry::from(arrow_to_traces(batch)?),
+        Signal::Metrics => Telemetry::from(arrow_to_metrics(batch)?),
+        Signal::Logs => Telemetry::from(arrow_to_logs(batch)?),
     })
 }
 

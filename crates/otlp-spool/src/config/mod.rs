@@ -264,6 +264,14 @@ impl Config {
         }
         let r = &self.receiver;
         positive("receiver.max_body_size", r.max_body_size.0)?;
+        positive("receiver.max_decoded_size", r.max_decoded_size.0)?;
+        let deepest = otlp_spool_receiver::DEFAULT_MAX_NESTING_DEPTH;
+        if !(1..=deepest).contains(&r.max_nesting_depth) {
+            return Err(ConfigError::new(
+                "receiver.max_nesting_depth",
+                format!("{} is out of range: 1 to {deepest}", r.max_nesting_depth),
+            ));
+        }
         positive(
             "receiver.max_concurrent_requests",
             r.max_concurrent_requests as u64,

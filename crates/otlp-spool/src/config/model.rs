@@ -60,6 +60,15 @@ impl Default for Config {
 pub struct ReceiverConfig {
     /// Largest request body, checked after decompression. Default 20MiB.
     pub max_body_size: ByteSize,
+    /// Largest write cost of one request: the memory the storage writer would need to turn it
+    /// into Arrow (`Telemetry::write_cost`, estimated from its size and item count). Costlier
+    /// requests get 413 / RESOURCE_EXHAUSTED. Default 64MiB.
+    pub max_decoded_size: ByteSize,
+    /// How deep AnyValues may nest in a request (an attribute's or a log body's value is
+    /// level 1, each array or key-value list inside one more); deeper requests get 400 /
+    /// INVALID_ARGUMENT naming the limit. 1 to 31. Default 31 (the deepest that prost, used
+    /// where structs are needed again, accepts on every path).
+    pub max_nesting_depth: u32,
     /// Export requests handled at once, both ports together; more are refused at once with
     /// 503 / UNAVAILABLE and a retry hint. A request takes its slot only once its body has
     /// arrived. Default 256.
@@ -96,6 +105,8 @@ impl Default for ReceiverConfig {
         use otlp_spool_receiver as r;
         Self {
             max_body_size: ByteSize(20 << 20),
+            max_decoded_size: ByteSize(64 << 20),
+            max_nesting_depth: r::DEFAULT_MAX_NESTING_DEPTH,
             max_concurrent_requests: 256,
             read_header_timeout: HumanDuration(r::DEFAULT_READ_HEADER_TIMEOUT),
             read_timeout: HumanDuration(r::DEFAULT_READ_TIMEOUT),
@@ -154,10 +165,10 @@ pub enum BufferPolicy {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BufferConfig {
-    /// Memory bound of each signal's lane: the heap held by its decoded requests, buffered or
-    /// being written (`Telemetry::memory_size`; about 5x a request's protobuf size for typical
-    /// spans). Default 32MiB. A single request larger than the bound is admitted only into an
-    /// empty lane.
+    /// Memory bound of each signal's lane: each request weighs its protobuf bytes plus its
+    /// write cost (`Telemetry::weight() + Telemetry::write_cost()`: what holding it and then
+    /// turning it into Arrow takes), buffered or being written. Default 32MiB. A single
+    /// request larger than the bound is admitted only into an empty lane.
     pub max_bytes: ByteSize,
     /// A batch is written once it holds this many requests. Default 1024.
     pub max_batch_items: usize,

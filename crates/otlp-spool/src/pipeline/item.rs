@@ -3,10 +3,12 @@
 use otlp_spool_buffer::Weighted;
 use otlp_spool_core::Telemetry;
 
-/// One accepted request. Its weight is the memory the decoded request holds
-/// ([`Telemetry::memory_size`]), measured once at the door; the buffer budgets memory with it.
-/// A request larger than the whole lane weighs exactly the lane: it is admitted only into an
-/// empty lane (the receiver's body limit, not the lane, bounds a single request).
+/// One accepted request, held as its protobuf bytes. It weighs what it costs the lane: the
+/// bytes it holds while buffered ([`Telemetry::weight`]) plus the memory writing it will take
+/// ([`Telemetry::write_cost`]), both known at the door without a walk; the buffer budgets
+/// memory with that sum. A request larger than the whole lane weighs exactly the lane: it is
+/// admitted only into an empty lane (the receiver's limits, not the lane, bound a single
+/// request).
 #[derive(Debug)]
 pub(crate) struct Item {
     pub(crate) telemetry: Telemetry,
@@ -17,7 +19,8 @@ pub(crate) struct Item {
 impl Item {
     pub(crate) fn new(telemetry: Telemetry, lane_capacity: u64) -> Self {
         let weight = telemetry
-            .memory_size()
+            .weight()
+            .saturating_add(telemetry.write_cost())
             .min(usize::try_from(lane_capacity).unwrap_or(usize::MAX));
         let items = telemetry.item_count() as u64;
         Self {

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
 use otlp_spool_buffer::{Batch, BatchBuffer, Weighted as _};
-use otlp_spool_core::{Signal, Telemetry, proto};
+use otlp_spool_core::{ExportRequest, Signal, Telemetry};
 use otlp_spool_storage::{SignalWriter, WriteReceipt};
 
 use super::buffered::Buffered;
@@ -436,38 +436,27 @@ impl Lane {
     }
 }
 
-/// Concatenates the requests of a chunk into one request of the lane's signal and converts it.
-fn merge_and_convert(signal: Signal, batch: Vec<Item>) -> Result<RecordBatch, String> {
-    use proto::collector::logs::v1::ExportLogsServiceRequest;
-    use proto::collector::metrics::v1::ExportMetricsServiceRequest;
-    use proto::collector::trace::v1::ExportTraceServiceRequest;
-    match signal {
-        Signal::Traces => {
-            let mut merged = ExportTraceServiceRequest::default();
-            for item in batch {
-                if let Telemetry::Traces(r) = item.telemetry {
-                    merged.resource_spans.extend(r.resource_spans);
-                }
-            }
-            otlp_spool_storage::traces_to_arrow(&merged).map_err(|e| e.to_string())
-        }
-        Signal::Metrics => {
-            let mut merged = ExportMetricsServiceRequest::default();
-            for item in batch {
-                if let Telemetry::Metrics(r) = item.telemetry {
-                    merged.resource_metrics.extend(r.resource_metrics);
-                }
-            }
-            otlp_spool_storage::metrics_to_arrow(&merged).map_err(|e| e.to_string())
-        }
-        Signal::Logs => {
-            let mut merged = ExportLogsServiceRequest::default();
-            for item in batch {
-                if let Telemetry::Logs(r) = item.telemetry {
-                    merged.resource_logs.extend(r.resource_logs);
-                }
-            }
-            otlp_spool_storage::logs_to_arrow(&merged).map_err(|e| e.to_string())
-        }
+/// Converts one chunk of a lane's requests into one record batch: the seam where the
+/// bytes -> Arrow converter of `otlp-spool-storage` plugs in.
+///
+/// The chunk's request bytes are concatenated into one merged request of the lane's signal
+/// (requests of one signal concatenate into a valid request). **Stand-in**: the merged bytes
+/// are decoded with prost and converted by the prost-based `*_to_arrow`; the streaming
+/// converter will walk the bytes instead. An error means none of the chunk was written.
+fn merge_and_convert(signal: Signal, chunk: Vec<Item>) -> Result<RecordBatch, String> {
+    let merged =
+        Telemetry::concat(chunk.iter().map(|item| &item.telemetry)).map_err(|e| e.to_string())?;
+    drop(chunk);
+    if merged.signal() != signal {
+        return Err(format!(
+            "a {} request in the {signal} lane",
+            merged.signal()
+        ));
     }
+    let converted = match merged.decode().map_err(|e| e.to_string())? {
+        ExportRequest::Traces(r) => otlp_spool_storage::traces_to_arrow(&r),
+        ExportRequest::Metrics(r) => otlp_spool_storage::metrics_to_arrow(&r),
+        ExportRequest::Logs(r) => otlp_spool_storage::logs_to_arrow(&r),
+    };
+    converted.map_err(|e| e.to_string())
 }

@@ -333,6 +333,8 @@ impl Sink for Pipeline {
     fn accept(&self, telemetry: Telemetry) -> Result<(), SinkError> {
         let lane = self.lane(telemetry.signal());
         LaneMetrics::add(&lane.metrics.received_requests, 1);
+        // The forwarder's copy shares the request's bytes (a reference count, no copy); it is
+        // handed over only once the lane has taken the request, and dropped otherwise.
         let forward_copy = self.forward.as_ref().map(|_| telemetry.clone());
         let item = Item::new(telemetry, lane.capacity);
         let items = item.items;

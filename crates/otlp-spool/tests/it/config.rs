@@ -37,6 +37,7 @@ fn defaults_are_the_documented_ones() {
     assert_eq!(c.grpc_addr.to_string(), "127.0.0.1:4317");
     assert_eq!(c.http_addr.to_string(), "127.0.0.1:4318");
     assert_eq!(c.receiver.max_body_size.0, 20 << 20);
+    assert_eq!(c.receiver.max_decoded_size.0, 64 << 20);
     assert!(c.forward.is_none());
 }
 
@@ -228,6 +229,14 @@ fn bad_values_are_named() {
         (
             "receiver:\n  max_body_size: lots\n",
             "receiver.max_body_size",
+        ),
+        (
+            "receiver:\n  max_decoded_size: 0\n",
+            "receiver.max_decoded_size",
+        ),
+        (
+            "receiver:\n  max_decoded_size: huge\n",
+            "receiver.max_decoded_size",
         ),
         ("storage:\n  format: csv\n", "storage.format"),
         ("grpc_addr: localhost\n", "grpc_addr"),

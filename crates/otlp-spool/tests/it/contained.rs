@@ -53,7 +53,7 @@ async fn health_turns(http: SocketAddr, status: u16, within: Duration) -> String
 fn logs(n: usize) -> Telemetry {
     use otlp_spool_core::proto::collector::logs::v1::ExportLogsServiceRequest;
     use otlp_spool_core::proto::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
-    Telemetry::Logs(ExportLogsServiceRequest {
+    Telemetry::from(ExportLogsServiceRequest {
         resource_logs: vec![ResourceLogs {
             scope_logs: vec![ScopeLogs {
                 log_records: (0..n)
@@ -178,7 +178,7 @@ async fn a_failing_write_is_kept_and_retried_while_health_reports_it() {
             .inject_fault(Signal::Logs, Fault::WriteError, 5);
         spool
             .sink()
-            .accept(Telemetry::Traces(request(1, 20)))
+            .accept(Telemetry::from(request(1, 20)))
             .unwrap();
         spool.sink().accept(logs(10)).unwrap();
         let flushing = tokio::spawn({

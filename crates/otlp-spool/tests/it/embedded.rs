@@ -192,7 +192,7 @@ async fn after_shutdown_flush_and_accept_fail_at_once() {
     );
     let refused = spool
         .sink()
-        .accept(Telemetry::Traces(crate::traffic::request(1, 1)));
+        .accept(Telemetry::from(crate::traffic::request(1, 1)));
     assert_eq!(refused, Err(SinkError::Closed));
     spool.shutdown().await.unwrap(); // idempotent
 }

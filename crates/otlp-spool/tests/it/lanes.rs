@@ -1,31 +1,38 @@
-//! A lane's memory accounting: its bound counts the decoded requests' memory, and a large
-//! drained batch is written in bounded chunks.
+//! A lane's memory accounting: its bound counts each request's bytes plus what writing it
+//! will cost, and a large drained batch is written in bounded chunks.
 
 use std::time::Duration;
 
 use otlp_spool::Spool;
 use otlp_spool::config::{ByteSize, Config};
-use otlp_spool_core::proto::collector::trace::v1::ExportTraceServiceRequest;
+use otlp_spool_core::wire::write_cost;
 use otlp_spool_core::{SinkError, Telemetry};
 use otlp_spool_storage::{FileReader, OtlpRequest, Signal};
-use prost::Message;
 
 use crate::traffic::{ids, request, stored_ids};
 
-/// A request as the receiver hands it over: decoded from its protobuf bytes.
-fn decoded(batch: u32) -> Telemetry {
-    let bytes = request(batch, 20).encode_to_vec();
-    Telemetry::Traces(ExportTraceServiceRequest::decode(&bytes[..]).unwrap())
+/// A request in the bytes form, as the receiver and the SDK exporters hand it over.
+fn encoded(batch: u32) -> Telemetry {
+    Telemetry::from(request(batch, 20))
+}
+
+/// What one request of [`encoded`] weighs in a lane: its bytes plus its write cost.
+fn lane_weight(telemetry: &Telemetry) -> u64 {
+    let cost = write_cost(Signal::Traces, telemetry.weight(), telemetry.item_count());
+    assert_eq!(telemetry.write_cost(), cost);
+    (telemetry.weight() + cost) as u64
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_lane_bound_counts_decoded_memory_not_protobuf_bytes() {
+async fn the_lane_bound_counts_bytes_plus_write_cost() {
     tokio::time::timeout(Duration::from_secs(60), async {
-        let one = decoded(0);
-        let memory = one.memory_size() as u64;
-        // Room for 3.5 requests by memory, but for about 17 by protobuf size.
+        let one = encoded(0);
+        let memory = lane_weight(&one);
+        // Every request of this test weighs the same.
+        assert!((1..10).all(|b| lane_weight(&encoded(b)) == memory));
+        // Room for 3.5 requests by weight, but for many more by protobuf size alone.
         assert!(
-            memory > 4 * one.weight() as u64,
+            memory > 3 * one.weight() as u64,
             "{memory} vs {}",
             one.weight()
         );
@@ -40,7 +47,7 @@ async fn the_lane_bound_counts_decoded_memory_not_protobuf_bytes() {
         let sink = spool.sink();
         let mut accepted = Vec::new();
         for batch in 0..10 {
-            match sink.accept(decoded(batch)) {
+            match sink.accept(encoded(batch)) {
                 Ok(()) => accepted.push(batch),
                 Err(SinkError::Full { .. }) => break,
                 Err(e) => panic!("unexpected {e}"),
@@ -79,10 +86,10 @@ async fn the_lane_bound_counts_decoded_memory_not_protobuf_bytes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_drained_batch_is_written_in_chunks_of_max_batch_bytes() {
     tokio::time::timeout(Duration::from_secs(60), async {
-        let memory = decoded(0).memory_size() as u64;
+        let memory = lane_weight(&encoded(0));
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::default();
-        // A chunk closes once it reaches two requests' worth of memory.
+        // A chunk closes once it reaches two requests' worth of weight.
         config.buffer.max_batch_bytes = ByteSize(2 * memory);
         let spool = Spool::builder()
             .config(config)
@@ -94,7 +101,7 @@ async fn a_large_drained_batch_is_written_in_chunks_of_max_batch_bytes() {
         spool.pipeline().pause_writers(true);
         let sink = spool.sink();
         for batch in 0..10 {
-            sink.accept(decoded(batch)).unwrap();
+            sink.accept(encoded(batch)).unwrap();
         }
         spool.pipeline().pause_writers(false);
         spool.flush().await.unwrap();
@@ -109,6 +116,49 @@ async fn a_large_drained_batch_is_written_in_chunks_of_max_batch_bytes() {
             .collect();
         assert_eq!(spans_per_record_batch, [40; 5]);
         assert_eq!(stored_ids(dir.path()).len(), 200);
+        spool.shutdown().await.unwrap();
+    })
+    .await
+    .expect("test timed out");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_costlier_than_receiver_max_decoded_size_is_413_and_nothing_is_stored() {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let dir = tempfile::tempdir().unwrap();
+        let small = encoded(1);
+        let mut config = Config::default();
+        // Room for the write cost of a 20-span request, not for one of 200 spans.
+        config.receiver.max_decoded_size = ByteSize(2 * small.write_cost() as u64);
+        let spool = Spool::builder()
+            .config(config)
+            .output_dir(dir.path())
+            .grpc_addr("127.0.0.1:0".parse().unwrap())
+            .http_addr("127.0.0.1:0".parse().unwrap())
+            .build()
+            .await
+            .unwrap();
+        let addrs = spool.serve().await.unwrap();
+        let response = reqwest::Client::new()
+            .post(format!("http://{}/v1/traces", addrs.http))
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(&request(0, 200)).unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 413);
+        let body: serde_json::Value =
+            serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains("receiver.max_decoded_size"), "{message}");
+
+        let answer = crate::traffic::post(&reqwest::Client::new(), addrs.http, &request(1, 20))
+            .await
+            .unwrap();
+        assert_eq!(answer.status, 200);
+        spool.flush().await.unwrap();
+        let expected: std::collections::BTreeSet<u64> = ids(&request(1, 20)).into_iter().collect();
+        assert_eq!(stored_ids(dir.path()), expected);
         spool.shutdown().await.unwrap();
     })
     .await

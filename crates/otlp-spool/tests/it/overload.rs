@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use otlp_spool::Spool;
 use otlp_spool::config::{BufferPolicy, Config};
-use otlp_spool_core::proto::collector::trace::v1::ExportTraceServiceRequest;
 use otlp_spool_core::{Signal, Telemetry};
-use prost::Message;
 
 use crate::contained::{get, sample};
 use crate::traffic::{ids, post, request, stored_ids};
@@ -17,10 +15,10 @@ use crate::traffic::{ids, post, request, stored_ids};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drop_oldest_evictions_are_counted_and_accepted_equals_written_plus_dropped() {
     tokio::time::timeout(Duration::from_secs(60), async {
-        // What one request weighs in its lane (decoded memory), as the receiver hands it over.
-        let bytes = request(0, 20).encode_to_vec();
-        let one = Telemetry::Traces(ExportTraceServiceRequest::decode(&bytes[..]).unwrap())
-            .memory_size() as u64;
+        // What one request weighs in its lane (its bytes plus its write cost), as the
+        // receiver hands it over.
+        let one = Telemetry::from(request(0, 20));
+        let one = (one.weight() + one.write_cost()) as u64;
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::default();
         config.buffer.policy = BufferPolicy::DropOldest;
