@@ -77,10 +77,7 @@ impl AttributesBuilder {
 
     #[inline]
     pub(crate) fn bytes(&self) -> usize {
-        self.shape.bytes()
-            + self.keys.bytes()
-            + self.values.bytes()
-            + vec_bytes(&self.key_strindex)
+        self.shape.bytes() + self.keys.bytes() + self.values.bytes() + vec_bytes(&self.key_strindex)
     }
 
     pub(crate) fn finish(&mut self, column: &str) -> Result<ListArray, ConvertError> {

@@ -92,7 +92,9 @@ pub enum ConvertError {
     },
     /// One item (with the container entries it brought into its batch) pushed a batch past
     /// the absolute cap [`BatchLimits::hard_batch_bytes`](crate::BatchLimits::hard_batch_bytes).
-    #[error("an item brings its record batch to {bytes} bytes of Arrow memory, over the cap of {limit}")]
+    #[error(
+        "an item brings its record batch to {bytes} bytes of Arrow memory, over the cap of {limit}"
+    )]
     ItemTooLarge {
         /// The Arrow bytes of the batch with the item.
         bytes: usize,

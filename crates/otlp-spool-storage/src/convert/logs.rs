@@ -172,7 +172,9 @@ impl Columns for LogColumns {
         columns.push(finish_vec::<UInt64Type>(&mut self.time_unix_nano));
         columns.push(finish_vec::<UInt64Type>(&mut self.observed_time_unix_nano));
         columns.push(finish_vec::<Int32Type>(&mut self.severity_number));
-        columns.push(Arc::new(self.severity_text.finish_utf8(None, "severity_text")?));
+        columns.push(Arc::new(
+            self.severity_text.finish_utf8(None, "severity_text")?,
+        ));
         columns.push(Arc::new(self.body.finish("body")?));
         columns.push(Arc::new(self.attributes.finish("attributes")?));
         columns.push(finish_vec::<UInt32Type>(&mut self.dropped_attributes_count));

@@ -590,11 +590,18 @@ impl Columns for MetricColumns {
         let scope_keys = ScalarBuffer::from(expand(&self.metrics.scope, &mk));
         self.rs.finish(&scope_keys, &mut columns)?;
         let e = &mut self.metrics;
-        columns.push(Arc::new(arrow_array::UInt32Array::from(expand(&e.index, &mk))));
+        columns.push(Arc::new(arrow_array::UInt32Array::from(expand(
+            &e.index, &mk,
+        ))));
         let kinds = ScalarBuffer::from(expand(&e.kind, &mk));
         let mk = ScalarBuffer::from(mk);
         let name = e.name.finish_utf8(None, "metric_name")?;
-        columns.push(dictionary::<Int32Type>(&mk, None, Arc::new(name), "metric_name")?);
+        columns.push(dictionary::<Int32Type>(
+            &mk,
+            None,
+            Arc::new(name),
+            "metric_name",
+        )?);
         let description = e.description.finish_utf8(None, "metric_description")?;
         columns.push(dictionary::<Int32Type>(
             &mk,
@@ -603,7 +610,12 @@ impl Columns for MetricColumns {
             "metric_description",
         )?);
         let unit = e.unit.finish_utf8(None, "metric_unit")?;
-        columns.push(dictionary::<Int32Type>(&mk, None, Arc::new(unit), "metric_unit")?);
+        columns.push(dictionary::<Int32Type>(
+            &mk,
+            None,
+            Arc::new(unit),
+            "metric_unit",
+        )?);
         let metadata = e.metadata.finish("metric_metadata")?;
         columns.push(dictionary::<Int32Type>(
             &mk,

@@ -140,7 +140,12 @@ impl ResourceScopeBuilder {
 
     /// Completes a resource entry whose attributes and entity refs slots were closed;
     /// `dropped` is `None` for an absent resource.
-    pub(crate) fn end_resource(&mut self, index: u32, dropped: Option<u32>, schema_url: &str) -> i32 {
+    pub(crate) fn end_resource(
+        &mut self,
+        index: u32,
+        dropped: Option<u32>,
+        schema_url: &str,
+    ) -> i32 {
         let key = self.r_index.len() as i32;
         self.r_present.push(dropped.is_some());
         self.r_index.push(index);

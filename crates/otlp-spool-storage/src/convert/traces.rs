@@ -144,7 +144,8 @@ impl SpanColumns {
             .push(span.dropped_attributes_count);
         for e in &span.events {
             self.events.attributes.append(&e.attributes);
-            self.events.push(e.time_unix_nano, &e.name, e.dropped_attributes_count);
+            self.events
+                .push(e.time_unix_nano, &e.name, e.dropped_attributes_count);
         }
         self.events.close();
         self.dropped_events_count.push(span.dropped_events_count);
@@ -244,9 +245,7 @@ impl Columns for SpanColumns {
         columns.push(finish_vec::<UInt64Type>(&mut self.start_time_unix_nano));
         columns.push(finish_vec::<UInt64Type>(&mut self.end_time_unix_nano));
         columns.push(Arc::new(self.attributes.finish("attributes")?));
-        columns.push(finish_vec::<UInt32Type>(
-            &mut self.dropped_attributes_count,
-        ));
+        columns.push(finish_vec::<UInt32Type>(&mut self.dropped_attributes_count));
         columns.push(Arc::new(self.events.finish()?));
         columns.push(finish_vec::<UInt32Type>(&mut self.dropped_events_count));
         columns.push(Arc::new(self.links.finish()?));

@@ -1,7 +1,9 @@
 //! Traces, Arrow -> OTLP: rows regrouped into resource and scope containers by their index
 //! columns.
 
-use arrow_array::{Array, Int32Array, ListArray, RecordBatch, StringArray, StructArray, UInt32Array, UInt64Array};
+use arrow_array::{
+    Array, Int32Array, ListArray, RecordBatch, StringArray, StructArray, UInt32Array, UInt64Array,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::span::{Event, Link};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};

@@ -156,13 +156,21 @@ fn absent_and_empty_resource_and_scope_stay_distinct() {
     );
     assert!(batch.column_by_name("scope_name").unwrap().is_null(0));
     assert_eq!(
-        batch
-            .column_by_name("scope_name")
-            .unwrap()
-            .as_string::<i32>()
-            .value(1),
-        ""
+        dict_strings(&batch, "scope_name"),
+        vec![None, Some(String::new())]
     );
+}
+
+/// The logical values of a dictionary-encoded text column (container columns of schema v2).
+pub(crate) fn dict_strings(batch: &RecordBatch, name: &str) -> Vec<Option<String>> {
+    let dict = batch
+        .column_by_name(name)
+        .unwrap()
+        .as_dictionary::<arrow_array::types::Int32Type>();
+    let values = dict.values().as_string::<i32>();
+    (0..dict.len())
+        .map(|i| dict.key(i).map(|k| values.value(k).to_string()))
+        .collect()
 }
 
 #[test]
@@ -352,10 +360,7 @@ fn metric_rows_record_type_temporality_and_monotonicity() {
     };
     let batch = metrics_to_arrow(&req).unwrap();
     assert_same(&req, &arrow_to_metrics(&batch).unwrap());
-    let ty = batch
-        .column_by_name("metric_type")
-        .unwrap()
-        .as_string::<i32>();
+    let ty = dict_strings(&batch, "metric_type");
     assert_eq!(
         ty.iter().flatten().collect::<Vec<_>>(),
         vec!["gauge", "sum", "sum", "summary"]

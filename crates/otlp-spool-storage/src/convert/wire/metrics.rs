@@ -10,7 +10,9 @@ use super::super::batch::{Batcher, Checkpoint, Columns, Sink};
 use super::super::metrics::{BucketsBuilder, ExemplarsBuilder, Histo, Kind, MetricColumns, Number};
 use super::super::resource::index;
 use super::common::{Containers, Items, Paths, key_value};
-use super::{Msg, Parts, fixed64, len, next, repeated_fixed64, repeated_varint, sint32, string, varint};
+use super::{
+    Msg, Parts, fixed64, len, next, repeated_fixed64, repeated_varint, sint32, string, varint,
+};
 
 const PATHS: Paths = Paths {
     request: "export_metrics_service_request",
@@ -183,7 +185,13 @@ impl Items<MetricColumns> for Metrics {
             let mut r = m.reader();
             while let Some(f) = next(&mut r, AT)? {
                 if run(&f) {
-                    data_fields(data.kind, m.sub(&f, AT)?, &mut temporality, &mut monotonic, |_| Ok(()))?;
+                    data_fields(
+                        data.kind,
+                        m.sub(&f, AT)?,
+                        &mut temporality,
+                        &mut monotonic,
+                        |_| Ok(()),
+                    )?;
                 }
             }
             let (t, mono) = match data.kind {
@@ -197,20 +205,27 @@ impl Items<MetricColumns> for Metrics {
                     continue;
                 }
                 let (mut unused_t, mut unused_m) = (0, false);
-                data_fields(data.kind, m.sub(&f, AT)?, &mut unused_t, &mut unused_m, |p| {
-                    let scope = cx.scope_key(b, &mut self.scratch)?;
-                    let key = match b.metric {
-                        Some(k) => k,
-                        None => {
-                            let (k, _) = metric_entry(&mut b.cols, m, position, &mut self.scratch)?;
-                            *b.metric.insert(k)
-                        }
-                    };
-                    b.cols.metrics.set_scope(key, scope);
-                    b.cols.head(key, t, mono);
-                    point(&mut b.cols, data.kind, p, &mut self.scratch)?;
-                    b.after_row(sink)
-                })?;
+                data_fields(
+                    data.kind,
+                    m.sub(&f, AT)?,
+                    &mut unused_t,
+                    &mut unused_m,
+                    |p| {
+                        let scope = cx.scope_key(b, &mut self.scratch)?;
+                        let key = match b.metric {
+                            Some(k) => k,
+                            None => {
+                                let (k, _) =
+                                    metric_entry(&mut b.cols, m, position, &mut self.scratch)?;
+                                *b.metric.insert(k)
+                            }
+                        };
+                        b.cols.metrics.set_scope(key, scope);
+                        b.cols.head(key, t, mono);
+                        point(&mut b.cols, data.kind, p, &mut self.scratch)?;
+                        b.after_row(sink)
+                    },
+                )?;
             }
         }
         drop_unused_metric(b);
@@ -264,7 +279,11 @@ fn drop_unused_metric(b: &mut Batcher<MetricColumns>) {
 }
 
 /// Appends one exemplar to the open exemplars slot.
-fn exemplar(m: Msg<'_>, e: &mut ExemplarsBuilder, scratch: &mut Vec<u8>) -> Result<(), ConvertError> {
+fn exemplar(
+    m: Msg<'_>,
+    e: &mut ExemplarsBuilder,
+    scratch: &mut Vec<u8>,
+) -> Result<(), ConvertError> {
     let mut time = 0u64;
     let (mut span_id, mut trace_id): (&[u8], &[u8]) = (&[], &[]);
     let mut value = None;
@@ -285,7 +304,11 @@ fn exemplar(m: Msg<'_>, e: &mut ExemplarsBuilder, scratch: &mut Vec<u8>) -> Resu
     Ok(())
 }
 
-fn number_point(c: &mut MetricColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Result<(), ConvertError> {
+fn number_point(
+    c: &mut MetricColumns,
+    m: Msg<'_>,
+    scratch: &mut Vec<u8>,
+) -> Result<(), ConvertError> {
     let (mut start, mut time, mut flags) = (0u64, 0u64, 0u32);
     let mut value = None;
     let mut r = m.reader();
@@ -397,7 +420,11 @@ fn buckets(parts: &Parts<'_>, b: &mut BucketsBuilder) -> Result<(), ConvertError
     Ok(())
 }
 
-fn summary_point(c: &mut MetricColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Result<(), ConvertError> {
+fn summary_point(
+    c: &mut MetricColumns,
+    m: Msg<'_>,
+    scratch: &mut Vec<u8>,
+) -> Result<(), ConvertError> {
     let (mut start, mut time, mut count, mut sum, mut flags) = (0u64, 0u64, 0u64, 0f64, 0u32);
     let mut r = m.reader();
     while let Some(f) = next(&mut r, AT_POINT)? {
