@@ -4,6 +4,7 @@ mod convert_bytes;
 mod convert_edge;
 mod convert_gen;
 mod convert_limits;
+mod convert_python;
 mod convert_roundtrip;
 mod convert_wire;
 mod files_concurrency;
