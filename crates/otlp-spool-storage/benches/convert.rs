@@ -2,9 +2,11 @@
 //!
 //! Each signal has one group (`traces`, `metrics`, `logs`) with `Throughput::Elements` = spans /
 //! data points / log records per request (512), so criterion reports elements per second:
-//! - `prost_decode`: protobuf bytes -> request (the yardstick the receiver pays anyway);
-//! - `prost_encode`: request -> protobuf bytes (second yardstick);
-//! - `otlp_to_arrow`: request -> RecordBatch (the optimized path under test);
+//! - `bytes_to_arrow`: protobuf bytes -> RecordBatch by the streaming `Converter` walking the
+//!   bytes (the path under test; one converter reused, as the writer does);
+//! - `prost_decode`: protobuf bytes -> prost request (the baseline every prost design pays);
+//! - `prost_decode_to_arrow`: bytes -> prost request -> RecordBatch (the previous design);
+//! - `otlp_to_arrow`: prost request -> RecordBatch (the prost converter alone);
 //! - `arrow_to_otlp`: RecordBatch -> request (replay / forwarding from files).
 //!
 //! Records are realistic: 10 attributes of mixed types and ~370 encoded bytes each,
@@ -12,6 +14,7 @@
 
 use std::hint::black_box;
 
+use arrow_array::RecordBatch;
 use criterion::{Criterion, Throughput, criterion_group};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -26,8 +29,8 @@ use opentelemetry_proto::tonic::metrics::v1::{
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 use otlp_spool_storage::{
-    arrow_to_logs, arrow_to_metrics, arrow_to_traces, logs_to_arrow, metrics_to_arrow,
-    traces_to_arrow,
+    BatchLimits, Converter, Signal, arrow_to_logs, arrow_to_metrics, arrow_to_traces,
+    logs_to_arrow, metrics_to_arrow, traces_to_arrow,
 };
 use prost::Message;
 
@@ -229,8 +232,16 @@ fn metrics_request() -> ExportMetricsServiceRequest {
     }
 }
 
+/// Converts one request's bytes with a reused converter; returns the batch.
+fn bytes_to_arrow(converter: &mut Converter, bytes: &[u8]) -> RecordBatch {
+    let mut out = None;
+    converter.push(bytes, |b| out = Some(b)).expect("convert");
+    converter.finish(|b| out = Some(b)).expect("finish");
+    out.expect("one batch")
+}
+
 macro_rules! signal_group {
-    ($c:expr, $name:literal, $req:expr, $ty:ty, $to_arrow:path, $from_arrow:path) => {{
+    ($c:expr, $name:literal, $signal:expr, $req:expr, $ty:ty, $to_arrow:path, $from_arrow:path) => {{
         let req: $ty = $req;
         let bytes = req.encode_to_vec();
         eprintln!(
@@ -243,15 +254,17 @@ macro_rules! signal_group {
         let batch = $to_arrow(&req).expect("convert");
         let mut group = $c.benchmark_group($name);
         group.throughput(Throughput::Elements(PER_REQUEST as u64));
+        group.bench_function("bytes_to_arrow", |b| {
+            let mut converter = Converter::new($signal, BatchLimits::default());
+            b.iter(|| bytes_to_arrow(&mut converter, black_box(bytes.as_slice())))
+        });
         group.bench_function("prost_decode", |b| {
             b.iter(|| <$ty>::decode(black_box(bytes.as_slice())).expect("decode"))
         });
-        group.bench_function("prost_encode", |b| {
-            let mut buf = Vec::with_capacity(bytes.len());
+        group.bench_function("prost_decode_to_arrow", |b| {
             b.iter(|| {
-                buf.clear();
-                black_box(&req).encode(&mut buf).expect("encode");
-                black_box(buf.len())
+                let req = <$ty>::decode(black_box(bytes.as_slice())).expect("decode");
+                $to_arrow(&req).expect("convert")
             })
         });
         group.bench_function("otlp_to_arrow", |b| {
@@ -268,6 +281,7 @@ fn traces(c: &mut Criterion) {
     signal_group!(
         c,
         "traces",
+        Signal::Traces,
         traces_request(),
         ExportTraceServiceRequest,
         traces_to_arrow,
@@ -279,6 +293,7 @@ fn metrics(c: &mut Criterion) {
     signal_group!(
         c,
         "metrics",
+        Signal::Metrics,
         metrics_request(),
         ExportMetricsServiceRequest,
         metrics_to_arrow,
@@ -290,6 +305,7 @@ fn logs(c: &mut Criterion) {
     signal_group!(
         c,
         "logs",
+        Signal::Logs,
         logs_request(),
         ExportLogsServiceRequest,
         logs_to_arrow,
@@ -322,25 +338,37 @@ fn probe(spec: &str) {
     let tbatch = traces_to_arrow(&t).expect("convert");
     let mbatch = metrics_to_arrow(&m).expect("convert");
     let lbatch = logs_to_arrow(&l).expect("convert");
+    let mut tc = Converter::new(Signal::Traces, BatchLimits::default());
+    let mut mc = Converter::new(Signal::Metrics, BatchLimits::default());
+    let mut lc = Converter::new(Signal::Logs, BatchLimits::default());
     for _ in 0..n {
         match op {
             "none" => {}
+            "traces/bytes_to_arrow" => drop(black_box(bytes_to_arrow(&mut tc, black_box(&tb)))),
             "traces/prost_decode" => drop(black_box(
                 ExportTraceServiceRequest::decode(black_box(tb.as_slice())).expect("decode"),
             )),
-            "traces/prost_encode" => drop(black_box(black_box(&t).encode_to_vec())),
+            "traces/prost_decode_to_arrow" => drop(black_box(traces_to_arrow(
+                &ExportTraceServiceRequest::decode(black_box(tb.as_slice())).expect("decode"),
+            ))),
             "traces/otlp_to_arrow" => drop(black_box(traces_to_arrow(black_box(&t)))),
             "traces/arrow_to_otlp" => drop(black_box(arrow_to_traces(black_box(&tbatch)))),
+            "metrics/bytes_to_arrow" => drop(black_box(bytes_to_arrow(&mut mc, black_box(&mb)))),
             "metrics/prost_decode" => drop(black_box(
                 ExportMetricsServiceRequest::decode(black_box(mb.as_slice())).expect("decode"),
             )),
-            "metrics/prost_encode" => drop(black_box(black_box(&m).encode_to_vec())),
+            "metrics/prost_decode_to_arrow" => drop(black_box(metrics_to_arrow(
+                &ExportMetricsServiceRequest::decode(black_box(mb.as_slice())).expect("decode"),
+            ))),
             "metrics/otlp_to_arrow" => drop(black_box(metrics_to_arrow(black_box(&m)))),
             "metrics/arrow_to_otlp" => drop(black_box(arrow_to_metrics(black_box(&mbatch)))),
+            "logs/bytes_to_arrow" => drop(black_box(bytes_to_arrow(&mut lc, black_box(&lb)))),
             "logs/prost_decode" => drop(black_box(
                 ExportLogsServiceRequest::decode(black_box(lb.as_slice())).expect("decode"),
             )),
-            "logs/prost_encode" => drop(black_box(black_box(&l).encode_to_vec())),
+            "logs/prost_decode_to_arrow" => drop(black_box(logs_to_arrow(
+                &ExportLogsServiceRequest::decode(black_box(lb.as_slice())).expect("decode"),
+            ))),
             "logs/otlp_to_arrow" => drop(black_box(logs_to_arrow(black_box(&l)))),
             "logs/arrow_to_otlp" => drop(black_box(arrow_to_logs(black_box(&lbatch)))),
             other => panic!("unknown probe operation {other:?}"),

@@ -22,7 +22,7 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, KeyValueList}
 use prost::Message;
 
 use super::ConvertError;
-use super::columns::{ByteColumn, arrow, bitmap_bytes, child};
+use super::columns::{ByteColumn, Text, arrow, bitmap_bytes, child, pad, take_vec};
 use super::schema::any_value_fields;
 
 const EMPTY: u8 = 0;
@@ -55,14 +55,6 @@ pub(crate) struct AnyValueBuilder {
     nested: ByteColumn,
     scratch: Vec<u8>,
     error: Option<prost::EncodeError>,
-}
-
-/// Fills `v` with defaults up to `len` elements.
-#[inline]
-fn pad<T: Default + Clone>(v: &mut Vec<T>, len: usize) {
-    if v.len() < len {
-        v.resize(len, T::default());
-    }
 }
 
 impl AnyValueBuilder {
@@ -102,10 +94,10 @@ impl AnyValueBuilder {
     }
 
     #[inline]
-    pub(crate) fn append_str(&mut self, value: &str) {
+    pub(crate) fn append_str(&mut self, value: Text<'_>) {
         let i = self.slot(true, STRING);
         self.string.pad_to(i);
-        self.string.push_str(value);
+        self.string.push_text(value);
     }
 
     #[inline]
@@ -160,7 +152,7 @@ impl AnyValueBuilder {
         };
         match &value.value {
             None => self.append_empty(),
-            Some(Value::StringValue(s)) => self.append_str(s),
+            Some(Value::StringValue(s)) => self.append_str(Text::of(s)),
             Some(Value::BoolValue(b)) => self.append_bool(*b),
             Some(Value::IntValue(i)) => self.append_int(*i),
             Some(Value::StringValueStrindex(i)) => self.append_strindex(*i),
@@ -215,7 +207,7 @@ impl AnyValueBuilder {
             });
         }
         let n = self.ty.len();
-        let ty = std::mem::take(&mut self.ty);
+        let ty = take_vec(&mut self.ty);
         let [string, boolean_nulls, int, double, bytes, nested] = validity(&ty);
         self.string.pad_to(n);
         self.bytes.pad_to(n);
@@ -223,23 +215,23 @@ impl AnyValueBuilder {
         pad(&mut self.boolean, n);
         pad(&mut self.int, n);
         pad(&mut self.double, n);
-        let boolean = BooleanBuffer::from(std::mem::take(&mut self.boolean));
+        let boolean = BooleanBuffer::from(take_vec(&mut self.boolean));
         let children: Vec<ArrayRef> = vec![
             Arc::new(UInt8Array::from(ty)),
             Arc::new(self.string.finish_utf8(Some(string), column)?),
             Arc::new(BooleanArray::new(boolean, Some(boolean_nulls))),
             Arc::new(Int64Array::new(
-                ScalarBuffer::from(std::mem::take(&mut self.int)),
+                ScalarBuffer::from(take_vec(&mut self.int)),
                 Some(int),
             )),
             Arc::new(Float64Array::new(
-                ScalarBuffer::from(std::mem::take(&mut self.double)),
+                ScalarBuffer::from(take_vec(&mut self.double)),
                 Some(double),
             )),
             Arc::new(self.bytes.finish_binary(Some(bytes), column)?),
             Arc::new(self.nested.finish_binary(Some(nested), column)?),
         ];
-        let valid = std::mem::take(&mut self.valid);
+        let valid = take_vec(&mut self.valid);
         let nulls = if valid.iter().all(|v| *v) {
             None
         } else {

@@ -14,7 +14,9 @@ use opentelemetry_proto::tonic::common::v1::KeyValue;
 
 use super::ConvertError;
 use super::anyvalue::{AnyValueBuilder, AnyValueReader};
-use super::columns::{ByteColumn, ListShape, arrow, bounds, child, list_values, vec_bytes};
+use super::columns::{
+    ByteColumn, ListShape, Text, arrow, bounds, child, list_values, take_vec, vec_bytes,
+};
 use super::schema::{key_value_fields, key_value_item};
 
 /// Builds one attributes list column.
@@ -50,8 +52,8 @@ impl AttributesBuilder {
     /// Opens an entry of the open slot with its key; the caller then appends exactly one
     /// value to [`values`](Self::values).
     #[inline]
-    pub(crate) fn push_key(&mut self, key: &str, key_strindex: i32) {
-        self.keys.push_str(key);
+    pub(crate) fn push_key(&mut self, key: Text<'_>, key_strindex: i32) {
+        self.keys.push_text(key);
         self.key_strindex.push(key_strindex);
     }
 
@@ -85,7 +87,7 @@ impl AttributesBuilder {
             Arc::new(self.keys.finish_utf8(None, column)?),
             Arc::new(self.values.finish(column)?),
             Arc::new(Int32Array::new(
-                ScalarBuffer::from(std::mem::take(&mut self.key_strindex)),
+                ScalarBuffer::from(take_vec(&mut self.key_strindex)),
                 None,
             )),
         ];

@@ -23,6 +23,26 @@ use super::ConvertError;
 use super::schema::{SCHEMA_VERSION, SCHEMA_VERSION_KEY, SIGNAL_KEY, V1, item, schema};
 use crate::Signal;
 
+/// The most a builder reserves for the next batch, per buffer.
+const RESERVE_CAP: usize = 2 << 20;
+
+/// Takes the contents of `v` for a finished array and leaves `v` empty with room for as many
+/// elements (up to 2 MiB): the next batch of a stream is usually shaped like the last, so its
+/// buffers are allocated once instead of growing by doubling.
+#[inline]
+pub(crate) fn take_vec<T>(v: &mut Vec<T>) -> Vec<T> {
+    let room = v.len().min(RESERVE_CAP / std::mem::size_of::<T>().max(1));
+    std::mem::replace(v, Vec::with_capacity(room))
+}
+
+/// Like [`take_vec`] for an offsets buffer, which restarts at `[0]`.
+#[inline]
+fn take_offsets(v: &mut Vec<i32>) -> Vec<i32> {
+    let mut next = Vec::with_capacity(v.len().min(RESERVE_CAP / 4));
+    next.push(0);
+    std::mem::replace(v, next)
+}
+
 /// An Arrow error while assembling `column`.
 pub(crate) fn arrow(column: &str, source: ArrowError) -> ConvertError {
     ConvertError::Arrow {
@@ -281,7 +301,7 @@ impl ListShape {
         column: &str,
     ) -> Result<ListArray, ConvertError> {
         check_offset(values.len(), column)?;
-        let offsets = std::mem::replace(&mut self.offsets, vec![0]);
+        let offsets = take_offsets(&mut self.offsets);
         let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
         ListArray::try_new(field, offsets, values, self.nulls.finish())
             .map_err(|source| arrow(column, source))
@@ -336,8 +356,7 @@ impl<T: ArrowPrimitiveType> PrimitiveListBuilder<T> {
     }
 
     pub(crate) fn finish(&mut self, column: &str) -> Result<ListArray, ConvertError> {
-        let values =
-            PrimitiveArray::<T>::new(ScalarBuffer::from(std::mem::take(&mut self.values)), None);
+        let values = PrimitiveArray::<T>::new(ScalarBuffer::from(take_vec(&mut self.values)), None);
         self.shape
             .finish(item(T::DATA_TYPE), Arc::new(values), column)
     }
@@ -399,7 +418,7 @@ impl<T: ArrowPrimitiveType> Nullable<T> {
 
     pub(crate) fn finish(&mut self) -> PrimitiveArray<T> {
         PrimitiveArray::new(
-            ScalarBuffer::from(std::mem::take(&mut self.values)),
+            ScalarBuffer::from(take_vec(&mut self.values)),
             self.nulls.finish(),
         )
     }
@@ -414,7 +433,7 @@ pub(crate) fn vec_bytes<T>(v: &[T]) -> usize {
 /// Finishes a plain fixed-width column.
 pub(crate) fn finish_vec<T: ArrowPrimitiveType>(v: &mut Vec<T::Native>) -> ArrayRef {
     Arc::new(PrimitiveArray::<T>::new(
-        ScalarBuffer::from(std::mem::take(v)),
+        ScalarBuffer::from(take_vec(v)),
         None,
     ))
 }
@@ -431,6 +450,49 @@ pub(crate) fn dictionary<K: ArrowDictionaryKeyType>(
     DictionaryArray::<K>::try_new(keys, values)
         .map(|d| Arc::new(d) as ArrayRef)
         .map_err(|source| arrow(column, source))
+}
+
+/// Bytes known to be UTF-8: made only by [`Text::new`] (which checks) or from a `&str`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Text<'a>(&'a [u8]);
+
+impl<'a> Text<'a> {
+    /// `bytes` if they are UTF-8. ASCII, the usual case, is checked a word at a time.
+    #[inline]
+    pub(crate) fn new(bytes: &'a [u8]) -> Option<Self> {
+        (bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()).then_some(Text(bytes))
+    }
+
+    #[inline]
+    pub(crate) fn of(text: &'a str) -> Self {
+        Text(text.as_bytes())
+    }
+
+    #[inline]
+    pub(crate) fn bytes(&self) -> &'a [u8] {
+        self.0
+    }
+}
+
+/// Two lowercase hex digits per byte value.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut table = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = [DIGITS[i >> 4], DIGITS[i & 15]];
+        i += 1;
+    }
+    table
+};
+
+/// Fills `v` with defaults up to `len` elements (usually zero or a few: a loop of pushes
+/// inlines where `Vec::resize` would be a call).
+#[inline]
+pub(crate) fn pad<T: Default>(v: &mut Vec<T>, len: usize) {
+    while v.len() < len {
+        v.push(T::default());
+    }
 }
 
 /// A variable-length column (Utf8 or Binary) as raw offsets and bytes: a push is two
@@ -461,6 +523,13 @@ impl ByteColumn {
         self.offsets.push(self.data.len() as i32);
     }
 
+    /// Appends one checked text value.
+    #[inline]
+    pub(crate) fn push_text(&mut self, value: Text<'_>) {
+        self.data.extend_from_slice(value.0);
+        self.offsets.push(self.data.len() as i32);
+    }
+
     /// Appends one binary value.
     #[inline]
     pub(crate) fn push(&mut self, value: &[u8]) {
@@ -472,11 +541,9 @@ impl ByteColumn {
     /// Appends `bytes` as one lowercase hex text value (ASCII, so `all_str` stays true).
     #[inline]
     pub(crate) fn push_hex(&mut self, bytes: &[u8]) {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
         self.data.reserve(2 * bytes.len());
         for &b in bytes {
-            self.data.push(HEX[usize::from(b >> 4)]);
-            self.data.push(HEX[usize::from(b & 0x0f)]);
+            self.data.extend_from_slice(&HEX_PAIRS[usize::from(b)]);
         }
         self.offsets.push(self.data.len() as i32);
     }
@@ -490,9 +557,9 @@ impl ByteColumn {
     /// Appends empty slots up to `len` slots.
     #[inline]
     pub(crate) fn pad_to(&mut self, len: usize) {
-        if self.offsets.len() <= len {
-            let end = self.data.len() as i32;
-            self.offsets.resize(len + 1, end);
+        let end = self.data.len() as i32;
+        while self.offsets.len() <= len {
+            self.offsets.push(end);
         }
     }
 
@@ -524,8 +591,8 @@ impl ByteColumn {
 
     fn take(&mut self, column: &str) -> Result<(OffsetBuffer<i32>, Buffer), ConvertError> {
         check_offset(self.data.len(), column)?;
-        let offsets = std::mem::replace(&mut self.offsets, vec![0]);
-        let data = std::mem::take(&mut self.data);
+        let offsets = take_offsets(&mut self.offsets);
+        let data = take_vec(&mut self.data);
         self.all_str = true;
         Ok((
             OffsetBuffer::new(ScalarBuffer::from(offsets)),
@@ -543,10 +610,10 @@ impl ByteColumn {
         if all_str {
             // SAFETY: `try_new` would accept this: offsets start at 0, never decrease and fit
             // in i32 (checked in `take`), the last one is `data.len()`, and `data` is a
-            // concatenation of whole `&str`s and of ASCII hex digits (`all_str`: only
-            // `push_str` and `push_hex` appended; `truncate` cuts at an offset, so at a
-            // boundary) with an offset at each boundary, so it is UTF-8 and every offset is
-            // a char boundary. Skips a second UTF-8 scan of text that Rust already
+            // concatenation of whole UTF-8 strings (`all_str`: only `push_str` (a `&str`),
+            // `push_text` (a `Text`, which only exists for checked UTF-8) and `push_hex`
+            // (ASCII digits) appended; `truncate` cuts at an offset, so at a boundary) with
+            // an offset at each boundary, so it is UTF-8 and every offset is a char boundary. Skips a second UTF-8 scan of text that Rust already
             // guarantees valid.
             return Ok(unsafe { StringArray::new_unchecked(offsets, data, nulls) });
         }

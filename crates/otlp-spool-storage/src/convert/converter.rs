@@ -54,18 +54,18 @@ pub struct Converter {
 
 #[derive(Debug)]
 enum Inner {
-    Traces(Batcher<SpanColumns>),
-    Metrics(Batcher<MetricColumns>),
-    Logs(Batcher<LogColumns>),
+    Traces(Box<Batcher<SpanColumns>>),
+    Metrics(Box<Batcher<MetricColumns>>),
+    Logs(Box<Batcher<LogColumns>>),
 }
 
 impl Converter {
     /// A converter of `signal` requests.
     pub fn new(signal: Signal, limits: BatchLimits) -> Converter {
         let inner = match signal {
-            Signal::Traces => Inner::Traces(Batcher::new(SpanColumns::new(), limits)),
-            Signal::Metrics => Inner::Metrics(Batcher::new(MetricColumns::new(), limits)),
-            Signal::Logs => Inner::Logs(Batcher::new(LogColumns::new(), limits)),
+            Signal::Traces => Inner::Traces(Box::new(Batcher::new(SpanColumns::new(), limits))),
+            Signal::Metrics => Inner::Metrics(Box::new(Batcher::new(MetricColumns::new(), limits))),
+            Signal::Logs => Inner::Logs(Box::new(Batcher::new(LogColumns::new(), limits))),
         };
         Converter { inner }
     }

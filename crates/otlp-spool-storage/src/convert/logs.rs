@@ -17,7 +17,7 @@ use super::ConvertError;
 use super::anyvalue::{AnyValueBuilder, AnyValueReader};
 use super::attributes::{AttributesBuilder, AttributesReader};
 use super::batch::{Batcher, Checkpoint, Columns, Context, Sink};
-use super::columns::{ByteColumn, arrow, check_schema, column, finish_vec};
+use super::columns::{ByteColumn, arrow, check_schema, column, finish_vec, take_vec};
 use super::ids::decode_hex;
 use super::resource::{ResourceScopeBuilder, ResourceScopeReader, index};
 use super::schema::schema;
@@ -167,7 +167,7 @@ impl Columns for LogColumns {
 
     fn finish(&mut self) -> Result<RecordBatch, ConvertError> {
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(22);
-        let scope_keys = ScalarBuffer::from(std::mem::take(&mut self.scope_key));
+        let scope_keys = ScalarBuffer::from(take_vec(&mut self.scope_key));
         self.rs.finish(&scope_keys, &mut columns)?;
         columns.push(finish_vec::<UInt64Type>(&mut self.time_unix_nano));
         columns.push(finish_vec::<UInt64Type>(&mut self.observed_time_unix_nano));

@@ -33,7 +33,7 @@ use super::attributes::AttributesBuilder;
 use super::batch::{Batcher, Checkpoint, Columns, Context, Sink};
 use super::columns::{
     ByteColumn, ListShape, Nullable, PrimitiveListBuilder, Validity, arrow, bitmap_bytes,
-    dictionary, finish_vec, vec_bytes,
+    dictionary, finish_vec, take_vec, vec_bytes,
 };
 use super::resource::{ResourceScopeBuilder, expand, index};
 use super::schema::{buckets_fields, exemplar_fields, item, quantile_fields, schema};
@@ -189,7 +189,7 @@ impl NullableBool {
 
     fn finish(&mut self) -> BooleanArray {
         BooleanArray::new(
-            BooleanBuffer::from(std::mem::take(&mut self.values)),
+            BooleanBuffer::from(take_vec(&mut self.values)),
             self.nulls.finish(),
         )
     }
@@ -586,7 +586,7 @@ impl Columns for MetricColumns {
 
     fn finish(&mut self) -> Result<RecordBatch, ConvertError> {
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(40);
-        let mk = std::mem::take(&mut self.metric_key);
+        let mk = take_vec(&mut self.metric_key);
         let scope_keys = ScalarBuffer::from(expand(&self.metrics.scope, &mk));
         self.rs.finish(&scope_keys, &mut columns)?;
         let e = &mut self.metrics;

@@ -30,7 +30,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use super::ConvertError;
 use super::attributes::{AttributesBuilder, AttributesReader};
 use super::columns::{
-    ByteColumn, Coded, ListShape, arrow, bitmap_bytes, bounds, child, column, dictionary,
+    ByteColumn, Coded, ListShape, Text, arrow, bitmap_bytes, bounds, child, column, dictionary,
     list_values, vec_bytes,
 };
 use super::schema::{entity_ref_fields, item};
@@ -128,12 +128,16 @@ impl ResourceScopeBuilder {
             Some(r) => {
                 self.r_attributes.append(&r.attributes);
                 self.r_entity_refs.append(&r.entity_refs);
-                self.end_resource(index, Some(r.dropped_attributes_count), schema_url)
+                self.end_resource(
+                    index,
+                    Some(r.dropped_attributes_count),
+                    Text::of(schema_url),
+                )
             }
             None => {
                 self.r_attributes.close();
                 self.r_entity_refs.close();
-                self.end_resource(index, None, schema_url)
+                self.end_resource(index, None, Text::of(schema_url))
             }
         }
     }
@@ -144,13 +148,13 @@ impl ResourceScopeBuilder {
         &mut self,
         index: u32,
         dropped: Option<u32>,
-        schema_url: &str,
+        schema_url: Text<'_>,
     ) -> i32 {
         let key = self.r_index.len() as i32;
         self.r_present.push(dropped.is_some());
         self.r_index.push(index);
         self.r_dropped.push(dropped.unwrap_or(0));
-        self.r_schema_url.push_str(schema_url);
+        self.r_schema_url.push_text(schema_url);
         key
     }
 
@@ -165,16 +169,16 @@ impl ResourceScopeBuilder {
         match scope {
             Some(s) => {
                 self.s_attributes.append(&s.attributes);
-                self.end_scope(
-                    resource,
-                    index,
-                    Some((&s.name, &s.version, s.dropped_attributes_count)),
-                    schema_url,
-                )
+                let scope = (
+                    Text::of(&s.name),
+                    Text::of(&s.version),
+                    s.dropped_attributes_count,
+                );
+                self.end_scope(resource, index, Some(scope), Text::of(schema_url))
             }
             None => {
                 self.s_attributes.close();
-                self.end_scope(resource, index, None, schema_url)
+                self.end_scope(resource, index, None, Text::of(schema_url))
             }
         }
     }
@@ -185,18 +189,18 @@ impl ResourceScopeBuilder {
         &mut self,
         resource: i32,
         index: u32,
-        scope: Option<(&str, &str, u32)>,
-        schema_url: &str,
+        scope: Option<(Text<'_>, Text<'_>, u32)>,
+        schema_url: Text<'_>,
     ) -> i32 {
         let key = self.s_index.len() as i32;
         self.s_resource.push(resource);
         self.s_present.push(scope.is_some());
         self.s_index.push(index);
-        let (name, version, dropped) = scope.unwrap_or(("", "", 0));
-        self.s_name.push_str(name);
-        self.s_version.push_str(version);
+        let (name, version, dropped) = scope.unwrap_or_default();
+        self.s_name.push_text(name);
+        self.s_version.push_text(version);
         self.s_dropped.push(dropped);
-        self.s_schema_url.push_str(schema_url);
+        self.s_schema_url.push_text(schema_url);
         key
     }
 
@@ -346,16 +350,16 @@ impl EntityRefsBuilder {
             for k in &r.description_keys {
                 self.description_keys.push_str(k);
             }
-            self.push_ref(&r.schema_url, &r.r#type);
+            self.push_ref(Text::of(&r.schema_url), Text::of(&r.r#type));
         }
         self.close();
     }
 
     /// Completes one entity ref of the open slot, whose id and description keys were pushed
     /// into `id_keys` / `description_keys`.
-    pub(crate) fn push_ref(&mut self, schema_url: &str, ty: &str) {
-        self.schema_url.push_str(schema_url);
-        self.ty.push_str(ty);
+    pub(crate) fn push_ref(&mut self, schema_url: Text<'_>, ty: Text<'_>) {
+        self.schema_url.push_text(schema_url);
+        self.ty.push_text(ty);
         self.id_keys_shape.close(self.id_keys.len());
         self.description_keys_shape
             .close(self.description_keys.len());

@@ -17,7 +17,9 @@ use opentelemetry_proto::tonic::trace::v1::span::Link;
 use super::ConvertError;
 use super::attributes::AttributesBuilder;
 use super::batch::{Batcher, Checkpoint, Columns, Context, Sink};
-use super::columns::{ByteColumn, ListShape, Nullable, arrow, finish_vec, vec_bytes};
+use super::columns::{
+    ByteColumn, ListShape, Nullable, Text, arrow, finish_vec, take_vec, vec_bytes,
+};
 use super::resource::{ResourceScopeBuilder, index};
 use super::schema::{event_fields, item, link_fields, schema};
 use crate::Signal;
@@ -144,8 +146,11 @@ impl SpanColumns {
             .push(span.dropped_attributes_count);
         for e in &span.events {
             self.events.attributes.append(&e.attributes);
-            self.events
-                .push(e.time_unix_nano, &e.name, e.dropped_attributes_count);
+            self.events.push(
+                e.time_unix_nano,
+                Text::of(&e.name),
+                e.dropped_attributes_count,
+            );
         }
         self.events.close();
         self.dropped_events_count.push(span.dropped_events_count);
@@ -231,7 +236,7 @@ impl Columns for SpanColumns {
 
     fn finish(&mut self) -> Result<RecordBatch, ConvertError> {
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(28);
-        let scope_keys = ScalarBuffer::from(std::mem::take(&mut self.scope_key));
+        let scope_keys = ScalarBuffer::from(take_vec(&mut self.scope_key));
         self.rs.finish(&scope_keys, &mut columns)?;
         columns.push(Arc::new(self.trace_id.finish_utf8(None, "trace_id")?));
         columns.push(Arc::new(self.span_id.finish_utf8(None, "span_id")?));
@@ -285,9 +290,9 @@ impl EventsBuilder {
     }
 
     #[inline]
-    pub(crate) fn push(&mut self, time_unix_nano: u64, name: &str, dropped: u32) {
+    pub(crate) fn push(&mut self, time_unix_nano: u64, name: Text<'_>, dropped: u32) {
         self.time_unix_nano.push(time_unix_nano);
-        self.name.push_str(name);
+        self.name.push_text(name);
         self.dropped_attributes_count.push(dropped);
     }
 
@@ -361,7 +366,7 @@ impl LinksBuilder {
         self.push_fields(
             &l.trace_id,
             &l.span_id,
-            &l.trace_state,
+            Text::of(&l.trace_state),
             l.dropped_attributes_count,
             l.flags,
         );
@@ -373,13 +378,13 @@ impl LinksBuilder {
         &mut self,
         trace_id: &[u8],
         span_id: &[u8],
-        trace_state: &str,
+        trace_state: Text<'_>,
         dropped: u32,
         flags: u32,
     ) {
         self.trace_id.push_hex(trace_id);
         self.span_id.push_hex(span_id);
-        self.trace_state.push_str(trace_state);
+        self.trace_state.push_text(trace_state);
         self.dropped_attributes_count.push(dropped);
         self.flags.push(flags);
     }

@@ -9,12 +9,12 @@
 
 use otlp_spool_core::wire::put_varint;
 
-use super::super::ConvertError;
 use super::super::anyvalue::AnyValueBuilder;
 use super::super::attributes::AttributesBuilder;
 use super::super::batch::{Batcher, Columns, Sink};
+use super::super::columns::Text;
 use super::super::resource::{EntityRefsBuilder, ResourceScopeBuilder, index};
-use super::{Msg, Parts, fixed64, len, next, string, varint};
+use super::{Msg, Parts, Res, fixed64, len, next, string, varint};
 
 const AT_KV: &str = "key_value";
 const AT_ANY: &str = "any_value";
@@ -26,7 +26,7 @@ const AT_SCOPE: &str = "scope";
 #[derive(Debug, Clone, Copy)]
 enum Kept<'a> {
     Empty,
-    Str(&'a str),
+    Str(Text<'a>),
     Bool(bool),
     Int(i64),
     Double(u64),
@@ -39,7 +39,7 @@ enum Kept<'a> {
 
 /// Reads the AnyValue made of `parts`; nested message bodies are written canonically at the
 /// end of `out` (starting at its length on entry), scalars are returned.
-fn scan_any_value<'a>(parts: &Parts<'a>, out: &mut Vec<u8>) -> Result<Kept<'a>, ConvertError> {
+fn scan_any_value<'a>(parts: &Parts<'a>, out: &mut Vec<u8>) -> Res<Kept<'a>> {
     let start = out.len();
     let mut kept = Kept::Empty;
     parts.each(AT_ANY, |m| {
@@ -86,7 +86,7 @@ pub(crate) fn any_value(
     parts: &Parts<'_>,
     values: &mut AnyValueBuilder,
     scratch: &mut Vec<u8>,
-) -> Result<(), ConvertError> {
+) -> Res<()> {
     if parts.is_empty() {
         values.append_absent();
         return Ok(());
@@ -106,11 +106,7 @@ pub(crate) fn any_value(
 }
 
 /// Appends `tag`, then what `body` writes, as a length-delimited field.
-fn len_field(
-    out: &mut Vec<u8>,
-    tag: u8,
-    body: impl FnOnce(&mut Vec<u8>) -> Result<(), ConvertError>,
-) -> Result<(), ConvertError> {
+fn len_field(out: &mut Vec<u8>, tag: u8, body: impl FnOnce(&mut Vec<u8>) -> Res<()>) -> Res<()> {
     out.push(tag);
     let at = out.len();
     out.push(0);
@@ -127,14 +123,14 @@ fn len_field(
 }
 
 /// The canonical encoding of an `AnyValue` message made of `parts`.
-fn canon_any_value(parts: &Parts<'_>, out: &mut Vec<u8>) -> Result<(), ConvertError> {
+fn canon_any_value(parts: &Parts<'_>, out: &mut Vec<u8>) -> Res<()> {
     let start = out.len();
     match scan_any_value(parts, out)? {
         Kept::Empty => {}
         Kept::Str(s) => {
             out.push(0x0a);
-            put_varint(out, s.len() as u64);
-            out.extend_from_slice(s.as_bytes());
+            put_varint(out, s.bytes().len() as u64);
+            out.extend_from_slice(s.bytes());
         }
         Kept::Bool(b) => out.extend_from_slice(&[0x10, u8::from(b)]),
         Kept::Int(i) => {
@@ -164,7 +160,7 @@ fn canon_any_value(parts: &Parts<'_>, out: &mut Vec<u8>) -> Result<(), ConvertEr
 }
 
 /// The canonical encoding of the values of one `ArrayValue` occurrence.
-fn canon_array_body(m: Msg<'_>, out: &mut Vec<u8>) -> Result<(), ConvertError> {
+fn canon_array_body(m: Msg<'_>, out: &mut Vec<u8>) -> Res<()> {
     let mut r = m.reader();
     while let Some(f) = next(&mut r, AT_NESTED)? {
         if f.number == 1 {
@@ -179,7 +175,7 @@ fn canon_array_body(m: Msg<'_>, out: &mut Vec<u8>) -> Result<(), ConvertError> {
 }
 
 /// The canonical encoding of the values of one `KeyValueList` occurrence.
-fn canon_kvlist_body(m: Msg<'_>, out: &mut Vec<u8>) -> Result<(), ConvertError> {
+fn canon_kvlist_body(m: Msg<'_>, out: &mut Vec<u8>) -> Res<()> {
     let mut r = m.reader();
     while let Some(f) = next(&mut r, AT_NESTED)? {
         if f.number == 1 {
@@ -193,8 +189,8 @@ fn canon_kvlist_body(m: Msg<'_>, out: &mut Vec<u8>) -> Result<(), ConvertError> 
 }
 
 /// The fields of one `KeyValue`: key, value occurrences, key_strindex.
-fn scan_key_value(m: Msg<'_>) -> Result<(&str, Parts<'_>, i32), ConvertError> {
-    let mut key = "";
+fn scan_key_value(m: Msg<'_>) -> Res<(Text<'_>, Parts<'_>, i32)> {
+    let mut key = Text::default();
     let mut value = Parts::new(m, 2);
     let mut key_strindex = 0;
     let mut r = m.reader();
@@ -210,12 +206,12 @@ fn scan_key_value(m: Msg<'_>) -> Result<(&str, Parts<'_>, i32), ConvertError> {
 }
 
 /// The canonical encoding of one `KeyValue`.
-fn canon_key_value(m: Msg<'_>, out: &mut Vec<u8>) -> Result<(), ConvertError> {
+fn canon_key_value(m: Msg<'_>, out: &mut Vec<u8>) -> Res<()> {
     let (key, value, key_strindex) = scan_key_value(m)?;
-    if !key.is_empty() {
+    if !key.bytes().is_empty() {
         out.push(0x0a);
-        put_varint(out, key.len() as u64);
-        out.extend_from_slice(key.as_bytes());
+        put_varint(out, key.bytes().len() as u64);
+        out.extend_from_slice(key.bytes());
     }
     if !value.is_empty() {
         len_field(out, 0x12, |out| canon_any_value(&value, out))?;
@@ -233,7 +229,7 @@ pub(crate) fn key_value(
     m: Msg<'_>,
     attrs: &mut AttributesBuilder,
     scratch: &mut Vec<u8>,
-) -> Result<(), ConvertError> {
+) -> Res<()> {
     let (key, value, key_strindex) = scan_key_value(m)?;
     attrs.push_key(key, key_strindex);
     any_value(&value, attrs.values(), scratch)
@@ -244,9 +240,9 @@ fn resource_entry(
     rs: &mut ResourceScopeBuilder,
     index: u32,
     parts: &Parts<'_>,
-    schema_url: &str,
+    schema_url: Text<'_>,
     scratch: &mut Vec<u8>,
-) -> Result<i32, ConvertError> {
+) -> Res<i32> {
     let mut dropped = None;
     if !parts.is_empty() {
         let mut count = 0;
@@ -270,16 +266,16 @@ fn resource_entry(
 }
 
 /// Appends one `EntityRef` to the open slot of `refs`.
-fn entity_ref(m: Msg<'_>, refs: &mut EntityRefsBuilder) -> Result<(), ConvertError> {
+fn entity_ref(m: Msg<'_>, refs: &mut EntityRefsBuilder) -> Res<()> {
     const AT: &str = "resource.entity_refs";
-    let (mut schema_url, mut ty) = ("", "");
+    let (mut schema_url, mut ty) = (Text::default(), Text::default());
     let mut r = m.reader();
     while let Some(f) = next(&mut r, AT)? {
         match f.number {
             1 => schema_url = string(&f, AT)?,
             2 => ty = string(&f, AT)?,
-            3 => refs.id_keys.push_str(string(&f, AT)?),
-            4 => refs.description_keys.push_str(string(&f, AT)?),
+            3 => refs.id_keys.push_text(string(&f, AT)?),
+            4 => refs.description_keys.push_text(string(&f, AT)?),
             _ => m.skip(&f, AT)?,
         }
     }
@@ -293,12 +289,12 @@ fn scope_entry(
     resource: i32,
     index: u32,
     parts: &Parts<'_>,
-    schema_url: &str,
+    schema_url: Text<'_>,
     scratch: &mut Vec<u8>,
-) -> Result<i32, ConvertError> {
+) -> Res<i32> {
     let mut scope = None;
     if !parts.is_empty() {
-        let (mut name, mut version, mut dropped) = ("", "", 0);
+        let (mut name, mut version, mut dropped) = (Text::default(), Text::default(), 0);
         parts.each(AT_SCOPE, |m| {
             let mut r = m.reader();
             while let Some(f) = next(&mut r, AT_SCOPE)? {
@@ -323,10 +319,10 @@ fn scope_entry(
 pub(crate) struct Containers<'a> {
     resource_index: u32,
     resource: Parts<'a>,
-    resource_schema_url: &'a str,
+    resource_schema_url: Text<'a>,
     scope_index: u32,
     scope: Parts<'a>,
-    scope_schema_url: &'a str,
+    scope_schema_url: Text<'a>,
 }
 
 impl Containers<'_> {
@@ -337,7 +333,7 @@ impl Containers<'_> {
         &self,
         b: &mut Batcher<C>,
         scratch: &mut Vec<u8>,
-    ) -> Result<i32, ConvertError> {
+    ) -> Res<i32> {
         let resource = match b.resource {
             Some(k) => k,
             None => {
@@ -387,7 +383,7 @@ pub(crate) trait Items<C> {
         m: Msg<'_>,
         position: usize,
         sink: &mut Sink<'_>,
-    ) -> Result<(), ConvertError>;
+    ) -> Res<()>;
 
     /// The buffer for nested AnyValue encodings.
     fn scratch(&mut self) -> &mut Vec<u8>;
@@ -402,7 +398,7 @@ pub(crate) fn push<C: Columns>(
     paths: &Paths,
     items: &mut impl Items<C>,
     sink: &mut Sink<'_>,
-) -> Result<(), ConvertError> {
+) -> Res<()> {
     let root = Msg::root(request);
     let mut r = root.reader();
     while let Some(f) = next(&mut r, paths.request)? {
@@ -417,12 +413,9 @@ pub(crate) fn push<C: Columns>(
 
 /// The fields of a container: its header message occurrences, its schema url, and whether it
 /// has items (field 2).
-fn scan_container<'a>(
-    m: Msg<'a>,
-    at: &'static str,
-) -> Result<(Parts<'a>, &'a str, bool), ConvertError> {
+fn scan_container<'a>(m: Msg<'a>, at: &'static str) -> Res<(Parts<'a>, Text<'a>, bool)> {
     let mut header = Parts::new(m, 1);
-    let mut schema_url = "";
+    let mut schema_url = Text::default();
     let mut has_items = false;
     let mut r = m.reader();
     while let Some(f) = next(&mut r, at)? {
@@ -445,7 +438,7 @@ fn resource_container<C: Columns>(
     paths: &Paths,
     items: &mut impl Items<C>,
     sink: &mut Sink<'_>,
-) -> Result<(), ConvertError> {
+) -> Res<()> {
     let (resource, resource_schema_url, has_scopes) = scan_container(m, paths.resource)?;
     let resource_index = b.next_resource_index()?;
     b.clear_keys();

@@ -2,9 +2,10 @@
 
 use super::super::ConvertError;
 use super::super::batch::{Batcher, Sink};
+use super::super::columns::Text;
 use super::super::logs::LogColumns;
 use super::common::{Containers, Items, Paths, any_value, key_value};
-use super::{Msg, Parts, fixed32, fixed64, len, next, string, varint};
+use super::{Msg, Parts, Res, fixed32, fixed64, len, next, string, varint};
 
 const PATHS: Paths = Paths {
     request: "export_logs_service_request",
@@ -19,7 +20,7 @@ pub(crate) fn push(
     request: &[u8],
     sink: &mut Sink<'_>,
 ) -> Result<(), ConvertError> {
-    super::common::push(b, request, &PATHS, &mut Records::default(), sink)
+    super::common::push(b, request, &PATHS, &mut Records::default(), sink).map_err(|f| *f.0)
 }
 
 #[derive(Debug, Default)]
@@ -36,11 +37,11 @@ impl Items<LogColumns> for Records {
         m: Msg<'_>,
         _position: usize,
         sink: &mut Sink<'_>,
-    ) -> Result<(), ConvertError> {
+    ) -> Res<()> {
         let key = cx.scope_key(b, &mut self.scratch)?;
         b.cols.scope_key.push(key);
         record(&mut b.cols, m, &mut self.scratch)?;
-        b.after_row(sink)
+        Ok(b.after_row(sink)?)
     }
 
     fn scratch(&mut self) -> &mut Vec<u8> {
@@ -50,10 +51,10 @@ impl Items<LogColumns> for Records {
 
 /// Appends the columns of one log record.
 #[inline]
-fn record(c: &mut LogColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Result<(), ConvertError> {
+fn record(c: &mut LogColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Res<()> {
     let (mut time, mut observed) = (0u64, 0u64);
     let (mut severity_number, mut dropped, mut flags) = (0i32, 0u32, 0u32);
-    let (mut severity_text, mut event_name) = ("", "");
+    let (mut severity_text, mut event_name) = (Text::default(), Text::default());
     let (mut trace_id, mut span_id): (&[u8], &[u8]) = (&[], &[]);
     let mut body = Parts::new(m, 5);
     let mut r = m.reader();
@@ -78,11 +79,11 @@ fn record(c: &mut LogColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Result<(), C
     c.time_unix_nano.push(time);
     c.observed_time_unix_nano.push(observed);
     c.severity_number.push(severity_number);
-    c.severity_text.push_str(severity_text);
+    c.severity_text.push_text(severity_text);
     c.dropped_attributes_count.push(dropped);
     c.flags.push(flags);
     c.trace_id.push_hex(trace_id);
     c.span_id.push_hex(span_id);
-    c.event_name.push_str(event_name);
+    c.event_name.push_text(event_name);
     Ok(())
 }

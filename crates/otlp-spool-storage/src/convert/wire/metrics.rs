@@ -7,11 +7,12 @@
 
 use super::super::ConvertError;
 use super::super::batch::{Batcher, Checkpoint, Columns, Sink};
+use super::super::columns::Text;
 use super::super::metrics::{BucketsBuilder, ExemplarsBuilder, Histo, Kind, MetricColumns, Number};
 use super::super::resource::index;
 use super::common::{Containers, Items, Paths, key_value};
 use super::{
-    Msg, Parts, fixed64, len, next, repeated_fixed64, repeated_varint, sint32, string, varint,
+    Msg, Parts, Res, fixed64, len, next, repeated_fixed64, repeated_varint, sint32, string, varint,
 };
 
 const PATHS: Paths = Paths {
@@ -32,7 +33,7 @@ pub(crate) fn push(
     request: &[u8],
     sink: &mut Sink<'_>,
 ) -> Result<(), ConvertError> {
-    super::common::push(b, request, &PATHS, &mut Metrics::default(), sink)
+    super::common::push(b, request, &PATHS, &mut Metrics::default(), sink).map_err(|f| *f.0)
 }
 
 #[derive(Debug, Default)]
@@ -81,8 +82,8 @@ fn metric_entry(
     m: Msg<'_>,
     position: u32,
     scratch: &mut Vec<u8>,
-) -> Result<(i32, Option<Data>), ConvertError> {
-    let (mut name, mut description, mut unit) = ("", "", "");
+) -> Res<(i32, Option<Data>)> {
+    let (mut name, mut description, mut unit) = (Text::default(), Text::default(), Text::default());
     let mut data: Option<Data> = None;
     let e = &mut c.metrics;
     let mut r = m.reader();
@@ -114,9 +115,9 @@ fn metric_entry(
             },
         }
     }
-    e.name.push_str(name);
-    e.description.push_str(description);
-    e.unit.push_str(unit);
+    e.name.push_text(name);
+    e.description.push_text(description);
+    e.unit.push_text(unit);
     e.metadata.close();
     let kind = data.map_or(Kind::Gauge, |d| d.kind);
     Ok((e.end(-1, position, kind), data))
@@ -129,8 +130,8 @@ fn data_fields<'a>(
     dm: Msg<'a>,
     temporality: &mut i32,
     monotonic: &mut bool,
-    mut point: impl FnMut(Msg<'a>) -> Result<(), ConvertError>,
-) -> Result<(), ConvertError> {
+    mut point: impl FnMut(Msg<'a>) -> Res<()>,
+) -> Res<()> {
     let mut r = dm.reader();
     while let Some(f) = next(&mut r, AT_DATA)? {
         match (f.number, kind) {
@@ -147,12 +148,7 @@ fn data_fields<'a>(
 
 /// Appends the point columns of one data point of `kind`.
 #[inline]
-fn point(
-    c: &mut MetricColumns,
-    kind: Kind,
-    m: Msg<'_>,
-    scratch: &mut Vec<u8>,
-) -> Result<(), ConvertError> {
+fn point(c: &mut MetricColumns, kind: Kind, m: Msg<'_>, scratch: &mut Vec<u8>) -> Res<()> {
     match kind {
         Kind::Gauge | Kind::Sum => number_point(c, m, scratch),
         Kind::Histogram => histogram_point(c, m, scratch),
@@ -169,7 +165,7 @@ impl Items<MetricColumns> for Metrics {
         m: Msg<'_>,
         position: usize,
         sink: &mut Sink<'_>,
-    ) -> Result<(), ConvertError> {
+    ) -> Res<()> {
         let position = index(position, "metric_index")?;
         let (key, data) = metric_entry(&mut b.cols, m, position, &mut self.scratch)?;
         b.metric = Some(key);
@@ -223,7 +219,7 @@ impl Items<MetricColumns> for Metrics {
                         b.cols.metrics.set_scope(key, scope);
                         b.cols.head(key, t, mono);
                         point(&mut b.cols, data.kind, p, &mut self.scratch)?;
-                        b.after_row(sink)
+                        Ok(b.after_row(sink)?)
                     },
                 )?;
             }
@@ -239,7 +235,7 @@ impl Items<MetricColumns> for Metrics {
 
 impl Metrics {
     /// Reads the data occurrences before the kept run into the shadow builders.
-    fn read_replaced(&mut self, m: Msg<'_>, data: Data) -> Result<(), ConvertError> {
+    fn read_replaced(&mut self, m: Msg<'_>, data: Data) -> Res<()> {
         let shadow = self
             .shadow
             .get_or_insert_with(|| Box::new(MetricColumns::new()));
@@ -279,11 +275,7 @@ fn drop_unused_metric(b: &mut Batcher<MetricColumns>) {
 }
 
 /// Appends one exemplar to the open exemplars slot.
-fn exemplar(
-    m: Msg<'_>,
-    e: &mut ExemplarsBuilder,
-    scratch: &mut Vec<u8>,
-) -> Result<(), ConvertError> {
+fn exemplar(m: Msg<'_>, e: &mut ExemplarsBuilder, scratch: &mut Vec<u8>) -> Res<()> {
     let mut time = 0u64;
     let (mut span_id, mut trace_id): (&[u8], &[u8]) = (&[], &[]);
     let mut value = None;
@@ -304,11 +296,7 @@ fn exemplar(
     Ok(())
 }
 
-fn number_point(
-    c: &mut MetricColumns,
-    m: Msg<'_>,
-    scratch: &mut Vec<u8>,
-) -> Result<(), ConvertError> {
+fn number_point(c: &mut MetricColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Res<()> {
     let (mut start, mut time, mut flags) = (0u64, 0u64, 0u32);
     let mut value = None;
     let mut r = m.reader();
@@ -330,11 +318,7 @@ fn number_point(
     Ok(())
 }
 
-fn histogram_point(
-    c: &mut MetricColumns,
-    m: Msg<'_>,
-    scratch: &mut Vec<u8>,
-) -> Result<(), ConvertError> {
+fn histogram_point(c: &mut MetricColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Res<()> {
     let mut h = Histo::default();
     let mut r = m.reader();
     while let Some(f) = next(&mut r, AT_POINT)? {
@@ -361,11 +345,7 @@ fn histogram_point(
     Ok(())
 }
 
-fn exponential_point(
-    c: &mut MetricColumns,
-    m: Msg<'_>,
-    scratch: &mut Vec<u8>,
-) -> Result<(), ConvertError> {
+fn exponential_point(c: &mut MetricColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Res<()> {
     let mut h = Histo::default();
     let (mut scale, mut zero_count, mut zero_threshold) = (0i32, 0u64, 0f64);
     let mut positive = Parts::new(m, 8);
@@ -399,7 +379,7 @@ fn exponential_point(
 }
 
 /// Appends the (merged) `Buckets` occurrences `parts`, or absent buckets if there are none.
-fn buckets(parts: &Parts<'_>, b: &mut BucketsBuilder) -> Result<(), ConvertError> {
+fn buckets(parts: &Parts<'_>, b: &mut BucketsBuilder) -> Res<()> {
     if parts.is_empty() {
         b.absent();
         return Ok(());
@@ -420,11 +400,7 @@ fn buckets(parts: &Parts<'_>, b: &mut BucketsBuilder) -> Result<(), ConvertError
     Ok(())
 }
 
-fn summary_point(
-    c: &mut MetricColumns,
-    m: Msg<'_>,
-    scratch: &mut Vec<u8>,
-) -> Result<(), ConvertError> {
+fn summary_point(c: &mut MetricColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Res<()> {
     let (mut start, mut time, mut count, mut sum, mut flags) = (0u64, 0u64, 0u64, 0f64, 0u32);
     let mut r = m.reader();
     while let Some(f) = next(&mut r, AT_POINT)? {

@@ -26,6 +26,22 @@ pub(crate) mod traces;
 use otlp_spool_core::wire::{Field, Reader, Value, WireError, decode_varint};
 
 use super::ConvertError;
+use super::columns::Text;
+
+/// A failed walk: the error, boxed so that the walkers' results stay one word wide on the
+/// hot path (every field read returns one).
+#[derive(Debug)]
+pub(crate) struct Fail(pub(crate) Box<ConvertError>);
+
+impl From<ConvertError> for Fail {
+    #[cold]
+    fn from(e: ConvertError) -> Self {
+        Fail(Box::new(e))
+    }
+}
+
+/// The result of a walker.
+pub(crate) type Res<T> = Result<T, Fail>;
 
 /// prost's recursion limit: the fields of a request are read at this budget, each nested
 /// message lowers it by one, and a message (or an unknown field) at budget 0 is refused.
@@ -58,7 +74,7 @@ impl<'a> Msg<'a> {
 
     /// The sub-message held by field `f` of this message.
     #[inline]
-    pub(crate) fn sub(&self, f: &Field<'a>, at: &'static str) -> Result<Msg<'a>, ConvertError> {
+    pub(crate) fn sub(&self, f: &Field<'a>, at: &'static str) -> Res<Msg<'a>> {
         let bytes = len(f, at)?;
         if self.depth == 0 {
             return Err(recursion(f, at));
@@ -73,7 +89,7 @@ impl<'a> Msg<'a> {
     /// Skips the unknown field `f` of this message, refusing what prost's `skip_field`
     /// refuses: any field at budget 0, and groups whose contents nest past the budget.
     #[inline]
-    pub(crate) fn skip(&self, f: &Field<'a>, at: &'static str) -> Result<(), ConvertError> {
+    pub(crate) fn skip(&self, f: &Field<'a>, at: &'static str) -> Res<()> {
         if self.depth == 0 {
             return Err(recursion(f, at));
         }
@@ -86,12 +102,7 @@ impl<'a> Msg<'a> {
 
 /// The fields inside a group skipped at budget `depth`: each needs a budget above 0, and a
 /// nested group lowers it again (prost's `skip_field` recursion).
-fn check_group(
-    body: &[u8],
-    depth: u32,
-    outer: &Field<'_>,
-    at: &'static str,
-) -> Result<(), ConvertError> {
+fn check_group(body: &[u8], depth: u32, outer: &Field<'_>, at: &'static str) -> Res<()> {
     for inner in Reader::new(body) {
         let inner = inner.map_err(|e| wire(e, at))?;
         if depth == 0 {
@@ -104,39 +115,53 @@ fn check_group(
     Ok(())
 }
 
-/// The next field of `reader`, with framing errors named after `at`.
+/// The next field of `reader`, with framing errors named after `at`. (The end is checked
+/// here, inline, which saves a reader call per message.)
 #[inline]
-pub(crate) fn next<'a>(
-    reader: &mut Reader<'a>,
-    at: &'static str,
-) -> Result<Option<Field<'a>>, ConvertError> {
-    reader.next_field().map_err(|e| wire(e, at))
+pub(crate) fn next<'a>(reader: &mut Reader<'a>, at: &'static str) -> Res<Option<Field<'a>>> {
+    if reader.is_at_end() {
+        return Ok(None);
+    }
+    match reader.next_field() {
+        Ok(field) => Ok(field),
+        Err(e) => Err(wire(e, at)),
+    }
 }
 
 #[cold]
 #[inline(never)]
-fn wire(e: WireError, at: &'static str) -> ConvertError {
-    ConvertError::Malformed {
+fn wire(e: WireError, at: &'static str) -> Fail {
+    Fail::from(ConvertError::Malformed {
         at: at.to_string(),
         offset: e.offset,
         reason: e.to_string(),
-    }
+    })
 }
 
 #[cold]
 #[inline(never)]
-fn recursion(f: &Field<'_>, at: &'static str) -> ConvertError {
-    ConvertError::Malformed {
+fn recursion(f: &Field<'_>, at: &'static str) -> Fail {
+    Fail::from(ConvertError::Malformed {
         at: at.to_string(),
         offset: f.start,
         reason: "recursion limit reached (messages nested more than 100 deep)".to_string(),
-    }
+    })
 }
 
 #[cold]
 #[inline(never)]
-fn wrong_type(f: &Field<'_>, at: &'static str) -> ConvertError {
-    ConvertError::Malformed {
+fn malformed(f: &Field<'_>, at: &'static str, reason: String) -> Fail {
+    Fail::from(ConvertError::Malformed {
+        at: at.to_string(),
+        offset: f.start,
+        reason,
+    })
+}
+
+#[cold]
+#[inline(never)]
+fn wrong_type(f: &Field<'_>, at: &'static str) -> Fail {
+    Fail::from(ConvertError::Malformed {
         at: at.to_string(),
         offset: f.start,
         reason: format!(
@@ -144,21 +169,21 @@ fn wrong_type(f: &Field<'_>, at: &'static str) -> ConvertError {
             f.number,
             f.value.wire_type()
         ),
-    }
+    })
 }
 
 #[cold]
 #[inline(never)]
-fn bad_utf8(f: &Field<'_>, at: &'static str) -> ConvertError {
-    ConvertError::InvalidUtf8 {
+fn bad_utf8(f: &Field<'_>, at: &'static str) -> Fail {
+    Fail::from(ConvertError::InvalidUtf8 {
         at: at.to_string(),
         offset: f.start,
-    }
+    })
 }
 
 /// A varint field's value.
 #[inline]
-pub(crate) fn varint(f: &Field<'_>, at: &'static str) -> Result<u64, ConvertError> {
+pub(crate) fn varint(f: &Field<'_>, at: &'static str) -> Res<u64> {
     match f.value {
         Value::Varint(v) => Ok(v),
         _ => Err(wrong_type(f, at)),
@@ -167,7 +192,7 @@ pub(crate) fn varint(f: &Field<'_>, at: &'static str) -> Result<u64, ConvertErro
 
 /// A fixed64 / sfixed64 / double field's raw bits.
 #[inline]
-pub(crate) fn fixed64(f: &Field<'_>, at: &'static str) -> Result<u64, ConvertError> {
+pub(crate) fn fixed64(f: &Field<'_>, at: &'static str) -> Res<u64> {
     match f.value {
         Value::Fixed64(v) => Ok(v),
         _ => Err(wrong_type(f, at)),
@@ -176,7 +201,7 @@ pub(crate) fn fixed64(f: &Field<'_>, at: &'static str) -> Result<u64, ConvertErr
 
 /// A fixed32 field's value.
 #[inline]
-pub(crate) fn fixed32(f: &Field<'_>, at: &'static str) -> Result<u32, ConvertError> {
+pub(crate) fn fixed32(f: &Field<'_>, at: &'static str) -> Res<u32> {
     match f.value {
         Value::Fixed32(v) => Ok(v),
         _ => Err(wrong_type(f, at)),
@@ -185,17 +210,17 @@ pub(crate) fn fixed32(f: &Field<'_>, at: &'static str) -> Result<u32, ConvertErr
 
 /// A bytes field's payload.
 #[inline]
-pub(crate) fn len<'a>(f: &Field<'a>, at: &'static str) -> Result<&'a [u8], ConvertError> {
+pub(crate) fn len<'a>(f: &Field<'a>, at: &'static str) -> Res<&'a [u8]> {
     match f.value {
         Value::Len(b) => Ok(b),
         _ => Err(wrong_type(f, at)),
     }
 }
 
-/// A string field's text.
+/// A string field's text, checked to be UTF-8.
 #[inline]
-pub(crate) fn string<'a>(f: &Field<'a>, at: &'static str) -> Result<&'a str, ConvertError> {
-    std::str::from_utf8(len(f, at)?).map_err(|_| bad_utf8(f, at))
+pub(crate) fn string<'a>(f: &Field<'a>, at: &'static str) -> Res<Text<'a>> {
+    Text::new(len(f, at)?).ok_or_else(|| bad_utf8(f, at))
 }
 
 /// The values of a repeated fixed64 / double field occurrence, packed or not.
@@ -204,16 +229,13 @@ pub(crate) fn repeated_fixed64(
     f: &Field<'_>,
     at: &'static str,
     mut push: impl FnMut(u64),
-) -> Result<(), ConvertError> {
+) -> Res<()> {
     match f.value {
         Value::Fixed64(v) => push(v),
         Value::Len(packed) => {
             if !packed.len().is_multiple_of(8) {
-                return Err(ConvertError::Malformed {
-                    at: at.to_string(),
-                    offset: f.start,
-                    reason: format!("packed fixed64 field of {} bytes", packed.len()),
-                });
+                let reason = format!("packed fixed64 field of {} bytes", packed.len());
+                return Err(malformed(f, at, reason));
             }
             for chunk in packed.chunks_exact(8) {
                 let mut bits = [0u8; 8];
@@ -232,16 +254,13 @@ pub(crate) fn repeated_varint(
     f: &Field<'_>,
     at: &'static str,
     mut push: impl FnMut(u64),
-) -> Result<(), ConvertError> {
+) -> Res<()> {
     match f.value {
         Value::Varint(v) => push(v),
         Value::Len(mut packed) => {
             while !packed.is_empty() {
-                let (v, used) = decode_varint(packed).map_err(|kind| ConvertError::Malformed {
-                    at: at.to_string(),
-                    offset: f.start,
-                    reason: format!("packed varint field: {kind:?}"),
-                })?;
+                let (v, used) = decode_varint(packed)
+                    .map_err(|kind| malformed(f, at, format!("packed varint field: {kind:?}")))?;
                 push(v);
                 packed = &packed[used..];
             }
@@ -294,11 +313,7 @@ impl<'a> Parts<'a> {
     }
 
     /// Calls `f` on each occurrence, in order.
-    pub(crate) fn each(
-        &self,
-        at: &'static str,
-        mut f: impl FnMut(Msg<'a>) -> Result<(), ConvertError>,
-    ) -> Result<(), ConvertError> {
+    pub(crate) fn each(&self, at: &'static str, mut f: impl FnMut(Msg<'a>) -> Res<()>) -> Res<()> {
         match (self.count, self.first) {
             (0, _) | (_, None) => Ok(()),
             (1, Some(first)) => f(first),

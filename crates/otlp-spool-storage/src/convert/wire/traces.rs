@@ -2,9 +2,10 @@
 
 use super::super::ConvertError;
 use super::super::batch::{Batcher, Sink};
+use super::super::columns::Text;
 use super::super::traces::{EventsBuilder, LinksBuilder, SpanColumns};
 use super::common::{Containers, Items, Paths, key_value};
-use super::{Msg, Parts, fixed32, fixed64, len, next, string, varint};
+use super::{Msg, Parts, Res, fixed32, fixed64, len, next, string, varint};
 
 const PATHS: Paths = Paths {
     request: "export_trace_service_request",
@@ -22,7 +23,7 @@ pub(crate) fn push(
     request: &[u8],
     sink: &mut Sink<'_>,
 ) -> Result<(), ConvertError> {
-    super::common::push(b, request, &PATHS, &mut Spans::default(), sink)
+    super::common::push(b, request, &PATHS, &mut Spans::default(), sink).map_err(|f| *f.0)
 }
 
 #[derive(Debug, Default)]
@@ -39,11 +40,11 @@ impl Items<SpanColumns> for Spans {
         m: Msg<'_>,
         _position: usize,
         sink: &mut Sink<'_>,
-    ) -> Result<(), ConvertError> {
+    ) -> Res<()> {
         let key = cx.scope_key(b, &mut self.scratch)?;
         b.cols.scope_key.push(key);
         span(&mut b.cols, m, &mut self.scratch)?;
-        b.after_row(sink)
+        Ok(b.after_row(sink)?)
     }
 
     fn scratch(&mut self) -> &mut Vec<u8> {
@@ -53,9 +54,9 @@ impl Items<SpanColumns> for Spans {
 
 /// Appends the span columns of one row.
 #[inline]
-fn span(c: &mut SpanColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Result<(), ConvertError> {
+fn span(c: &mut SpanColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Res<()> {
     let (mut trace_id, mut span_id, mut parent_span_id): (&[u8], &[u8], &[u8]) = (&[], &[], &[]);
-    let (mut trace_state, mut name) = ("", "");
+    let (mut trace_state, mut name) = (Text::default(), Text::default());
     let (mut kind, mut flags) = (0i32, 0u32);
     let (mut start, mut end) = (0u64, 0u64);
     let (mut dropped_attributes, mut dropped_events, mut dropped_links) = (0u32, 0u32, 0u32);
@@ -87,10 +88,10 @@ fn span(c: &mut SpanColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Result<(), Co
     c.links.close();
     c.trace_id.push_hex(trace_id);
     c.span_id.push_hex(span_id);
-    c.trace_state.push_str(trace_state);
+    c.trace_state.push_text(trace_state);
     c.parent_span_id.push_hex(parent_span_id);
     c.flags.push(flags);
-    c.name.push_str(name);
+    c.name.push_text(name);
     c.kind.push(kind);
     c.start_time_unix_nano.push(start);
     c.end_time_unix_nano.push(end);
@@ -101,7 +102,7 @@ fn span(c: &mut SpanColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Result<(), Co
         c.status_code.push_null();
         c.status_message.skip();
     } else {
-        let (mut message, mut code) = ("", 0i32);
+        let (mut message, mut code) = (Text::default(), 0i32);
         status.each(AT_STATUS, |s| {
             let mut r = s.reader();
             while let Some(f) = next(&mut r, AT_STATUS)? {
@@ -114,14 +115,14 @@ fn span(c: &mut SpanColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Result<(), Co
             Ok(())
         })?;
         c.status_code.push(code);
-        c.status_message.push_str(message);
+        c.status_message.push_text(message);
     }
     Ok(())
 }
 
 /// Appends one event to the open events slot.
-fn event(m: Msg<'_>, e: &mut EventsBuilder, scratch: &mut Vec<u8>) -> Result<(), ConvertError> {
-    let (mut time, mut name, mut dropped) = (0u64, "", 0u32);
+fn event(m: Msg<'_>, e: &mut EventsBuilder, scratch: &mut Vec<u8>) -> Res<()> {
+    let (mut time, mut name, mut dropped) = (0u64, Text::default(), 0u32);
     let mut r = m.reader();
     while let Some(f) = next(&mut r, AT_EVENT)? {
         match f.number {
@@ -138,9 +139,9 @@ fn event(m: Msg<'_>, e: &mut EventsBuilder, scratch: &mut Vec<u8>) -> Result<(),
 }
 
 /// Appends one link to the open links slot.
-fn link(m: Msg<'_>, l: &mut LinksBuilder, scratch: &mut Vec<u8>) -> Result<(), ConvertError> {
+fn link(m: Msg<'_>, l: &mut LinksBuilder, scratch: &mut Vec<u8>) -> Res<()> {
     let (mut trace_id, mut span_id): (&[u8], &[u8]) = (&[], &[]);
-    let (mut trace_state, mut dropped, mut flags) = ("", 0u32, 0u32);
+    let (mut trace_state, mut dropped, mut flags) = (Text::default(), 0u32, 0u32);
     let mut r = m.reader();
     while let Some(f) = next(&mut r, AT_LINK)? {
         match f.number {
