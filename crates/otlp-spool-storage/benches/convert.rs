@@ -3,7 +3,10 @@
 //! Each signal has one group (`traces`, `metrics`, `logs`) with `Throughput::Elements` = spans /
 //! data points / log records per request (512), so criterion reports elements per second:
 //! - `bytes_to_arrow`: protobuf bytes -> RecordBatch by the streaming `Converter` walking the
-//!   bytes (the path under test; one converter reused, as the writer does);
+//!   bytes (the path under test; one converter reused), one batch per request;
+//! - `bytes_to_arrow_stream`: the same, but requests stream into the converter and batches are
+//!   cut by the default 4 MiB limit, as the writer uses it (batch costs amortized);
+//! - `prost_decode_to_arrow_stream`: its baseline, prost decode + the prost converter, streaming;
 //! - `prost_decode`: protobuf bytes -> prost request (the baseline every prost design pays);
 //! - `prost_decode_to_arrow`: bytes -> prost request -> RecordBatch (the previous design);
 //! - `otlp_to_arrow`: prost request -> RecordBatch (the prost converter alone);
@@ -240,6 +243,36 @@ fn bytes_to_arrow(converter: &mut Converter, bytes: &[u8]) -> RecordBatch {
     out.expect("one batch")
 }
 
+/// Pushes a prost request of any signal into a streaming converter, dropping full batches.
+trait StreamProst {
+    fn push_into(&self, c: &mut Converter) -> Result<usize, otlp_spool_storage::PushError>;
+}
+
+impl StreamProst for ExportTraceServiceRequest {
+    fn push_into(&self, c: &mut Converter) -> Result<usize, otlp_spool_storage::PushError> {
+        c.push_traces(self, |b| drop(black_box(b)))
+    }
+}
+
+impl StreamProst for ExportMetricsServiceRequest {
+    fn push_into(&self, c: &mut Converter) -> Result<usize, otlp_spool_storage::PushError> {
+        c.push_metrics(self, |b| drop(black_box(b)))
+    }
+}
+
+impl StreamProst for ExportLogsServiceRequest {
+    fn push_into(&self, c: &mut Converter) -> Result<usize, otlp_spool_storage::PushError> {
+        c.push_logs(self, |b| drop(black_box(b)))
+    }
+}
+
+fn stream_prost(
+    c: &mut Converter,
+    req: &impl StreamProst,
+) -> Result<usize, otlp_spool_storage::PushError> {
+    req.push_into(c)
+}
+
 macro_rules! signal_group {
     ($c:expr, $name:literal, $signal:expr, $req:expr, $ty:ty, $to_arrow:path, $from_arrow:path) => {{
         let req: $ty = $req;
@@ -258,6 +291,14 @@ macro_rules! signal_group {
             let mut converter = Converter::new($signal, BatchLimits::default());
             b.iter(|| bytes_to_arrow(&mut converter, black_box(bytes.as_slice())))
         });
+        group.bench_function("bytes_to_arrow_stream", |b| {
+            let mut converter = Converter::new($signal, BatchLimits::default());
+            b.iter(|| {
+                converter
+                    .push(black_box(bytes.as_slice()), |batch| drop(black_box(batch)))
+                    .expect("convert")
+            })
+        });
         group.bench_function("prost_decode", |b| {
             b.iter(|| <$ty>::decode(black_box(bytes.as_slice())).expect("decode"))
         });
@@ -265,6 +306,13 @@ macro_rules! signal_group {
             b.iter(|| {
                 let req = <$ty>::decode(black_box(bytes.as_slice())).expect("decode");
                 $to_arrow(&req).expect("convert")
+            })
+        });
+        group.bench_function("prost_decode_to_arrow_stream", |b| {
+            let mut converter = Converter::new($signal, BatchLimits::default());
+            b.iter(|| {
+                let req = <$ty>::decode(black_box(bytes.as_slice())).expect("decode");
+                stream_prost(&mut converter, &req).expect("convert")
             })
         });
         group.bench_function("otlp_to_arrow", |b| {
@@ -345,6 +393,13 @@ fn probe(spec: &str) {
         match op {
             "none" => {}
             "traces/bytes_to_arrow" => drop(black_box(bytes_to_arrow(&mut tc, black_box(&tb)))),
+            "traces/bytes_to_arrow_stream" => {
+                drop(black_box(tc.push(black_box(&tb), |b| drop(black_box(b)))))
+            }
+            "traces/prost_decode_to_arrow_stream" => drop(black_box(stream_prost(
+                &mut tc,
+                &ExportTraceServiceRequest::decode(black_box(tb.as_slice())).expect("decode"),
+            ))),
             "traces/prost_decode" => drop(black_box(
                 ExportTraceServiceRequest::decode(black_box(tb.as_slice())).expect("decode"),
             )),
@@ -354,6 +409,13 @@ fn probe(spec: &str) {
             "traces/otlp_to_arrow" => drop(black_box(traces_to_arrow(black_box(&t)))),
             "traces/arrow_to_otlp" => drop(black_box(arrow_to_traces(black_box(&tbatch)))),
             "metrics/bytes_to_arrow" => drop(black_box(bytes_to_arrow(&mut mc, black_box(&mb)))),
+            "metrics/bytes_to_arrow_stream" => {
+                drop(black_box(mc.push(black_box(&mb), |b| drop(black_box(b)))))
+            }
+            "metrics/prost_decode_to_arrow_stream" => drop(black_box(stream_prost(
+                &mut mc,
+                &ExportMetricsServiceRequest::decode(black_box(mb.as_slice())).expect("decode"),
+            ))),
             "metrics/prost_decode" => drop(black_box(
                 ExportMetricsServiceRequest::decode(black_box(mb.as_slice())).expect("decode"),
             )),
@@ -363,6 +425,13 @@ fn probe(spec: &str) {
             "metrics/otlp_to_arrow" => drop(black_box(metrics_to_arrow(black_box(&m)))),
             "metrics/arrow_to_otlp" => drop(black_box(arrow_to_metrics(black_box(&mbatch)))),
             "logs/bytes_to_arrow" => drop(black_box(bytes_to_arrow(&mut lc, black_box(&lb)))),
+            "logs/bytes_to_arrow_stream" => {
+                drop(black_box(lc.push(black_box(&lb), |b| drop(black_box(b)))))
+            }
+            "logs/prost_decode_to_arrow_stream" => drop(black_box(stream_prost(
+                &mut lc,
+                &ExportLogsServiceRequest::decode(black_box(lb.as_slice())).expect("decode"),
+            ))),
             "logs/prost_decode" => drop(black_box(
                 ExportLogsServiceRequest::decode(black_box(lb.as_slice())).expect("decode"),
             )),

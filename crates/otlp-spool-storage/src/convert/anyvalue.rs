@@ -209,12 +209,12 @@ impl AnyValueBuilder {
         let n = self.ty.len();
         let ty = take_vec(&mut self.ty);
         let [string, boolean_nulls, int, double, bytes, nested] = validity(&ty);
-        self.string.pad_to(n);
-        self.bytes.pad_to(n);
-        self.nested.pad_to(n);
-        pad(&mut self.boolean, n);
-        pad(&mut self.int, n);
-        pad(&mut self.double, n);
+        self.string.fill_to(n);
+        self.bytes.fill_to(n);
+        self.nested.fill_to(n);
+        self.boolean.resize(n, false);
+        self.int.resize(n, 0);
+        self.double.resize(n, 0.0);
         let boolean = BooleanBuffer::from(take_vec(&mut self.boolean));
         let children: Vec<ArrayRef> = vec![
             Arc::new(UInt8Array::from(ty)),

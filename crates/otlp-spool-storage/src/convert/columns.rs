@@ -563,6 +563,14 @@ impl ByteColumn {
         }
     }
 
+    /// Appends empty slots up to `len` slots, in bulk (for `finish`).
+    pub(crate) fn fill_to(&mut self, len: usize) {
+        if self.offsets.len() <= len {
+            let end = self.data.len() as i32;
+            self.offsets.resize(len + 1, end);
+        }
+    }
+
     /// The slots so far.
     #[inline]
     pub(crate) fn len(&self) -> usize {
@@ -590,6 +598,14 @@ impl ByteColumn {
     }
 
     fn take(&mut self, column: &str) -> Result<(OffsetBuffer<i32>, Buffer), ConvertError> {
+        if self.data.is_empty() {
+            // Every value is empty (a child of a type that did not occur, say): all offsets
+            // are 0, so skip building and validating them.
+            let offsets = OffsetBuffer::new_zeroed(self.len());
+            self.offsets.truncate(1);
+            self.all_str = true;
+            return Ok((offsets, Buffer::from_vec(Vec::<u8>::new())));
+        }
         check_offset(self.data.len(), column)?;
         let offsets = take_offsets(&mut self.offsets);
         let data = take_vec(&mut self.data);

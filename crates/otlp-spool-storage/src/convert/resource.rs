@@ -81,6 +81,9 @@ pub(crate) struct ResourceScopeBuilder {
     pub(crate) s_version: ByteColumn,
     pub(crate) s_attributes: AttributesBuilder,
     pub(crate) s_schema_url: ByteColumn,
+    /// Arrow bytes of the entries, updated when an entry is added or removed (`bytes` runs
+    /// after every row; the entries change once per container).
+    entry_bytes: usize,
 }
 
 /// Entry counts of the two levels (a checkpoint to truncate back to).
@@ -107,7 +110,20 @@ impl ResourceScopeBuilder {
             s_version: ByteColumn::new(),
             s_attributes: AttributesBuilder::new(),
             s_schema_url: ByteColumn::new(),
+            entry_bytes: 0,
         }
+    }
+
+    fn measure_entries(&mut self) {
+        self.entry_bytes = vec_bytes(&self.r_index)
+            + self.r_attributes.bytes()
+            + self.r_entity_refs.bytes()
+            + self.r_schema_url.bytes()
+            + vec_bytes(&self.s_index)
+            + self.s_name.bytes()
+            + self.s_version.bytes()
+            + self.s_attributes.bytes()
+            + self.s_schema_url.bytes();
     }
 
     pub(crate) fn entries(&self) -> Entries {
@@ -155,6 +171,7 @@ impl ResourceScopeBuilder {
         self.r_index.push(index);
         self.r_dropped.push(dropped.unwrap_or(0));
         self.r_schema_url.push_text(schema_url);
+        self.measure_entries();
         key
     }
 
@@ -201,6 +218,7 @@ impl ResourceScopeBuilder {
         self.s_version.push_text(version);
         self.s_dropped.push(dropped);
         self.s_schema_url.push_text(schema_url);
+        self.measure_entries();
         key
     }
 
@@ -222,23 +240,14 @@ impl ResourceScopeBuilder {
         self.s_version.truncate(s);
         self.s_attributes.truncate(s);
         self.s_schema_url.truncate(s);
+        self.measure_entries();
     }
 
     /// Arrow bytes of the entries plus the per-row columns of `rows` rows.
     pub(crate) fn bytes(&self, rows: usize) -> usize {
         // Per row: two key buffers, the two index columns and the two dropped counts (4 bytes
         // each), and the validity bitmaps.
-        24 * rows
-            + 4 * bitmap_bytes(rows)
-            + vec_bytes(&self.r_index)
-            + self.r_attributes.bytes()
-            + self.r_entity_refs.bytes()
-            + self.r_schema_url.bytes()
-            + vec_bytes(&self.s_index)
-            + self.s_name.bytes()
-            + self.s_version.bytes()
-            + self.s_attributes.bytes()
-            + self.s_schema_url.bytes()
+        24 * rows + 4 * bitmap_bytes(rows) + self.entry_bytes
     }
 
     /// Pushes the finished leading columns, in schema order, for rows whose scope entries are

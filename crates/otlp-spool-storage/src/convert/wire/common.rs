@@ -39,49 +39,62 @@ enum Kept<'a> {
 
 /// Reads the AnyValue made of `parts`; nested message bodies are written canonically at the
 /// end of `out` (starting at its length on entry), scalars are returned.
+#[inline]
 fn scan_any_value<'a>(parts: &Parts<'a>, out: &mut Vec<u8>) -> Res<Kept<'a>> {
     let start = out.len();
     let mut kept = Kept::Empty;
-    parts.each(AT_ANY, |m| {
-        let mut r = m.reader();
-        while let Some(f) = next(&mut r, AT_ANY)? {
-            let scalar = match f.number {
-                1 => Kept::Str(string(&f, AT_ANY)?),
-                2 => Kept::Bool(varint(&f, AT_ANY)? != 0),
-                3 => Kept::Int(varint(&f, AT_ANY)? as i64),
-                4 => Kept::Double(fixed64(&f, AT_ANY)?),
-                7 => Kept::Bytes(len(&f, AT_ANY)?),
-                8 => Kept::Strindex(varint(&f, AT_ANY)? as i32),
-                5 | 6 => {
-                    let kvlist = f.number == 6;
-                    let sub = m.sub(&f, AT_ANY)?;
-                    if !matches!(kept, Kept::Nested(k) if k == kvlist) {
-                        out.truncate(start);
-                        kept = Kept::Nested(kvlist);
-                    }
-                    if kvlist {
-                        canon_kvlist_body(sub, out)?;
-                    } else {
-                        canon_array_body(sub, out)?;
-                    }
-                    continue;
-                }
-                _ => {
-                    m.skip(&f, AT_ANY)?;
-                    continue;
-                }
-            };
-            kept = scalar;
-        }
-        Ok(())
-    })?;
+    match parts.single() {
+        Some(m) => scan_any_value_part(m, &mut kept, start, out)?,
+        None => parts.each(AT_ANY, |m| scan_any_value_part(m, &mut kept, start, out))?,
+    }
     if !matches!(kept, Kept::Nested(_)) {
         out.truncate(start);
     }
     Ok(kept)
 }
 
+/// Reads one occurrence of an AnyValue into `kept` (see `scan_any_value`).
+#[inline]
+fn scan_any_value_part<'a>(
+    m: Msg<'a>,
+    kept: &mut Kept<'a>,
+    start: usize,
+    out: &mut Vec<u8>,
+) -> Res<()> {
+    let mut r = m.reader();
+    while let Some(f) = next(&mut r, AT_ANY)? {
+        *kept = match f.number {
+            1 => Kept::Str(string(&f, AT_ANY)?),
+            2 => Kept::Bool(varint(&f, AT_ANY)? != 0),
+            3 => Kept::Int(varint(&f, AT_ANY)? as i64),
+            4 => Kept::Double(fixed64(&f, AT_ANY)?),
+            7 => Kept::Bytes(len(&f, AT_ANY)?),
+            8 => Kept::Strindex(varint(&f, AT_ANY)? as i32),
+            5 | 6 => {
+                let kvlist = f.number == 6;
+                let sub = m.sub(&f, AT_ANY)?;
+                if !matches!(*kept, Kept::Nested(k) if k == kvlist) {
+                    out.truncate(start);
+                    *kept = Kept::Nested(kvlist);
+                }
+                if kvlist {
+                    canon_kvlist_body(sub, out)?;
+                } else {
+                    canon_array_body(sub, out)?;
+                }
+                continue;
+            }
+            _ => {
+                m.skip(&f, AT_ANY)?;
+                continue;
+            }
+        };
+    }
+    Ok(())
+}
+
 /// Appends the AnyValue made of `parts` (absent if there are none) to `values`.
+#[inline]
 pub(crate) fn any_value(
     parts: &Parts<'_>,
     values: &mut AnyValueBuilder,
@@ -189,6 +202,7 @@ fn canon_kvlist_body(m: Msg<'_>, out: &mut Vec<u8>) -> Res<()> {
 }
 
 /// The fields of one `KeyValue`: key, value occurrences, key_strindex.
+#[inline]
 fn scan_key_value(m: Msg<'_>) -> Res<(Text<'_>, Parts<'_>, i32)> {
     let mut key = Text::default();
     let mut value = Parts::new(m, 2);

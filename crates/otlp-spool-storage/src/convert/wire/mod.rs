@@ -117,7 +117,7 @@ fn check_group(body: &[u8], depth: u32, outer: &Field<'_>, at: &'static str) -> 
 
 /// The next field of `reader`, with framing errors named after `at`. (The end is checked
 /// here, inline, which saves a reader call per message.)
-#[inline]
+#[inline(always)]
 pub(crate) fn next<'a>(reader: &mut Reader<'a>, at: &'static str) -> Res<Option<Field<'a>>> {
     if reader.is_at_end() {
         return Ok(None);
@@ -310,6 +310,12 @@ impl<'a> Parts<'a> {
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.count == 0
+    }
+
+    /// The occurrence, if there is exactly one (the usual case).
+    #[inline]
+    pub(crate) fn single(&self) -> Option<Msg<'a>> {
+        if self.count == 1 { self.first } else { None }
     }
 
     /// Calls `f` on each occurrence, in order.
