@@ -369,7 +369,11 @@ criterion_group!(benches, traces, metrics, logs);
 /// the bench's request 3000 times and exits (use `none:1` for the setup-only baseline).
 fn main() {
     if let Ok(spec) = std::env::var("OTLP_SPOOL_CONVERT_PROBE") {
-        probe(&spec);
+        if spec == "sizes" {
+            sizes();
+        } else {
+            probe(&spec);
+        }
         return;
     }
     benches();
@@ -443,4 +447,215 @@ fn probe(spec: &str) {
             other => panic!("unknown probe operation {other:?}"),
         }
     }
+}
+
+/// `OTLP_SPOOL_CONVERT_PROBE=sizes`: bytes per item of 40 bench requests (20,480 items, ids
+/// unique) converted with the default limits, as Arrow memory, as an IPC stream (no
+/// compression, lz4, zstd) and as zstd Parquet; then the zstd IPC bytes of each column alone.
+fn sizes() {
+    use arrow_ipc::CompressionType;
+    use arrow_ipc::writer::{IpcWriteOptions, StreamWriter};
+
+    fn ipc(batches: &[RecordBatch], compression: Option<CompressionType>) -> usize {
+        let options = IpcWriteOptions::default()
+            .try_with_compression(compression)
+            .expect("options");
+        let mut out = Vec::new();
+        let mut w = StreamWriter::try_new_with_options(&mut out, &batches[0].schema(), options)
+            .expect("writer");
+        for b in batches {
+            w.write(b).expect("write");
+        }
+        w.finish().expect("finish");
+        drop(w);
+        out.len()
+    }
+    fn parquet_zstd(batches: &[RecordBatch]) -> usize {
+        use parquet::basic::{Compression, ZstdLevel};
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .build();
+        let mut out = Vec::new();
+        let mut w =
+            parquet::arrow::ArrowWriter::try_new(&mut out, batches[0].schema(), Some(props))
+                .expect("writer");
+        for b in batches {
+            w.write(b).expect("write");
+        }
+        w.close().expect("close");
+        out.len()
+    }
+    fn report(name: &str, signal: Signal, requests: Vec<Vec<u8>>) {
+        let mut c = Converter::new(signal, BatchLimits::default());
+        let mut batches = Vec::new();
+        let mut items = 0;
+        let wire: usize = requests.iter().map(Vec::len).sum();
+        for r in &requests {
+            items += c.push(r, |b| batches.push(b)).expect("convert");
+        }
+        c.finish(|b| batches.push(b)).expect("finish");
+        let memory: usize = batches.iter().map(RecordBatch::get_array_memory_size).sum();
+        let per = |bytes: usize| bytes as f64 / items as f64;
+        println!(
+            "{name}: {items} items in {} batches; bytes/item: wire {:.0}, arrow memory {:.0}, \
+             ipc {:.0}, ipc lz4 {:.0}, ipc zstd {:.0}, parquet zstd {:.0}",
+            batches.len(),
+            per(wire),
+            per(memory),
+            per(ipc(&batches, None)),
+            per(ipc(&batches, Some(CompressionType::LZ4_FRAME))),
+            per(ipc(&batches, Some(CompressionType::ZSTD))),
+            per(parquet_zstd(&batches)),
+        );
+        let empty = RecordBatch::new_empty(batches[0].schema());
+        let baseline = ipc(std::slice::from_ref(&empty), Some(CompressionType::ZSTD));
+        let schema = batches[0].schema();
+        let mut columns: Vec<(String, f64)> = (0..schema.fields().len())
+            .map(|i| {
+                let one: Vec<RecordBatch> = batches
+                    .iter()
+                    .map(|b| b.project(&[i]).expect("project"))
+                    .collect();
+                let empty = RecordBatch::new_empty(one[0].schema());
+                let base = ipc(std::slice::from_ref(&empty), Some(CompressionType::ZSTD));
+                let bytes = ipc(&one, Some(CompressionType::ZSTD)).saturating_sub(base);
+                (schema.field(i).name().clone(), per(bytes))
+            })
+            .collect();
+        columns.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let list: Vec<String> = columns
+            .iter()
+            .take(8)
+            .map(|(n, b)| format!("{n} {b:.1}"))
+            .collect();
+        println!(
+            "  zstd ipc bytes/item by column, top 8 (schema message of {baseline} bytes aside): {}",
+            list.join(", ")
+        );
+        attribute_leaves(&batches, items);
+    }
+    /// The bench request with ids made unique per copy.
+    fn copies<M: Message>(req: &M, n: usize, bump: impl Fn(&mut M, usize)) -> Vec<Vec<u8>>
+    where
+        M: Clone,
+    {
+        (0..n)
+            .map(|k| {
+                let mut r = req.clone();
+                bump(&mut r, k);
+                r.encode_to_vec()
+            })
+            .collect()
+    }
+    // Ids unique and incompressible (splitmix64 of the copy and the old id), as real ids are.
+    let unique = |id: &mut Vec<u8>, k: usize| {
+        let mut x = (k as u64) << 40;
+        for (i, &b) in id.iter().enumerate() {
+            x ^= u64::from(b) << (8 * (i % 5));
+        }
+        for chunk in id.chunks_mut(8) {
+            x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^= z >> 31;
+            chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
+        }
+    };
+    report(
+        "traces",
+        Signal::Traces,
+        copies(&traces_request(), 40, |r, k| {
+            for s in &mut r.resource_spans[0].scope_spans[0].spans {
+                unique(&mut s.trace_id, k);
+                unique(&mut s.span_id, k);
+                unique(&mut s.parent_span_id, k);
+            }
+        }),
+    );
+    report(
+        "metrics",
+        Signal::Metrics,
+        copies(&metrics_request(), 40, |_, _| {}),
+    );
+    report(
+        "logs",
+        Signal::Logs,
+        copies(&logs_request(), 40, |r, k| {
+            for l in &mut r.resource_logs[0].scope_logs[0].log_records {
+                unique(&mut l.trace_id, k);
+                unique(&mut l.span_id, k);
+            }
+        }),
+    );
+}
+
+/// The zstd IPC bytes per item of each leaf of the `attributes` column, alone.
+fn attribute_leaves(batches: &[RecordBatch], items: usize) {
+    use arrow_array::cast::AsArray;
+    use arrow_array::{Array, ArrayRef};
+    use arrow_ipc::CompressionType;
+    use arrow_ipc::writer::{IpcWriteOptions, StreamWriter};
+
+    let mut leaves: Vec<(String, Vec<ArrayRef>)> = Vec::new();
+    for b in batches {
+        let list = b
+            .column_by_name("attributes")
+            .expect("attributes")
+            .as_list::<i32>();
+        let entries = list.values().as_struct();
+        let mut add = |name: String, a: ArrayRef| match leaves.iter_mut().find(|(n, _)| *n == name)
+        {
+            Some((_, v)) => v.push(a),
+            None => leaves.push((name, vec![a])),
+        };
+        add(
+            "key".into(),
+            entries.column_by_name("key").expect("key").clone(),
+        );
+        add(
+            "key_strindex".into(),
+            entries.column_by_name("key_strindex").expect("k").clone(),
+        );
+        let value = entries.column_by_name("value").expect("value").as_struct();
+        for (f, a) in value.fields().iter().zip(value.columns()) {
+            add(format!("value.{}", f.name()), a.clone());
+        }
+    }
+    let options = IpcWriteOptions::default()
+        .try_with_compression(Some(CompressionType::ZSTD))
+        .expect("options");
+    let list: Vec<String> = leaves
+        .into_iter()
+        .map(|(name, arrays)| {
+            let batches: Vec<RecordBatch> = arrays
+                .iter()
+                .map(|a| RecordBatch::try_from_iter([("c", a.clone())]).expect("batch"))
+                .collect();
+            let write = |bs: &[RecordBatch]| {
+                let mut out = Vec::new();
+                let mut w =
+                    StreamWriter::try_new_with_options(&mut out, &bs[0].schema(), options.clone())
+                        .expect("writer");
+                for b in bs {
+                    w.write(b).expect("write");
+                }
+                w.finish().expect("finish");
+                drop(w);
+                out.len()
+            };
+            let empty = RecordBatch::new_empty(batches[0].schema());
+            let bytes = write(&batches).saturating_sub(write(std::slice::from_ref(&empty)));
+            let memory: usize = arrays.iter().map(|a| a.get_array_memory_size()).sum();
+            format!(
+                "{name} {:.1} ({:.0} in memory)",
+                bytes as f64 / items as f64,
+                memory as f64 / items as f64
+            )
+        })
+        .collect();
+    println!(
+        "  attributes leaves, zstd ipc bytes/item (memory): {}",
+        list.join(", ")
+    );
 }
