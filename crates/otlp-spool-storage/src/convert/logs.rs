@@ -9,7 +9,6 @@ use arrow_array::types::{Int32Type, UInt32Type, UInt64Type};
 use arrow_array::{
     ArrayRef, Int32Array, RecordBatch, StringArray, StructArray, UInt32Array, UInt64Array,
 };
-use arrow_buffer::ScalarBuffer;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 
@@ -17,9 +16,9 @@ use super::ConvertError;
 use super::anyvalue::{AnyValueBuilder, AnyValueReader};
 use super::attributes::{AttributesBuilder, AttributesReader};
 use super::batch::{Batcher, Checkpoint, Columns, Context, Sink};
-use super::columns::{ByteColumn, arrow, check_schema, column, finish_vec, take_vec};
+use super::columns::{ByteColumn, arrow, check_schema, column, finish_vec};
 use super::ids::decode_hex;
-use super::resource::{ResourceScopeBuilder, ResourceScopeReader, index};
+use super::resource::{Leading, ResourceScopeBuilder, ResourceScopeReader, index};
 use super::schema::schema;
 use crate::Signal;
 
@@ -50,7 +49,7 @@ pub(crate) fn push_request(
             b.scope = None;
             for record in &sl.log_records {
                 let key = b.scope_entry(&cx);
-                b.cols.scope_key.push(key);
+                b.cols.lead.scope_key.push(key);
                 b.cols.append(record);
                 b.after_row(sink)?;
             }
@@ -62,9 +61,7 @@ pub(crate) fn push_request(
 /// The log column builders of one batch.
 #[derive(Debug)]
 pub(crate) struct LogColumns {
-    pub(crate) rs: ResourceScopeBuilder,
-    /// Per row: the key of its scope entry.
-    pub(crate) scope_key: Vec<i32>,
+    pub(crate) lead: Leading,
     pub(crate) time_unix_nano: Vec<u64>,
     pub(crate) observed_time_unix_nano: Vec<u64>,
     pub(crate) severity_number: Vec<i32>,
@@ -81,8 +78,7 @@ pub(crate) struct LogColumns {
 impl LogColumns {
     pub(crate) fn new() -> Self {
         Self {
-            rs: ResourceScopeBuilder::new(),
-            scope_key: Vec::new(),
+            lead: Leading::new(),
             time_unix_nano: Vec::new(),
             observed_time_unix_nano: Vec::new(),
             severity_number: Vec::new(),
@@ -116,21 +112,16 @@ impl LogColumns {
 
 impl Columns for LogColumns {
     fn rows(&self) -> usize {
-        self.scope_key.len()
+        self.lead.rows()
     }
 
     fn checkpoint(&self) -> Checkpoint {
-        Checkpoint {
-            rows: self.rows(),
-            entries: self.rs.entries(),
-            metrics: 0,
-        }
+        self.lead.checkpoint()
     }
 
     fn truncate(&mut self, to: Checkpoint) {
         let n = to.rows;
-        self.rs.truncate(to.entries);
-        self.scope_key.truncate(n);
+        self.lead.truncate(to);
         self.time_unix_nano.truncate(n);
         self.observed_time_unix_nano.truncate(n);
         self.severity_number.truncate(n);
@@ -148,7 +139,7 @@ impl Columns for LogColumns {
         let rows = self.rows();
         // Two times (8 bytes each), severity, dropped count, flags (4 each).
         28 * rows
-            + self.rs.bytes(rows)
+            + self.lead.bytes()
             + self.severity_text.bytes()
             + self.body.bytes()
             + self.attributes.bytes()
@@ -158,17 +149,16 @@ impl Columns for LogColumns {
     }
 
     fn containers(&mut self) -> &mut ResourceScopeBuilder {
-        &mut self.rs
+        &mut self.lead.rs
     }
 
     fn last_row_scope(&self) -> Option<i32> {
-        self.scope_key.last().copied()
+        self.lead.last_row_scope()
     }
 
     fn finish(&mut self) -> Result<RecordBatch, ConvertError> {
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(22);
-        let scope_keys = ScalarBuffer::from(take_vec(&mut self.scope_key));
-        self.rs.finish(&scope_keys, &mut columns)?;
+        self.lead.finish(&mut columns)?;
         columns.push(finish_vec::<UInt64Type>(&mut self.time_unix_nano));
         columns.push(finish_vec::<UInt64Type>(&mut self.observed_time_unix_nano));
         columns.push(finish_vec::<Int32Type>(&mut self.severity_number));

@@ -35,7 +35,7 @@ use super::columns::{
     ByteColumn, ListShape, Nullable, PrimitiveListBuilder, Validity, arrow, bitmap_bytes,
     dictionary, finish_vec, take_vec, vec_bytes,
 };
-use super::resource::{ResourceScopeBuilder, expand, index};
+use super::resource::{ResourceScopeBuilder, attributes_dict, expand, index, text_dict};
 use super::schema::{buckets_fields, exemplar_fields, item, quantile_fields, schema};
 use crate::Signal;
 
@@ -595,34 +595,16 @@ impl Columns for MetricColumns {
         ))));
         let kinds = ScalarBuffer::from(expand(&e.kind, &mk));
         let mk = ScalarBuffer::from(mk);
-        let name = e.name.finish_utf8(None, "metric_name")?;
-        columns.push(dictionary::<Int32Type>(
+        text_dict(&mut columns, &mk, None, &mut e.name, "metric_name")?;
+        text_dict(
+            &mut columns,
             &mk,
             None,
-            Arc::new(name),
-            "metric_name",
-        )?);
-        let description = e.description.finish_utf8(None, "metric_description")?;
-        columns.push(dictionary::<Int32Type>(
-            &mk,
-            None,
-            Arc::new(description),
+            &mut e.description,
             "metric_description",
-        )?);
-        let unit = e.unit.finish_utf8(None, "metric_unit")?;
-        columns.push(dictionary::<Int32Type>(
-            &mk,
-            None,
-            Arc::new(unit),
-            "metric_unit",
-        )?);
-        let metadata = e.metadata.finish("metric_metadata")?;
-        columns.push(dictionary::<Int32Type>(
-            &mk,
-            None,
-            Arc::new(metadata),
-            "metric_metadata",
-        )?);
+        )?;
+        text_dict(&mut columns, &mk, None, &mut e.unit, "metric_unit")?;
+        attributes_dict(&mut columns, &mk, None, &mut e.metadata, "metric_metadata")?;
         columns.push(dictionary::<Int32Type>(
             &kinds,
             None,

@@ -29,9 +29,10 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 
 use super::ConvertError;
 use super::attributes::{AttributesBuilder, AttributesReader};
+use super::batch::Checkpoint;
 use super::columns::{
     ByteColumn, Coded, ListShape, Text, arrow, bitmap_bytes, bounds, child, column, dictionary,
-    list_values, vec_bytes,
+    list_values, take_vec, vec_bytes,
 };
 use super::schema::{entity_ref_fields, item};
 
@@ -60,6 +61,93 @@ pub(crate) fn expand<T: Copy + Default>(values: &[T], keys: &[i32]) -> Vec<T> {
     keys.iter()
         .map(|&k| values.get(k as usize).copied().unwrap_or_default())
         .collect()
+}
+
+/// Finishes `values` as the dictionary column `column` over `keys`.
+pub(crate) fn text_dict(
+    out: &mut Vec<ArrayRef>,
+    keys: &ScalarBuffer<i32>,
+    nulls: Option<NullBuffer>,
+    values: &mut ByteColumn,
+    column: &str,
+) -> Result<(), ConvertError> {
+    let values = values.finish_utf8(None, column)?;
+    out.push(dictionary::<Int32Type>(
+        keys,
+        nulls,
+        Arc::new(values),
+        column,
+    )?);
+    Ok(())
+}
+
+/// Finishes `values` as the dictionary-of-attributes column `column` over `keys`.
+pub(crate) fn attributes_dict(
+    out: &mut Vec<ArrayRef>,
+    keys: &ScalarBuffer<i32>,
+    nulls: Option<NullBuffer>,
+    values: &mut AttributesBuilder,
+    column: &str,
+) -> Result<(), ConvertError> {
+    let values = values.finish(column)?;
+    out.push(dictionary::<Int32Type>(
+        keys,
+        nulls,
+        Arc::new(values),
+        column,
+    )?);
+    Ok(())
+}
+
+/// The leading per-row state of the signals whose rows sit directly in a scope (spans, log
+/// records): the container entries and each row's scope key.
+#[derive(Debug)]
+pub(crate) struct Leading {
+    pub(crate) rs: ResourceScopeBuilder,
+    /// Per row: the key of its scope entry.
+    pub(crate) scope_key: Vec<i32>,
+}
+
+impl Leading {
+    pub(crate) fn new() -> Self {
+        Self {
+            rs: ResourceScopeBuilder::new(),
+            scope_key: Vec::new(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn rows(&self) -> usize {
+        self.scope_key.len()
+    }
+
+    pub(crate) fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            rows: self.rows(),
+            entries: self.rs.entries(),
+            metrics: 0,
+        }
+    }
+
+    pub(crate) fn truncate(&mut self, to: Checkpoint) {
+        self.rs.truncate(to.entries);
+        self.scope_key.truncate(to.rows);
+    }
+
+    #[inline]
+    pub(crate) fn bytes(&self) -> usize {
+        self.rs.bytes(self.rows())
+    }
+
+    pub(crate) fn last_row_scope(&self) -> Option<i32> {
+        self.scope_key.last().copied()
+    }
+
+    /// Pushes the leading columns; leaves the rows empty.
+    pub(crate) fn finish(&mut self, out: &mut Vec<ArrayRef>) -> Result<(), ConvertError> {
+        let scope_keys = ScalarBuffer::from(take_vec(&mut self.scope_key));
+        self.rs.finish(&scope_keys, out)
+    }
 }
 
 /// The resource and scope entries of the batch being built.
@@ -263,13 +351,13 @@ impl ResourceScopeBuilder {
         let s_nulls = rows_validity(&self.s_present, sk);
         out.push(Arc::new(UInt32Array::from(expand(&self.r_index, &rk_vec))));
         let rk = ScalarBuffer::from(rk_vec);
-        let attrs = self.r_attributes.finish("resource_attributes")?;
-        out.push(dictionary::<Int32Type>(
+        attributes_dict(
+            out,
             &rk,
             r_nulls.clone(),
-            Arc::new(attrs),
+            &mut self.r_attributes,
             "resource_attributes",
-        )?);
+        )?;
         out.push(Arc::new(UInt32Array::new(
             ScalarBuffer::from(expand(&self.r_dropped, &rk)),
             r_nulls.clone(),
@@ -281,46 +369,46 @@ impl ResourceScopeBuilder {
             Arc::new(refs),
             "resource_entity_refs",
         )?);
-        let url = self.r_schema_url.finish_utf8(None, "resource_schema_url")?;
-        out.push(dictionary::<Int32Type>(
+        text_dict(
+            out,
             &rk,
             None,
-            Arc::new(url),
+            &mut self.r_schema_url,
             "resource_schema_url",
-        )?);
+        )?;
         out.push(Arc::new(UInt32Array::from(expand(&self.s_index, sk))));
-        let name = self.s_name.finish_utf8(None, "scope_name")?;
-        out.push(dictionary::<Int32Type>(
+        text_dict(
+            out,
             scope_keys,
             s_nulls.clone(),
-            Arc::new(name),
+            &mut self.s_name,
             "scope_name",
-        )?);
-        let version = self.s_version.finish_utf8(None, "scope_version")?;
-        out.push(dictionary::<Int32Type>(
+        )?;
+        text_dict(
+            out,
             scope_keys,
             s_nulls.clone(),
-            Arc::new(version),
+            &mut self.s_version,
             "scope_version",
-        )?);
-        let attrs = self.s_attributes.finish("scope_attributes")?;
-        out.push(dictionary::<Int32Type>(
+        )?;
+        attributes_dict(
+            out,
             scope_keys,
             s_nulls.clone(),
-            Arc::new(attrs),
+            &mut self.s_attributes,
             "scope_attributes",
-        )?);
+        )?;
         out.push(Arc::new(UInt32Array::new(
             ScalarBuffer::from(expand(&self.s_dropped, sk)),
             s_nulls,
         )));
-        let url = self.s_schema_url.finish_utf8(None, "scope_schema_url")?;
-        out.push(dictionary::<Int32Type>(
+        text_dict(
+            out,
             scope_keys,
             None,
-            Arc::new(url),
+            &mut self.s_schema_url,
             "scope_schema_url",
-        )?);
+        )?;
         self.truncate(Entries::default());
         Ok(())
     }

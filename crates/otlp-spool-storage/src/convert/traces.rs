@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use arrow_array::types::{Int32Type, UInt32Type, UInt64Type};
 use arrow_array::{ArrayRef, RecordBatch, StructArray};
-use arrow_buffer::ScalarBuffer;
 use arrow_schema::DataType;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::Span;
@@ -17,10 +16,8 @@ use opentelemetry_proto::tonic::trace::v1::span::Link;
 use super::ConvertError;
 use super::attributes::AttributesBuilder;
 use super::batch::{Batcher, Checkpoint, Columns, Context, Sink};
-use super::columns::{
-    ByteColumn, ListShape, Nullable, Text, arrow, finish_vec, take_vec, vec_bytes,
-};
-use super::resource::{ResourceScopeBuilder, index};
+use super::columns::{ByteColumn, ListShape, Nullable, Text, arrow, finish_vec, vec_bytes};
+use super::resource::{Leading, ResourceScopeBuilder, index};
 use super::schema::{event_fields, item, link_fields, schema};
 use crate::Signal;
 #[cfg(doc)]
@@ -70,7 +67,7 @@ pub(crate) fn push_request(
             b.scope = None;
             for span in &ss.spans {
                 let key = b.scope_entry(&cx);
-                b.cols.scope_key.push(key);
+                b.cols.lead.scope_key.push(key);
                 b.cols.append(span);
                 b.after_row(sink)?;
             }
@@ -82,9 +79,7 @@ pub(crate) fn push_request(
 /// The trace column builders of one batch.
 #[derive(Debug)]
 pub(crate) struct SpanColumns {
-    pub(crate) rs: ResourceScopeBuilder,
-    /// Per row: the key of its scope entry.
-    pub(crate) scope_key: Vec<i32>,
+    pub(crate) lead: Leading,
     pub(crate) trace_id: ByteColumn,
     pub(crate) span_id: ByteColumn,
     pub(crate) trace_state: ByteColumn,
@@ -107,8 +102,7 @@ pub(crate) struct SpanColumns {
 impl SpanColumns {
     pub(crate) fn new() -> Self {
         Self {
-            rs: ResourceScopeBuilder::new(),
-            scope_key: Vec::new(),
+            lead: Leading::new(),
             trace_id: ByteColumn::new(),
             span_id: ByteColumn::new(),
             trace_state: ByteColumn::new(),
@@ -175,21 +169,16 @@ impl SpanColumns {
 
 impl Columns for SpanColumns {
     fn rows(&self) -> usize {
-        self.scope_key.len()
+        self.lead.rows()
     }
 
     fn checkpoint(&self) -> Checkpoint {
-        Checkpoint {
-            rows: self.rows(),
-            entries: self.rs.entries(),
-            metrics: 0,
-        }
+        self.lead.checkpoint()
     }
 
     fn truncate(&mut self, to: Checkpoint) {
         let n = to.rows;
-        self.rs.truncate(to.entries);
-        self.scope_key.truncate(n);
+        self.lead.truncate(to);
         self.trace_id.truncate(n);
         self.span_id.truncate(n);
         self.trace_state.truncate(n);
@@ -213,7 +202,7 @@ impl Columns for SpanColumns {
         let rows = self.rows();
         // flags, kind, the three dropped counts (4 bytes each) and the two times (8 each).
         36 * rows
-            + self.rs.bytes(rows)
+            + self.lead.bytes()
             + self.trace_id.bytes()
             + self.span_id.bytes()
             + self.trace_state.bytes()
@@ -227,17 +216,16 @@ impl Columns for SpanColumns {
     }
 
     fn containers(&mut self) -> &mut ResourceScopeBuilder {
-        &mut self.rs
+        &mut self.lead.rs
     }
 
     fn last_row_scope(&self) -> Option<i32> {
-        self.scope_key.last().copied()
+        self.lead.last_row_scope()
     }
 
     fn finish(&mut self) -> Result<RecordBatch, ConvertError> {
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(28);
-        let scope_keys = ScalarBuffer::from(take_vec(&mut self.scope_key));
-        self.rs.finish(&scope_keys, &mut columns)?;
+        self.lead.finish(&mut columns)?;
         columns.push(Arc::new(self.trace_id.finish_utf8(None, "trace_id")?));
         columns.push(Arc::new(self.span_id.finish_utf8(None, "span_id")?));
         columns.push(Arc::new(self.trace_state.finish_utf8(None, "trace_state")?));

@@ -300,6 +300,16 @@ fn a_row_over_the_hard_cap_is_refused_and_the_converter_goes_on() {
     assert_eq!(rows(&out), err.emitted + 10);
 }
 
+/// The request `{ 1: { 2: scope } }` around the body of one scope container (the field
+/// numbers are those of all three signals).
+fn request_around(scope: &[u8]) -> Vec<u8> {
+    let mut resource = Vec::new();
+    put_len_field(&mut resource, 2, scope);
+    let mut request = Vec::new();
+    put_len_field(&mut request, 1, &resource);
+    request
+}
+
 /// A trace request whose span `bad` has a name that is not UTF-8.
 fn with_bad_span(spans: u32, bad: u32) -> Vec<u8> {
     let mut scope = Vec::new();
@@ -310,11 +320,7 @@ fn with_bad_span(spans: u32, bad: u32) -> Vec<u8> {
         }
         put_len_field(&mut scope, 2, &span);
     }
-    let mut resource = Vec::new();
-    put_len_field(&mut resource, 2, &scope);
-    let mut request = Vec::new();
-    put_len_field(&mut request, 1, &resource);
-    request
+    request_around(&scope)
 }
 
 #[test]
@@ -404,11 +410,7 @@ fn nested_body(depth: usize, inner: &[u8]) -> Vec<u8> {
     put_len_field(&mut record, 5, &value);
     let mut scope = Vec::new();
     put_len_field(&mut scope, 2, &record);
-    let mut resource = Vec::new();
-    put_len_field(&mut resource, 2, &scope);
-    let mut request = Vec::new();
-    put_len_field(&mut request, 1, &resource);
-    request
+    request_around(&scope)
 }
 
 #[test]

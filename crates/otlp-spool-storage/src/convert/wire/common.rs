@@ -403,6 +403,48 @@ pub(crate) trait Items<C> {
     fn scratch(&mut self) -> &mut Vec<u8>;
 }
 
+/// Columns whose items are one row each, directly in a scope container (spans, log records).
+pub(crate) trait RowColumns: Columns {
+    /// The per-row scope keys.
+    fn scope_keys(&mut self) -> &mut Vec<i32>;
+}
+
+/// Walks items that are one row each, with `row` appending the item's own columns.
+pub(crate) struct Rows<C> {
+    scratch: Vec<u8>,
+    row: fn(&mut C, Msg<'_>, &mut Vec<u8>) -> Res<()>,
+}
+
+impl<C> Rows<C> {
+    pub(crate) fn new(row: fn(&mut C, Msg<'_>, &mut Vec<u8>) -> Res<()>) -> Self {
+        Rows {
+            scratch: Vec::new(),
+            row,
+        }
+    }
+}
+
+impl<C: RowColumns> Items<C> for Rows<C> {
+    #[inline]
+    fn item(
+        &mut self,
+        b: &mut Batcher<C>,
+        cx: &Containers<'_>,
+        m: Msg<'_>,
+        _position: usize,
+        sink: &mut Sink<'_>,
+    ) -> Res<()> {
+        let key = cx.scope_key(b, &mut self.scratch)?;
+        b.cols.scope_keys().push(key);
+        (self.row)(&mut b.cols, m, &mut self.scratch)?;
+        Ok(b.after_row(sink)?)
+    }
+
+    fn scratch(&mut self) -> &mut Vec<u8> {
+        &mut self.scratch
+    }
+}
+
 /// Walks a request `Export*ServiceRequest { repeated Resource* = 1 }` whose resource containers
 /// are `{ resource = 1; repeated Scope* = 2; schema_url = 3 }` and scope containers
 /// `{ scope = 1; repeated item = 2; schema_url = 3 }` (the same numbers for all three signals).

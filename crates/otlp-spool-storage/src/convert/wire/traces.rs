@@ -4,7 +4,7 @@ use super::super::ConvertError;
 use super::super::batch::{Batcher, Sink};
 use super::super::columns::Text;
 use super::super::traces::{EventsBuilder, LinksBuilder, SpanColumns};
-use super::common::{Containers, Items, Paths, key_value};
+use super::common::{Paths, RowColumns, Rows, key_value};
 use super::{Msg, Parts, Res, fixed32, fixed64, len, next, string, varint};
 
 const PATHS: Paths = Paths {
@@ -23,32 +23,12 @@ pub(crate) fn push(
     request: &[u8],
     sink: &mut Sink<'_>,
 ) -> Result<(), ConvertError> {
-    super::common::push(b, request, &PATHS, &mut Spans::default(), sink).map_err(|f| *f.0)
+    super::common::push(b, request, &PATHS, &mut Rows::new(span), sink).map_err(|f| *f.0)
 }
 
-#[derive(Debug, Default)]
-struct Spans {
-    scratch: Vec<u8>,
-}
-
-impl Items<SpanColumns> for Spans {
-    #[inline]
-    fn item(
-        &mut self,
-        b: &mut Batcher<SpanColumns>,
-        cx: &Containers<'_>,
-        m: Msg<'_>,
-        _position: usize,
-        sink: &mut Sink<'_>,
-    ) -> Res<()> {
-        let key = cx.scope_key(b, &mut self.scratch)?;
-        b.cols.scope_key.push(key);
-        span(&mut b.cols, m, &mut self.scratch)?;
-        Ok(b.after_row(sink)?)
-    }
-
-    fn scratch(&mut self) -> &mut Vec<u8> {
-        &mut self.scratch
+impl RowColumns for SpanColumns {
+    fn scope_keys(&mut self) -> &mut Vec<i32> {
+        &mut self.lead.scope_key
     }
 }
 
