@@ -535,10 +535,7 @@ fn sizes() {
         attribute_leaves(&batches, items);
     }
     /// The bench request with ids made unique per copy.
-    fn copies<M: Message>(req: &M, n: usize, bump: impl Fn(&mut M, usize)) -> Vec<Vec<u8>>
-    where
-        M: Clone,
-    {
+    fn copies<M: Message + Clone>(req: &M, n: usize, bump: impl Fn(&mut M, usize)) -> Vec<Vec<u8>> {
         (0..n)
             .map(|k| {
                 let mut r = req.clone();
