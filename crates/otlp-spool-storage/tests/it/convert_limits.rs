@@ -454,3 +454,10 @@ fn nesting_is_refused_exactly_where_prost_refuses_it() {
         "the range straddles the limit ({refused} refused)"
     );
 }
+
+#[test]
+fn a_converter_can_move_to_the_writer_thread() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Converter>();
+    send_sync::<otlp_spool_storage::PushError>();
+}
