@@ -35,7 +35,7 @@ use super::columns::{
     ByteColumn, ListShape, Nullable, PrimitiveListBuilder, Validity, arrow, bitmap_bytes,
     dictionary, finish_vec, take_vec, vec_bytes,
 };
-use super::resource::{ResourceScopeBuilder, attributes_dict, expand, index, text_dict};
+use super::resource::{ResourceScopeBuilder, expand, index, push_dict};
 use super::schema::{buckets_fields, exemplar_fields, item, quantile_fields, schema};
 use crate::Signal;
 
@@ -595,16 +595,34 @@ impl Columns for MetricColumns {
         ))));
         let kinds = ScalarBuffer::from(expand(&e.kind, &mk));
         let mk = ScalarBuffer::from(mk);
-        text_dict(&mut columns, &mk, None, &mut e.name, "metric_name")?;
-        text_dict(
+        push_dict(
             &mut columns,
             &mk,
             None,
-            &mut e.description,
-            "metric_description",
+            "metric_name",
+            e.name.finish_utf8(None, "metric_name")?,
         )?;
-        text_dict(&mut columns, &mk, None, &mut e.unit, "metric_unit")?;
-        attributes_dict(&mut columns, &mk, None, &mut e.metadata, "metric_metadata")?;
+        push_dict(
+            &mut columns,
+            &mk,
+            None,
+            "metric_description",
+            e.description.finish_utf8(None, "metric_description")?,
+        )?;
+        push_dict(
+            &mut columns,
+            &mk,
+            None,
+            "metric_unit",
+            e.unit.finish_utf8(None, "metric_unit")?,
+        )?;
+        push_dict(
+            &mut columns,
+            &mk,
+            None,
+            "metric_metadata",
+            e.metadata.finish("metric_metadata")?,
+        )?;
         columns.push(dictionary::<Int32Type>(
             &kinds,
             None,

@@ -63,33 +63,14 @@ pub(crate) fn expand<T: Copy + Default>(values: &[T], keys: &[i32]) -> Vec<T> {
         .collect()
 }
 
-/// Finishes `values` as the dictionary column `column` over `keys`.
-pub(crate) fn text_dict(
+/// Pushes `values` (one per container entry) as the dictionary column `column` over `keys`.
+pub(crate) fn push_dict(
     out: &mut Vec<ArrayRef>,
     keys: &ScalarBuffer<i32>,
     nulls: Option<NullBuffer>,
-    values: &mut ByteColumn,
     column: &str,
+    values: impl Array + 'static,
 ) -> Result<(), ConvertError> {
-    let values = values.finish_utf8(None, column)?;
-    out.push(dictionary::<Int32Type>(
-        keys,
-        nulls,
-        Arc::new(values),
-        column,
-    )?);
-    Ok(())
-}
-
-/// Finishes `values` as the dictionary-of-attributes column `column` over `keys`.
-pub(crate) fn attributes_dict(
-    out: &mut Vec<ArrayRef>,
-    keys: &ScalarBuffer<i32>,
-    nulls: Option<NullBuffer>,
-    values: &mut AttributesBuilder,
-    column: &str,
-) -> Result<(), ConvertError> {
-    let values = values.finish(column)?;
     out.push(dictionary::<Int32Type>(
         keys,
         nulls,
@@ -351,63 +332,58 @@ impl ResourceScopeBuilder {
         let s_nulls = rows_validity(&self.s_present, sk);
         out.push(Arc::new(UInt32Array::from(expand(&self.r_index, &rk_vec))));
         let rk = ScalarBuffer::from(rk_vec);
-        attributes_dict(
+        push_dict(
             out,
             &rk,
             r_nulls.clone(),
-            &mut self.r_attributes,
             "resource_attributes",
+            self.r_attributes.finish("resource_attributes")?,
         )?;
         out.push(Arc::new(UInt32Array::new(
             ScalarBuffer::from(expand(&self.r_dropped, &rk)),
             r_nulls.clone(),
         )));
         let refs = self.r_entity_refs.finish()?;
-        out.push(dictionary::<Int32Type>(
-            &rk,
-            r_nulls,
-            Arc::new(refs),
-            "resource_entity_refs",
-        )?);
-        text_dict(
+        push_dict(out, &rk, r_nulls, "resource_entity_refs", refs)?;
+        push_dict(
             out,
             &rk,
             None,
-            &mut self.r_schema_url,
             "resource_schema_url",
+            self.r_schema_url.finish_utf8(None, "resource_schema_url")?,
         )?;
         out.push(Arc::new(UInt32Array::from(expand(&self.s_index, sk))));
-        text_dict(
+        push_dict(
             out,
             scope_keys,
             s_nulls.clone(),
-            &mut self.s_name,
             "scope_name",
+            self.s_name.finish_utf8(None, "scope_name")?,
         )?;
-        text_dict(
+        push_dict(
             out,
             scope_keys,
             s_nulls.clone(),
-            &mut self.s_version,
             "scope_version",
+            self.s_version.finish_utf8(None, "scope_version")?,
         )?;
-        attributes_dict(
+        push_dict(
             out,
             scope_keys,
             s_nulls.clone(),
-            &mut self.s_attributes,
             "scope_attributes",
+            self.s_attributes.finish("scope_attributes")?,
         )?;
         out.push(Arc::new(UInt32Array::new(
             ScalarBuffer::from(expand(&self.s_dropped, sk)),
             s_nulls,
         )));
-        text_dict(
+        push_dict(
             out,
             scope_keys,
             None,
-            &mut self.s_schema_url,
             "scope_schema_url",
+            self.s_schema_url.finish_utf8(None, "scope_schema_url")?,
         )?;
         self.truncate(Entries::default());
         Ok(())
