@@ -6,7 +6,8 @@ mod file;
 mod signal;
 
 pub use convert::{
-    ConvertError, SCHEMA_VERSION, SCHEMA_VERSION_KEY, SIGNAL_KEY, arrow_to_logs, arrow_to_metrics,
+    BatchLimits, BatchLimitsBuilder, ConvertError, Converter, LimitsError, MAX_HARD_BATCH_BYTES,
+    PushError, SCHEMA_VERSION, SCHEMA_VERSION_KEY, SIGNAL_KEY, arrow_to_logs, arrow_to_metrics,
     arrow_to_traces, logs_to_arrow, metrics_to_arrow, schema, traces_to_arrow,
 };
 #[cfg(feature = "test-util")]

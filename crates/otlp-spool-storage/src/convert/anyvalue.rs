@@ -22,7 +22,7 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, KeyValueList}
 use prost::Message;
 
 use super::ConvertError;
-use super::columns::{ByteColumn, child};
+use super::columns::{ByteColumn, Text, arrow, bitmap_bytes, child, pad, take_vec};
 use super::schema::any_value_fields;
 
 const EMPTY: u8 = 0;
@@ -35,10 +35,13 @@ const KVLIST: u8 = 6;
 const BYTES: u8 = 7;
 const STRINDEX: u8 = 8;
 
-/// Builds the AnyValue struct column, one slot per `append`.
+/// Builds the AnyValue struct column, one slot per `append_*`.
 ///
-/// Hot path (every attribute value goes through it): each append is a handful of `Vec` pushes;
-/// the validity bitmaps of the typed children are derived from `ty` once, in `finish`.
+/// Hot path (every attribute value goes through it): an append pushes the slot's validity and
+/// type tag and writes only the one typed child that holds the value. The other children are
+/// padded lazily (a child is filled up to the slot index only when a value of its type
+/// arrives, and to the full length in `finish`), and their validity bitmaps are derived from
+/// `ty` once, in `finish`.
 #[derive(Debug)]
 pub(crate) struct AnyValueBuilder {
     valid: Vec<bool>,
@@ -50,71 +53,148 @@ pub(crate) struct AnyValueBuilder {
     double: Vec<f64>,
     bytes: ByteColumn,
     nested: ByteColumn,
+    scratch: Vec<u8>,
     error: Option<prost::EncodeError>,
 }
 
 impl AnyValueBuilder {
-    pub(crate) fn with_capacity(capacity: usize) -> Self {
+    pub(crate) fn new() -> Self {
         Self {
-            valid: Vec::with_capacity(capacity),
-            ty: Vec::with_capacity(capacity),
-            string: ByteColumn::with_capacity(capacity, capacity * 12),
-            boolean: Vec::with_capacity(capacity),
-            int: Vec::with_capacity(capacity),
-            double: Vec::with_capacity(capacity),
-            bytes: ByteColumn::with_capacity(capacity, 0),
-            nested: ByteColumn::with_capacity(capacity, 0),
+            valid: Vec::new(),
+            ty: Vec::new(),
+            string: ByteColumn::new(),
+            boolean: Vec::new(),
+            int: Vec::new(),
+            double: Vec::new(),
+            bytes: ByteColumn::new(),
+            nested: ByteColumn::new(),
+            scratch: Vec::new(),
             error: None,
         }
     }
 
-    /// Appends one AnyValue (`None` = absent, a null struct slot).
+    #[inline]
+    fn slot(&mut self, valid: bool, ty: u8) -> usize {
+        let i = self.ty.len();
+        self.valid.push(valid);
+        self.ty.push(ty);
+        i
+    }
+
+    /// No AnyValue at all (a null struct slot).
+    #[inline]
+    pub(crate) fn append_absent(&mut self) {
+        self.slot(false, EMPTY);
+    }
+
+    /// An AnyValue with no value set (type 0).
+    #[inline]
+    pub(crate) fn append_empty(&mut self) {
+        self.slot(true, EMPTY);
+    }
+
+    #[inline]
+    pub(crate) fn append_str(&mut self, value: Text<'_>) {
+        let i = self.slot(true, STRING);
+        self.string.pad_to(i);
+        self.string.push_text(value);
+    }
+
+    #[inline]
+    pub(crate) fn append_bool(&mut self, value: bool) {
+        let i = self.slot(true, BOOL);
+        pad(&mut self.boolean, i);
+        self.boolean.push(value);
+    }
+
+    #[inline]
+    pub(crate) fn append_int(&mut self, value: i64) {
+        let i = self.slot(true, INT);
+        pad(&mut self.int, i);
+        self.int.push(value);
+    }
+
+    #[inline]
+    pub(crate) fn append_strindex(&mut self, value: i32) {
+        let i = self.slot(true, STRINDEX);
+        pad(&mut self.int, i);
+        self.int.push(i64::from(value));
+    }
+
+    #[inline]
+    pub(crate) fn append_double(&mut self, value: f64) {
+        let i = self.slot(true, DOUBLE);
+        pad(&mut self.double, i);
+        self.double.push(value);
+    }
+
+    #[inline]
+    pub(crate) fn append_bytes(&mut self, value: &[u8]) {
+        let i = self.slot(true, BYTES);
+        self.bytes.pad_to(i);
+        self.bytes.push(value);
+    }
+
+    /// An array (`kvlist == false`) or key-value list, as the protobuf encoding prost gives
+    /// the decoded `ArrayValue` / `KeyValueList` message.
+    #[inline]
+    pub(crate) fn append_nested(&mut self, kvlist: bool, encoding: &[u8]) {
+        let i = self.slot(true, if kvlist { KVLIST } else { ARRAY });
+        self.nested.pad_to(i);
+        self.nested.push(encoding);
+    }
+
+    /// Appends one prost AnyValue (`None` = absent, a null struct slot).
     #[inline]
     pub(crate) fn append(&mut self, value: Option<&AnyValue>) {
-        self.valid.push(value.is_some());
-        let (ty, string, boolean, int, double, bytes): (u8, Option<&str>, bool, i64, f64, _) =
-            match value.and_then(|v| v.value.as_ref()) {
-                None => (EMPTY, None, false, 0, 0.0, None),
-                Some(Value::StringValue(s)) => (STRING, Some(s.as_str()), false, 0, 0.0, None),
-                Some(Value::BoolValue(b)) => (BOOL, None, *b, 0, 0.0, None),
-                Some(Value::IntValue(i)) => (INT, None, false, *i, 0.0, None),
-                Some(Value::StringValueStrindex(i)) => {
-                    (STRINDEX, None, false, i64::from(*i), 0.0, None)
-                }
-                Some(Value::DoubleValue(d)) => (DOUBLE, None, false, 0, *d, None),
-                Some(Value::BytesValue(b)) => (BYTES, None, false, 0, 0.0, Some(b.as_slice())),
-                Some(Value::ArrayValue(a)) => {
-                    self.nested_message(a);
-                    (ARRAY, None, false, 0, 0.0, None)
-                }
-                Some(Value::KvlistValue(l)) => {
-                    self.nested_message(l);
-                    (KVLIST, None, false, 0, 0.0, None)
-                }
-            };
-        if ty != ARRAY && ty != KVLIST {
-            self.nested.skip();
-        }
-        self.ty.push(ty);
-        match string {
-            Some(s) => self.string.push_str(s),
-            None => self.string.skip(),
-        }
-        self.boolean.push(boolean);
-        self.int.push(int);
-        self.double.push(double);
-        match bytes {
-            Some(b) => self.bytes.push(b),
-            None => self.bytes.skip(),
+        let Some(value) = value else {
+            return self.append_absent();
+        };
+        match &value.value {
+            None => self.append_empty(),
+            Some(Value::StringValue(s)) => self.append_str(Text::of(s)),
+            Some(Value::BoolValue(b)) => self.append_bool(*b),
+            Some(Value::IntValue(i)) => self.append_int(*i),
+            Some(Value::StringValueStrindex(i)) => self.append_strindex(*i),
+            Some(Value::DoubleValue(d)) => self.append_double(*d),
+            Some(Value::BytesValue(b)) => self.append_bytes(b),
+            Some(Value::ArrayValue(a)) => self.nested_message(false, a),
+            Some(Value::KvlistValue(l)) => self.nested_message(true, l),
         }
     }
 
-    fn nested_message(&mut self, message: &impl Message) {
-        let mut scratch = Vec::with_capacity(message.encoded_len());
+    fn nested_message(&mut self, kvlist: bool, message: &impl Message) {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
         if let Err(e) = message.encode(&mut scratch) {
             self.error.get_or_insert(e);
         }
-        self.nested.push(&scratch);
+        self.append_nested(kvlist, &scratch);
+        self.scratch = scratch;
+    }
+
+    /// Keeps the first `len` slots.
+    pub(crate) fn truncate(&mut self, len: usize) {
+        self.valid.truncate(len);
+        self.ty.truncate(len);
+        self.string.truncate(len);
+        self.boolean.truncate(len);
+        self.int.truncate(len);
+        self.double.truncate(len);
+        self.bytes.truncate(len);
+        self.nested.truncate(len);
+    }
+
+    /// The Arrow bytes of the finished column.
+    #[inline]
+    pub(crate) fn bytes(&self) -> usize {
+        let n = self.ty.len();
+        // type (1) + int (8) + double (8); bool values and 7 validity bitmaps.
+        17 * n
+            + 8 * bitmap_bytes(n)
+            + self.string.bytes_at(n)
+            + self.bytes.bytes_at(n)
+            + self.nested.bytes_at(n)
     }
 
     /// Finishes the struct array; `column` names it in errors.
@@ -126,36 +206,39 @@ impl AnyValueBuilder {
                 reason: format!("nested AnyValue does not encode: {e}"),
             });
         }
-        let ty = std::mem::take(&mut self.ty);
+        let n = self.ty.len();
+        let ty = take_vec(&mut self.ty);
         let [string, boolean_nulls, int, double, bytes, nested] = validity(&ty);
-        let boolean = BooleanBuffer::from(std::mem::take(&mut self.boolean));
+        self.string.fill_to(n);
+        self.bytes.fill_to(n);
+        self.nested.fill_to(n);
+        self.boolean.resize(n, false);
+        self.int.resize(n, 0);
+        self.double.resize(n, 0.0);
+        let boolean = BooleanBuffer::from(take_vec(&mut self.boolean));
         let children: Vec<ArrayRef> = vec![
+            Arc::new(UInt8Array::from(ty)),
             Arc::new(self.string.finish_utf8(Some(string), column)?),
             Arc::new(BooleanArray::new(boolean, Some(boolean_nulls))),
             Arc::new(Int64Array::new(
-                ScalarBuffer::from(std::mem::take(&mut self.int)),
+                ScalarBuffer::from(take_vec(&mut self.int)),
                 Some(int),
             )),
             Arc::new(Float64Array::new(
-                ScalarBuffer::from(std::mem::take(&mut self.double)),
+                ScalarBuffer::from(take_vec(&mut self.double)),
                 Some(double),
             )),
             Arc::new(self.bytes.finish_binary(Some(bytes), column)?),
             Arc::new(self.nested.finish_binary(Some(nested), column)?),
         ];
-        let mut all = Vec::with_capacity(7);
-        all.push(Arc::new(UInt8Array::from(ty)) as ArrayRef);
-        all.extend(children);
-        let valid = std::mem::take(&mut self.valid);
+        let valid = take_vec(&mut self.valid);
         let nulls = if valid.iter().all(|v| *v) {
             None
         } else {
             Some(NullBuffer::from(valid))
         };
-        StructArray::try_new(any_value_fields(), all, nulls).map_err(|source| ConvertError::Arrow {
-            column: column.to_string(),
-            source,
-        })
+        StructArray::try_new(any_value_fields(), children, nulls)
+            .map_err(|source| arrow(column, source))
     }
 }
 

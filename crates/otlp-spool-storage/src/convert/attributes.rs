@@ -14,7 +14,9 @@ use opentelemetry_proto::tonic::common::v1::KeyValue;
 
 use super::ConvertError;
 use super::anyvalue::{AnyValueBuilder, AnyValueReader};
-use super::columns::{ByteColumn, ListShape, bounds, child, list_values};
+use super::columns::{
+    ByteColumn, ListShape, Text, arrow, bounds, child, list_values, take_vec, vec_bytes,
+};
 use super::schema::{key_value_fields, key_value_item};
 
 /// Builds one attributes list column.
@@ -27,13 +29,12 @@ pub(crate) struct AttributesBuilder {
 }
 
 impl AttributesBuilder {
-    /// `rows` list slots holding about `entries` key-values in total.
-    pub(crate) fn with_capacity(rows: usize, entries: usize) -> Self {
+    pub(crate) fn new() -> Self {
         Self {
-            shape: ListShape::with_capacity(rows),
-            keys: ByteColumn::with_capacity(entries, entries * 16),
-            values: AnyValueBuilder::with_capacity(entries),
-            key_strindex: Vec::with_capacity(entries),
+            shape: ListShape::new(),
+            keys: ByteColumn::new(),
+            values: AnyValueBuilder::new(),
+            key_strindex: Vec::new(),
         }
     }
 
@@ -45,13 +46,40 @@ impl AttributesBuilder {
             self.values.append(kv.value.as_ref());
             self.key_strindex.push(kv.key_strindex);
         }
+        self.close();
+    }
+
+    /// Opens an entry of the open slot with its key; the caller then appends exactly one
+    /// value to [`values`](Self::values).
+    #[inline]
+    pub(crate) fn push_key(&mut self, key: Text<'_>, key_strindex: i32) {
+        self.keys.push_text(key);
+        self.key_strindex.push(key_strindex);
+    }
+
+    /// The entries' value column.
+    #[inline]
+    pub(crate) fn values(&mut self) -> &mut AnyValueBuilder {
+        &mut self.values
+    }
+
+    /// Closes the open slot: a valid list of the entries pushed since the last close.
+    #[inline]
+    pub(crate) fn close(&mut self) {
         self.shape.close(self.key_strindex.len());
     }
 
-    /// Appends a null list slot (the owner of the attributes is absent).
+    /// Keeps the first `slots` slots, and drops entries of a slot left open.
+    pub(crate) fn truncate(&mut self, slots: usize) {
+        let entries = self.shape.truncate(slots);
+        self.keys.truncate(entries);
+        self.values.truncate(entries);
+        self.key_strindex.truncate(entries);
+    }
+
     #[inline]
-    pub(crate) fn append_null(&mut self) {
-        self.shape.close_null();
+    pub(crate) fn bytes(&self) -> usize {
+        self.shape.bytes() + self.keys.bytes() + self.values.bytes() + vec_bytes(&self.key_strindex)
     }
 
     pub(crate) fn finish(&mut self, column: &str) -> Result<ListArray, ConvertError> {
@@ -59,17 +87,12 @@ impl AttributesBuilder {
             Arc::new(self.keys.finish_utf8(None, column)?),
             Arc::new(self.values.finish(column)?),
             Arc::new(Int32Array::new(
-                ScalarBuffer::from(std::mem::take(&mut self.key_strindex)),
+                ScalarBuffer::from(take_vec(&mut self.key_strindex)),
                 None,
             )),
         ];
-        let entries =
-            StructArray::try_new(key_value_fields(), children, None).map_err(|source| {
-                ConvertError::Arrow {
-                    column: column.to_string(),
-                    source,
-                }
-            })?;
+        let entries = StructArray::try_new(key_value_fields(), children, None)
+            .map_err(|source| arrow(column, source))?;
         self.shape
             .finish(key_value_item(), Arc::new(entries), column)
     }

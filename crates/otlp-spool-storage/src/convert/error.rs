@@ -1,4 +1,5 @@
-//! The one error type of conversion in both directions.
+//! The errors of conversion: [`ConvertError`] (why a conversion failed, in either direction) and
+//! [`PushError`] (a streaming push that failed, with how much of it was already emitted).
 
 use arrow_schema::ArrowError;
 
@@ -70,4 +71,59 @@ pub enum ConvertError {
         #[source]
         source: prost::DecodeError,
     },
+    /// The protobuf input does not decode (framing, wire type, recursion limit): the same
+    /// inputs prost refuses.
+    #[error("protobuf input does not decode at byte {offset} ({at}): {reason}")]
+    Malformed {
+        /// The field path being read (e.g. `resource_spans.scope_spans.spans.attributes`).
+        at: String,
+        /// Byte offset of the offending field in the pushed request.
+        offset: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A string field of the protobuf input is not UTF-8.
+    #[error("protobuf input: string at byte {offset} ({at}) is not UTF-8")]
+    InvalidUtf8 {
+        /// The field path of the string.
+        at: String,
+        /// Byte offset of the string's field in the pushed request.
+        offset: usize,
+    },
+    /// One item (with the container entries it brought into its batch) pushed a batch past
+    /// the absolute cap [`BatchLimits::hard_batch_bytes`](crate::BatchLimits::hard_batch_bytes).
+    #[error(
+        "an item brings its record batch to {bytes} bytes of Arrow memory, over the cap of {limit}"
+    )]
+    ItemTooLarge {
+        /// The Arrow bytes of the batch with the item.
+        bytes: usize,
+        /// The cap.
+        limit: usize,
+    },
+    /// A request of one signal was pushed into a converter of another.
+    #[error("a {given} request was pushed into a {converter} converter")]
+    SignalMismatch {
+        /// The converter's signal.
+        converter: crate::Signal,
+        /// The request's signal.
+        given: crate::Signal,
+    },
+}
+
+/// A push into a [`Converter`](crate::Converter) that failed.
+///
+/// What is kept: the rows of this request that were still pending in the converter are taken
+/// out again, so the pending batch is what it was before the push; the converter stays usable.
+/// What is not: rows of this request in batches that filled up during the push were already
+/// handed to the sink before the error was found. [`emitted`](Self::emitted) counts them, so
+/// the request's dropped items are its items minus `emitted`.
+#[derive(Debug, thiserror::Error)]
+#[error("{source} ({emitted} items of the request were emitted before the error)")]
+pub struct PushError {
+    /// Why the push failed.
+    #[source]
+    pub source: ConvertError,
+    /// Rows of this request already handed to the sink.
+    pub emitted: usize,
 }

@@ -3,31 +3,10 @@
 //! Ids of any length round-trip: OTLP says trace ids are 16 bytes and span ids 8 bytes, but a
 //! receiver may pass other lengths through, so the converter neither pads nor rejects them. An
 //! empty id (the OTLP "absent" id, e.g. a root span's `parent_span_id`) is the empty string,
-//! never null. Reading accepts upper- and lowercase hex; writing always emits lowercase.
-
-use std::fmt::Write as _;
-
-use arrow_array::builder::StringBuilder;
+//! never null. Reading accepts upper- and lowercase hex; writing (`ByteColumn::push_hex`) always
+//! emits lowercase.
 
 use super::ConvertError;
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
-/// Appends `bytes` as one lowercase hex value, without allocating.
-pub(crate) fn append_hex(builder: &mut StringBuilder, bytes: &[u8]) {
-    let mut buf = [0u8; 64];
-    for chunk in bytes.chunks(32) {
-        for (i, &b) in chunk.iter().enumerate() {
-            buf[2 * i] = HEX[usize::from(b >> 4)];
-            buf[2 * i + 1] = HEX[usize::from(b & 0x0f)];
-        }
-        if let Ok(text) = std::str::from_utf8(&buf[..2 * chunk.len()]) {
-            // Writing into a StringBuilder cannot fail.
-            let _ = builder.write_str(text);
-        }
-    }
-    builder.append_value("");
-}
 
 /// Decodes hex text (either case) back into bytes.
 pub(crate) fn decode_hex(text: &str, column: &str, row: usize) -> Result<Vec<u8>, ConvertError> {

@@ -1,8 +1,11 @@
 //! Logs: one row per log record; the body keeps its AnyValue type (null body = no body).
+//!
+//! Invariants: `LogColumns` is the one set of log column builders; the prost converter here
+//! and the bytes converter (`wire::logs`) both append into it, row by row.
 
 use std::sync::Arc;
 
-use arrow_array::builder::StringBuilder;
+use arrow_array::types::{Int32Type, UInt32Type, UInt64Type};
 use arrow_array::{
     ArrayRef, Int32Array, RecordBatch, StringArray, StructArray, UInt32Array, UInt64Array,
 };
@@ -12,24 +15,28 @@ use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use super::ConvertError;
 use super::anyvalue::{AnyValueBuilder, AnyValueReader};
 use super::attributes::{AttributesBuilder, AttributesReader};
-use super::columns::{check_schema, column};
-use super::ids::{append_hex, decode_hex};
-use super::resource::{Context, ResourceScopeBuilder, ResourceScopeReader, index};
+use super::batch::{Batcher, Checkpoint, Columns, Context, Sink};
+use super::columns::{ByteColumn, arrow, check_schema, column, finish_vec};
+use super::ids::decode_hex;
+use super::resource::{Leading, ResourceScopeBuilder, ResourceScopeReader, index};
 use super::schema::schema;
 use crate::Signal;
 
 /// Converts a logs export request into one `RecordBatch` of [`schema`]`(Signal::Logs)`, one
-/// row per log record.
+/// row per log record (no batch limits: see [`Converter`](crate::Converter)).
 pub fn logs_to_arrow(req: &ExportLogsServiceRequest) -> Result<RecordBatch, ConvertError> {
-    let rows: usize = req
-        .resource_logs
-        .iter()
-        .flat_map(|r| &r.scope_logs)
-        .map(|s| s.log_records.len())
-        .sum();
-    let mut b = LogColumns::with_capacity(rows);
-    for (ri, rl) in req.resource_logs.iter().enumerate() {
-        let resource_index = index(ri, "resource_index")?;
+    super::converter::one_batch(Signal::Logs, |c, sink| c.push_logs(req, sink))
+}
+
+/// Appends the log records of `req` (prost form), row by row.
+pub(crate) fn push_request(
+    b: &mut Batcher<LogColumns>,
+    req: &ExportLogsServiceRequest,
+    sink: &mut Sink<'_>,
+) -> Result<(), ConvertError> {
+    for rl in &req.resource_logs {
+        let resource_index = b.next_resource_index()?;
+        b.clear_keys();
         for (si, sl) in rl.scope_logs.iter().enumerate() {
             let cx = Context {
                 resource_index,
@@ -39,46 +46,50 @@ pub fn logs_to_arrow(req: &ExportLogsServiceRequest) -> Result<RecordBatch, Conv
                 scope: sl.scope.as_ref(),
                 scope_schema_url: &sl.schema_url,
             };
+            b.scope = None;
             for record in &sl.log_records {
-                b.rs.append(&cx);
-                b.append(record);
+                let key = b.scope_entry(&cx);
+                b.cols.lead.scope_key.push(key);
+                b.cols.append(record);
+                b.after_row(sink)?;
             }
         }
     }
-    b.finish()
+    Ok(())
 }
 
+/// The log column builders of one batch.
 #[derive(Debug)]
-struct LogColumns {
-    rs: ResourceScopeBuilder,
-    time_unix_nano: Vec<u64>,
-    observed_time_unix_nano: Vec<u64>,
-    severity_number: Vec<i32>,
-    severity_text: StringBuilder,
-    body: AnyValueBuilder,
-    attributes: AttributesBuilder,
-    dropped_attributes_count: Vec<u32>,
-    flags: Vec<u32>,
-    trace_id: StringBuilder,
-    span_id: StringBuilder,
-    event_name: StringBuilder,
+pub(crate) struct LogColumns {
+    pub(crate) lead: Leading,
+    pub(crate) time_unix_nano: Vec<u64>,
+    pub(crate) observed_time_unix_nano: Vec<u64>,
+    pub(crate) severity_number: Vec<i32>,
+    pub(crate) severity_text: ByteColumn,
+    pub(crate) body: AnyValueBuilder,
+    pub(crate) attributes: AttributesBuilder,
+    pub(crate) dropped_attributes_count: Vec<u32>,
+    pub(crate) flags: Vec<u32>,
+    pub(crate) trace_id: ByteColumn,
+    pub(crate) span_id: ByteColumn,
+    pub(crate) event_name: ByteColumn,
 }
 
 impl LogColumns {
-    fn with_capacity(rows: usize) -> Self {
+    pub(crate) fn new() -> Self {
         Self {
-            rs: ResourceScopeBuilder::with_capacity(rows),
-            time_unix_nano: Vec::with_capacity(rows),
-            observed_time_unix_nano: Vec::with_capacity(rows),
-            severity_number: Vec::with_capacity(rows),
-            severity_text: StringBuilder::with_capacity(rows, rows * 5),
-            body: AnyValueBuilder::with_capacity(rows),
-            attributes: AttributesBuilder::with_capacity(rows, rows * 10),
-            dropped_attributes_count: Vec::with_capacity(rows),
-            flags: Vec::with_capacity(rows),
-            trace_id: StringBuilder::with_capacity(rows, rows * 32),
-            span_id: StringBuilder::with_capacity(rows, rows * 16),
-            event_name: StringBuilder::with_capacity(rows, 0),
+            lead: Leading::new(),
+            time_unix_nano: Vec::new(),
+            observed_time_unix_nano: Vec::new(),
+            severity_number: Vec::new(),
+            severity_text: ByteColumn::new(),
+            body: AnyValueBuilder::new(),
+            attributes: AttributesBuilder::new(),
+            dropped_attributes_count: Vec::new(),
+            flags: Vec::new(),
+            trace_id: ByteColumn::new(),
+            span_id: ByteColumn::new(),
+            event_name: ByteColumn::new(),
         }
     }
 
@@ -87,35 +98,82 @@ impl LogColumns {
         self.time_unix_nano.push(r.time_unix_nano);
         self.observed_time_unix_nano.push(r.observed_time_unix_nano);
         self.severity_number.push(r.severity_number);
-        self.severity_text.append_value(&r.severity_text);
+        self.severity_text.push_str(&r.severity_text);
         self.body.append(r.body.as_ref());
         self.attributes.append(&r.attributes);
         self.dropped_attributes_count
             .push(r.dropped_attributes_count);
         self.flags.push(r.flags);
-        append_hex(&mut self.trace_id, &r.trace_id);
-        append_hex(&mut self.span_id, &r.span_id);
-        self.event_name.append_value(&r.event_name);
+        self.trace_id.push_hex(&r.trace_id);
+        self.span_id.push_hex(&r.span_id);
+        self.event_name.push_str(&r.event_name);
+    }
+}
+
+impl Columns for LogColumns {
+    fn rows(&self) -> usize {
+        self.lead.rows()
     }
 
-    fn finish(mut self) -> Result<RecordBatch, ConvertError> {
+    fn checkpoint(&self) -> Checkpoint {
+        self.lead.checkpoint()
+    }
+
+    fn truncate(&mut self, to: Checkpoint) {
+        let n = to.rows;
+        self.lead.truncate(to);
+        self.time_unix_nano.truncate(n);
+        self.observed_time_unix_nano.truncate(n);
+        self.severity_number.truncate(n);
+        self.severity_text.truncate(n);
+        self.body.truncate(n);
+        self.attributes.truncate(n);
+        self.dropped_attributes_count.truncate(n);
+        self.flags.truncate(n);
+        self.trace_id.truncate(n);
+        self.span_id.truncate(n);
+        self.event_name.truncate(n);
+    }
+
+    fn bytes(&self) -> usize {
+        let rows = self.rows();
+        // Two times (8 bytes each), severity, dropped count, flags (4 each).
+        28 * rows
+            + self.lead.bytes()
+            + self.severity_text.bytes()
+            + self.body.bytes()
+            + self.attributes.bytes()
+            + self.trace_id.bytes()
+            + self.span_id.bytes()
+            + self.event_name.bytes()
+    }
+
+    fn containers(&mut self) -> &mut ResourceScopeBuilder {
+        &mut self.lead.rs
+    }
+
+    fn last_row_scope(&self) -> Option<i32> {
+        self.lead.last_row_scope()
+    }
+
+    fn finish(&mut self) -> Result<RecordBatch, ConvertError> {
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(22);
-        self.rs.finish(&mut columns)?;
-        columns.push(Arc::new(UInt64Array::from(self.time_unix_nano)));
-        columns.push(Arc::new(UInt64Array::from(self.observed_time_unix_nano)));
-        columns.push(Arc::new(Int32Array::from(self.severity_number)));
-        columns.push(Arc::new(self.severity_text.finish()));
+        self.lead.finish(&mut columns)?;
+        columns.push(finish_vec::<UInt64Type>(&mut self.time_unix_nano));
+        columns.push(finish_vec::<UInt64Type>(&mut self.observed_time_unix_nano));
+        columns.push(finish_vec::<Int32Type>(&mut self.severity_number));
+        columns.push(Arc::new(
+            self.severity_text.finish_utf8(None, "severity_text")?,
+        ));
         columns.push(Arc::new(self.body.finish("body")?));
         columns.push(Arc::new(self.attributes.finish("attributes")?));
-        columns.push(Arc::new(UInt32Array::from(self.dropped_attributes_count)));
-        columns.push(Arc::new(UInt32Array::from(self.flags)));
-        columns.push(Arc::new(self.trace_id.finish()));
-        columns.push(Arc::new(self.span_id.finish()));
-        columns.push(Arc::new(self.event_name.finish()));
-        RecordBatch::try_new(schema(Signal::Logs), columns).map_err(|source| ConvertError::Arrow {
-            column: "logs batch".to_string(),
-            source,
-        })
+        columns.push(finish_vec::<UInt32Type>(&mut self.dropped_attributes_count));
+        columns.push(finish_vec::<UInt32Type>(&mut self.flags));
+        columns.push(Arc::new(self.trace_id.finish_utf8(None, "trace_id")?));
+        columns.push(Arc::new(self.span_id.finish_utf8(None, "span_id")?));
+        columns.push(Arc::new(self.event_name.finish_utf8(None, "event_name")?));
+        RecordBatch::try_new(schema(Signal::Logs), columns)
+            .map_err(|source| arrow("logs batch", source))
     }
 }
 
@@ -149,7 +207,7 @@ pub fn arrow_to_logs(batch: &RecordBatch) -> Result<ExportLogsServiceRequest, Co
             out.resource_logs.push(ResourceLogs {
                 resource: rs.resource(row)?,
                 scope_logs: Vec::new(),
-                schema_url: rs.resource_schema_url(row),
+                schema_url: rs.resource_schema_url(row)?,
             });
         }
         let Some(resource) = out.resource_logs.last_mut() else {
@@ -159,7 +217,7 @@ pub fn arrow_to_logs(batch: &RecordBatch) -> Result<ExportLogsServiceRequest, Co
             resource.scope_logs.push(ScopeLogs {
                 scope: rs.scope(row)?,
                 log_records: Vec::new(),
-                schema_url: rs.scope_schema_url(row),
+                schema_url: rs.scope_schema_url(row)?,
             });
         }
         prev = Some((ri, si));

@@ -17,10 +17,10 @@ use opentelemetry_proto::tonic::metrics::v1::{
 
 use super::ConvertError;
 use super::attributes::AttributesReader;
-use super::columns::{bounds, check_schema, child, column, list_values, primitive_list};
+use super::columns::{Coded, bounds, check_schema, child, column, list_values, primitive_list};
 use super::ids::decode_hex;
 use super::metrics::{EXPONENTIAL_HISTOGRAM, GAUGE, HISTOGRAM, SUM, SUMMARY};
-use super::resource::ResourceScopeReader;
+use super::resource::{ResourceScopeReader, coded_str};
 #[cfg(doc)]
 use super::{metrics::metrics_to_arrow, schema::schema};
 use crate::Signal;
@@ -46,7 +46,7 @@ pub fn arrow_to_metrics(batch: &RecordBatch) -> Result<ExportMetricsServiceReque
             out.resource_metrics.push(ResourceMetrics {
                 resource: r.rs.resource(row)?,
                 scope_metrics: Vec::new(),
-                schema_url: r.rs.resource_schema_url(row),
+                schema_url: r.rs.resource_schema_url(row)?,
             });
         }
         let Some(resource) = out.resource_metrics.last_mut() else {
@@ -56,7 +56,7 @@ pub fn arrow_to_metrics(batch: &RecordBatch) -> Result<ExportMetricsServiceReque
             resource.scope_metrics.push(ScopeMetrics {
                 scope: r.rs.scope(row)?,
                 metrics: Vec::new(),
-                schema_url: r.rs.scope_schema_url(row),
+                schema_url: r.rs.scope_schema_url(row)?,
             });
         }
         let Some(scope) = resource.scope_metrics.last_mut() else {
@@ -76,11 +76,12 @@ pub fn arrow_to_metrics(batch: &RecordBatch) -> Result<ExportMetricsServiceReque
 struct MetricReader<'a> {
     rs: ResourceScopeReader<'a>,
     metric_index: &'a UInt32Array,
-    metric_name: &'a StringArray,
-    metric_description: &'a StringArray,
-    metric_unit: &'a StringArray,
-    metric_metadata: AttributesReader<'a>,
-    metric_type: &'a StringArray,
+    metric_name: Coded<'a, StringArray>,
+    metric_description: Coded<'a, StringArray>,
+    metric_unit: Coded<'a, StringArray>,
+    metric_metadata: Coded<'a, ListArray>,
+    metric_metadata_values: AttributesReader<'a>,
+    metric_type: Coded<'a, StringArray>,
     aggregation_temporality: &'a Int32Array,
     is_monotonic: &'a BooleanArray,
     attributes: AttributesReader<'a>,
@@ -160,17 +161,16 @@ impl<'a> MetricReader<'a> {
         let explicit_bounds: &ListArray = column(batch, "explicit_bounds")?;
         let quantile_values: &ListArray = column(batch, "quantile_values")?;
         let q: &StructArray = list_values(quantile_values, "quantile_values")?;
+        let metadata: Coded<'a, ListArray> = Coded::new(batch, "metric_metadata")?;
         Ok(Self {
             rs: ResourceScopeReader::new(batch)?,
             metric_index: column(batch, "metric_index")?,
-            metric_name: column(batch, "metric_name")?,
-            metric_description: column(batch, "metric_description")?,
-            metric_unit: column(batch, "metric_unit")?,
-            metric_metadata: AttributesReader::new(
-                column(batch, "metric_metadata")?,
-                "metric_metadata",
-            )?,
-            metric_type: column(batch, "metric_type")?,
+            metric_name: Coded::new(batch, "metric_name")?,
+            metric_description: Coded::new(batch, "metric_description")?,
+            metric_unit: Coded::new(batch, "metric_unit")?,
+            metric_metadata_values: AttributesReader::new(metadata.values, "metric_metadata")?,
+            metric_metadata: metadata,
+            metric_type: Coded::new(batch, "metric_type")?,
             aggregation_temporality: column(batch, "aggregation_temporality")?,
             is_monotonic: column(batch, "is_monotonic")?,
             attributes: AttributesReader::new(column(batch, "attributes")?, "attributes")?,
@@ -211,7 +211,7 @@ impl<'a> MetricReader<'a> {
     /// A metric with the fields of `row` and an empty data container of its type.
     fn metric(&self, row: usize) -> Result<Metric, ConvertError> {
         let temporality = self.aggregation_temporality.value(row);
-        let data = match self.metric_type.value(row) {
+        let data = match coded_str(&self.metric_type, row)? {
             GAUGE => metric::Data::Gauge(Gauge::default()),
             SUM => metric::Data::Sum(Sum {
                 data_points: Vec::new(),
@@ -235,18 +235,22 @@ impl<'a> MetricReader<'a> {
                 });
             }
         };
+        let metadata = match self.metric_metadata.index(row)? {
+            Some(slot) => self.metric_metadata_values.get(slot)?,
+            None => Vec::new(),
+        };
         Ok(Metric {
-            name: self.metric_name.value(row).to_string(),
-            description: self.metric_description.value(row).to_string(),
-            unit: self.metric_unit.value(row).to_string(),
-            metadata: self.metric_metadata.get(row)?,
+            name: coded_str(&self.metric_name, row)?.to_string(),
+            description: coded_str(&self.metric_description, row)?.to_string(),
+            unit: coded_str(&self.metric_unit, row)?.to_string(),
+            metadata,
             data: Some(data),
         })
     }
 
     /// Appends the data point of `row` to `metric`, whose type must match the row's.
     fn push_point(&self, metric: &mut Metric, row: usize) -> Result<(), ConvertError> {
-        let ty = self.metric_type.value(row);
+        let ty = coded_str(&self.metric_type, row)?;
         match (&mut metric.data, ty) {
             (Some(metric::Data::Gauge(g)), GAUGE) => g.data_points.push(self.number(row)?),
             (Some(metric::Data::Sum(s)), SUM) => s.data_points.push(self.number(row)?),

@@ -7,6 +7,11 @@
 //! - Any change to a column (name, type, nullability, meaning) bumps [`SCHEMA_VERSION`].
 //! - Integers keep the OTLP width and signedness (`fixed64` timestamps stay `UInt64`, enums stay
 //!   `Int32` so unknown enum values survive); ids are lowercase hex `Utf8` of any length.
+//! - Version 2: every variable-length container column (`resource_*`, `scope_*`, and the
+//!   metric's `metric_name` / `_description` / `_unit` / `_metadata` / `_type`) is a
+//!   `Dictionary<Int32, T>` whose values hold one entry per container present in the batch,
+//!   so a container is stored once per batch however many rows reference it. Readers also
+//!   accept the plain `T` there (version 1 files, or engines that expand dictionaries).
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -15,8 +20,11 @@ use arrow_schema::{DataType, Field, FieldRef, Fields, Schema, SchemaRef};
 
 use crate::Signal;
 
-/// The version of the column layout written by this build. Readers refuse other versions.
-pub const SCHEMA_VERSION: &str = "1";
+/// The version of the column layout written by this build. Readers accept this one and
+/// version `"1"` (the same columns without dictionaries); they refuse others.
+pub const SCHEMA_VERSION: &str = "2";
+/// The first layout: container columns repeated plainly on every row.
+pub(crate) const V1: &str = "1";
 /// Schema metadata key holding [`SCHEMA_VERSION`].
 pub const SCHEMA_VERSION_KEY: &str = "otlp_spool.schema_version";
 /// Schema metadata key holding the signal name (`traces`, `metrics`, `logs`).
@@ -146,6 +154,11 @@ pub(crate) fn item(data_type: DataType) -> FieldRef {
     Arc::new(Field::new("item", data_type, false))
 }
 
+/// `Dictionary<Int32, value>`: the container columns of schema version 2.
+pub(crate) fn dict(value: DataType) -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int32), Box::new(value))
+}
+
 /// `List<item: data_type not null>`.
 pub(crate) fn list_of(data_type: DataType) -> DataType {
     DataType::List(item(data_type))
@@ -248,20 +261,20 @@ fn build_quantile_fields() -> Fields {
 fn resource_scope_fields() -> Vec<Field> {
     vec![
         Field::new("resource_index", DataType::UInt32, false),
-        Field::new("resource_attributes", attributes_type(), true),
+        Field::new("resource_attributes", dict(attributes_type()), true),
         Field::new("resource_dropped_attributes_count", DataType::UInt32, true),
         Field::new(
             "resource_entity_refs",
-            list_of(DataType::Struct(entity_ref_fields())),
+            dict(list_of(DataType::Struct(entity_ref_fields()))),
             true,
         ),
-        Field::new("resource_schema_url", DataType::Utf8, false),
+        Field::new("resource_schema_url", dict(DataType::Utf8), false),
         Field::new("scope_index", DataType::UInt32, false),
-        Field::new("scope_name", DataType::Utf8, true),
-        Field::new("scope_version", DataType::Utf8, true),
-        Field::new("scope_attributes", attributes_type(), true),
+        Field::new("scope_name", dict(DataType::Utf8), true),
+        Field::new("scope_version", dict(DataType::Utf8), true),
+        Field::new("scope_attributes", dict(attributes_type()), true),
         Field::new("scope_dropped_attributes_count", DataType::UInt32, true),
-        Field::new("scope_schema_url", DataType::Utf8, false),
+        Field::new("scope_schema_url", dict(DataType::Utf8), false),
     ]
 }
 
@@ -290,11 +303,11 @@ fn span_fields() -> Vec<Field> {
 fn metric_fields() -> Vec<Field> {
     vec![
         Field::new("metric_index", DataType::UInt32, false),
-        Field::new("metric_name", DataType::Utf8, false),
-        Field::new("metric_description", DataType::Utf8, false),
-        Field::new("metric_unit", DataType::Utf8, false),
-        Field::new("metric_metadata", attributes_type(), false),
-        Field::new("metric_type", DataType::Utf8, false),
+        Field::new("metric_name", dict(DataType::Utf8), false),
+        Field::new("metric_description", dict(DataType::Utf8), false),
+        Field::new("metric_unit", dict(DataType::Utf8), false),
+        Field::new("metric_metadata", dict(attributes_type()), false),
+        Field::new("metric_type", dict(DataType::Utf8), false),
         Field::new("aggregation_temporality", DataType::Int32, true),
         Field::new("is_monotonic", DataType::Boolean, true),
         Field::new("attributes", attributes_type(), false),

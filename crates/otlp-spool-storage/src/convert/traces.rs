@@ -1,30 +1,31 @@
-//! Traces: one row per span; events and links are nested lists of structs.
+//! Traces, OTLP -> Arrow: one row per span; events and links are nested lists of structs.
 //!
-//! Invariants: one pass over the request, appending straight into column builders (no row
-//! structs); a null `status_code` / `status_message` means the span had no `status`.
+//! Invariants: `SpanColumns` is the one set of trace column builders; the prost converter here
+//! and the bytes converter (`wire::traces`) both append into it, row by row, so they build
+//! the same batches. A null `status_code` / `status_message` means the span had no `status`.
 
 use std::sync::Arc;
 
-use arrow_array::builder::{Int32Builder, StringBuilder};
-use arrow_array::{
-    Array, ArrayRef, Int32Array, ListArray, RecordBatch, StringArray, StructArray, UInt32Array,
-    UInt64Array,
-};
+use arrow_array::types::{Int32Type, UInt32Type, UInt64Type};
+use arrow_array::{ArrayRef, RecordBatch, StructArray};
 use arrow_schema::DataType;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::trace::v1::span::{Event, Link};
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
+use opentelemetry_proto::tonic::trace::v1::Span;
+use opentelemetry_proto::tonic::trace::v1::span::Link;
 
 use super::ConvertError;
-use super::attributes::{AttributesBuilder, AttributesReader};
-use super::columns::{ListShape, bounds, check_schema, child, column, list_values};
-use super::ids::{append_hex, decode_hex};
-use super::resource::{Context, ResourceScopeBuilder, ResourceScopeReader, index};
+use super::attributes::AttributesBuilder;
+use super::batch::{Batcher, Checkpoint, Columns, Context, Sink};
+use super::columns::{ByteColumn, ListShape, Nullable, Text, arrow, finish_vec, vec_bytes};
+use super::resource::{Leading, ResourceScopeBuilder, index};
 use super::schema::{event_fields, item, link_fields, schema};
 use crate::Signal;
+#[cfg(doc)]
+use crate::arrow_to_traces;
 
 /// Converts a trace export request into one `RecordBatch` of [`schema`]`(Signal::Traces)`,
-/// one row per span.
+/// one row per span (no batch limits: see [`Converter`](crate::Converter) for bounded
+/// batches).
 ///
 /// ```
 /// use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -42,15 +43,18 @@ use crate::Signal;
 /// # Ok::<(), otlp_spool_storage::ConvertError>(())
 /// ```
 pub fn traces_to_arrow(req: &ExportTraceServiceRequest) -> Result<RecordBatch, ConvertError> {
-    let rows: usize = req
-        .resource_spans
-        .iter()
-        .flat_map(|r| &r.scope_spans)
-        .map(|s| s.spans.len())
-        .sum();
-    let mut b = SpanColumns::with_capacity(rows);
-    for (ri, rs) in req.resource_spans.iter().enumerate() {
-        let resource_index = index(ri, "resource_index")?;
+    super::converter::one_batch(Signal::Traces, |c, sink| c.push_traces(req, sink))
+}
+
+/// Appends the spans of `req` (prost form), row by row.
+pub(crate) fn push_request(
+    b: &mut Batcher<SpanColumns>,
+    req: &ExportTraceServiceRequest,
+    sink: &mut Sink<'_>,
+) -> Result<(), ConvertError> {
+    for rs in &req.resource_spans {
+        let resource_index = b.next_resource_index()?;
+        b.clear_keys();
         for (si, ss) in rs.scope_spans.iter().enumerate() {
             let cx = Context {
                 resource_index,
@@ -60,161 +64,254 @@ pub fn traces_to_arrow(req: &ExportTraceServiceRequest) -> Result<RecordBatch, C
                 scope: ss.scope.as_ref(),
                 scope_schema_url: &ss.schema_url,
             };
+            b.scope = None;
             for span in &ss.spans {
-                b.rs.append(&cx);
-                b.append(span);
+                let key = b.scope_entry(&cx);
+                b.cols.lead.scope_key.push(key);
+                b.cols.append(span);
+                b.after_row(sink)?;
             }
         }
     }
-    b.finish()
+    Ok(())
 }
 
+/// The trace column builders of one batch.
 #[derive(Debug)]
-struct SpanColumns {
-    rs: ResourceScopeBuilder,
-    trace_id: StringBuilder,
-    span_id: StringBuilder,
-    trace_state: StringBuilder,
-    parent_span_id: StringBuilder,
-    flags: Vec<u32>,
-    name: StringBuilder,
-    kind: Vec<i32>,
-    start_time_unix_nano: Vec<u64>,
-    end_time_unix_nano: Vec<u64>,
-    attributes: AttributesBuilder,
-    dropped_attributes_count: Vec<u32>,
-    events: EventsBuilder,
-    dropped_events_count: Vec<u32>,
-    links: LinksBuilder,
-    dropped_links_count: Vec<u32>,
-    status_code: Int32Builder,
-    status_message: StringBuilder,
+pub(crate) struct SpanColumns {
+    pub(crate) lead: Leading,
+    pub(crate) trace_id: ByteColumn,
+    pub(crate) span_id: ByteColumn,
+    pub(crate) trace_state: ByteColumn,
+    pub(crate) parent_span_id: ByteColumn,
+    pub(crate) flags: Vec<u32>,
+    pub(crate) name: ByteColumn,
+    pub(crate) kind: Vec<i32>,
+    pub(crate) start_time_unix_nano: Vec<u64>,
+    pub(crate) end_time_unix_nano: Vec<u64>,
+    pub(crate) attributes: AttributesBuilder,
+    pub(crate) dropped_attributes_count: Vec<u32>,
+    pub(crate) events: EventsBuilder,
+    pub(crate) dropped_events_count: Vec<u32>,
+    pub(crate) links: LinksBuilder,
+    pub(crate) dropped_links_count: Vec<u32>,
+    pub(crate) status_code: Nullable<Int32Type>,
+    pub(crate) status_message: ByteColumn,
 }
 
 impl SpanColumns {
-    fn with_capacity(rows: usize) -> Self {
+    pub(crate) fn new() -> Self {
         Self {
-            rs: ResourceScopeBuilder::with_capacity(rows),
-            trace_id: StringBuilder::with_capacity(rows, rows * 32),
-            span_id: StringBuilder::with_capacity(rows, rows * 16),
-            trace_state: StringBuilder::with_capacity(rows, 0),
-            parent_span_id: StringBuilder::with_capacity(rows, rows * 16),
-            flags: Vec::with_capacity(rows),
-            name: StringBuilder::with_capacity(rows, rows * 16),
-            kind: Vec::with_capacity(rows),
-            start_time_unix_nano: Vec::with_capacity(rows),
-            end_time_unix_nano: Vec::with_capacity(rows),
-            attributes: AttributesBuilder::with_capacity(rows, rows * 10),
-            dropped_attributes_count: Vec::with_capacity(rows),
-            events: EventsBuilder::with_capacity(rows),
-            dropped_events_count: Vec::with_capacity(rows),
-            links: LinksBuilder::with_capacity(rows),
-            dropped_links_count: Vec::with_capacity(rows),
-            status_code: Int32Builder::with_capacity(rows),
-            status_message: StringBuilder::with_capacity(rows, 0),
+            lead: Leading::new(),
+            trace_id: ByteColumn::new(),
+            span_id: ByteColumn::new(),
+            trace_state: ByteColumn::new(),
+            parent_span_id: ByteColumn::new(),
+            flags: Vec::new(),
+            name: ByteColumn::new(),
+            kind: Vec::new(),
+            start_time_unix_nano: Vec::new(),
+            end_time_unix_nano: Vec::new(),
+            attributes: AttributesBuilder::new(),
+            dropped_attributes_count: Vec::new(),
+            events: EventsBuilder::new(),
+            dropped_events_count: Vec::new(),
+            links: LinksBuilder::new(),
+            dropped_links_count: Vec::new(),
+            status_code: Nullable::new(),
+            status_message: ByteColumn::new(),
         }
     }
 
+    /// Appends the span columns of one row (prost form); the caller pushed its scope key.
     #[inline]
     fn append(&mut self, span: &Span) {
-        append_hex(&mut self.trace_id, &span.trace_id);
-        append_hex(&mut self.span_id, &span.span_id);
-        self.trace_state.append_value(&span.trace_state);
-        append_hex(&mut self.parent_span_id, &span.parent_span_id);
+        self.trace_id.push_hex(&span.trace_id);
+        self.span_id.push_hex(&span.span_id);
+        self.trace_state.push_str(&span.trace_state);
+        self.parent_span_id.push_hex(&span.parent_span_id);
         self.flags.push(span.flags);
-        self.name.append_value(&span.name);
+        self.name.push_str(&span.name);
         self.kind.push(span.kind);
         self.start_time_unix_nano.push(span.start_time_unix_nano);
         self.end_time_unix_nano.push(span.end_time_unix_nano);
         self.attributes.append(&span.attributes);
         self.dropped_attributes_count
             .push(span.dropped_attributes_count);
-        self.events.append(&span.events);
+        for e in &span.events {
+            self.events.attributes.append(&e.attributes);
+            self.events.push(
+                e.time_unix_nano,
+                Text::of(&e.name),
+                e.dropped_attributes_count,
+            );
+        }
+        self.events.close();
         self.dropped_events_count.push(span.dropped_events_count);
-        self.links.append(&span.links);
+        for l in &span.links {
+            self.links.attributes.append(&l.attributes);
+            self.links.push(l);
+        }
+        self.links.close();
         self.dropped_links_count.push(span.dropped_links_count);
         match &span.status {
             Some(status) => {
-                self.status_code.append_value(status.code);
-                self.status_message.append_value(&status.message);
+                self.status_code.push(status.code);
+                self.status_message.push_str(&status.message);
             }
             None => {
-                self.status_code.append_null();
-                self.status_message.append_null();
+                self.status_code.push_null();
+                self.status_message.skip();
             }
         }
     }
+}
 
-    fn finish(mut self) -> Result<RecordBatch, ConvertError> {
+impl Columns for SpanColumns {
+    fn rows(&self) -> usize {
+        self.lead.rows()
+    }
+
+    fn checkpoint(&self) -> Checkpoint {
+        self.lead.checkpoint()
+    }
+
+    fn truncate(&mut self, to: Checkpoint) {
+        let n = to.rows;
+        self.lead.truncate(to);
+        self.trace_id.truncate(n);
+        self.span_id.truncate(n);
+        self.trace_state.truncate(n);
+        self.parent_span_id.truncate(n);
+        self.flags.truncate(n);
+        self.name.truncate(n);
+        self.kind.truncate(n);
+        self.start_time_unix_nano.truncate(n);
+        self.end_time_unix_nano.truncate(n);
+        self.attributes.truncate(n);
+        self.dropped_attributes_count.truncate(n);
+        self.events.truncate(n);
+        self.dropped_events_count.truncate(n);
+        self.links.truncate(n);
+        self.dropped_links_count.truncate(n);
+        self.status_code.truncate(n);
+        self.status_message.truncate(n);
+    }
+
+    fn bytes(&self) -> usize {
+        let rows = self.rows();
+        // flags, kind, the three dropped counts (4 bytes each) and the two times (8 each).
+        36 * rows
+            + self.lead.bytes()
+            + self.trace_id.bytes()
+            + self.span_id.bytes()
+            + self.trace_state.bytes()
+            + self.parent_span_id.bytes()
+            + self.name.bytes()
+            + self.attributes.bytes()
+            + self.events.bytes()
+            + self.links.bytes()
+            + self.status_code.bytes()
+            + self.status_message.bytes()
+    }
+
+    fn containers(&mut self) -> &mut ResourceScopeBuilder {
+        &mut self.lead.rs
+    }
+
+    fn last_row_scope(&self) -> Option<i32> {
+        self.lead.last_row_scope()
+    }
+
+    fn finish(&mut self) -> Result<RecordBatch, ConvertError> {
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(28);
-        self.rs.finish(&mut columns)?;
-        columns.push(Arc::new(self.trace_id.finish()));
-        columns.push(Arc::new(self.span_id.finish()));
-        columns.push(Arc::new(self.trace_state.finish()));
-        columns.push(Arc::new(self.parent_span_id.finish()));
-        columns.push(Arc::new(UInt32Array::from(self.flags)));
-        columns.push(Arc::new(self.name.finish()));
-        columns.push(Arc::new(Int32Array::from(self.kind)));
-        columns.push(Arc::new(UInt64Array::from(self.start_time_unix_nano)));
-        columns.push(Arc::new(UInt64Array::from(self.end_time_unix_nano)));
+        self.lead.finish(&mut columns)?;
+        columns.push(Arc::new(self.trace_id.finish_utf8(None, "trace_id")?));
+        columns.push(Arc::new(self.span_id.finish_utf8(None, "span_id")?));
+        columns.push(Arc::new(self.trace_state.finish_utf8(None, "trace_state")?));
+        columns.push(Arc::new(
+            self.parent_span_id.finish_utf8(None, "parent_span_id")?,
+        ));
+        columns.push(finish_vec::<UInt32Type>(&mut self.flags));
+        columns.push(Arc::new(self.name.finish_utf8(None, "name")?));
+        columns.push(finish_vec::<Int32Type>(&mut self.kind));
+        columns.push(finish_vec::<UInt64Type>(&mut self.start_time_unix_nano));
+        columns.push(finish_vec::<UInt64Type>(&mut self.end_time_unix_nano));
         columns.push(Arc::new(self.attributes.finish("attributes")?));
-        columns.push(Arc::new(UInt32Array::from(self.dropped_attributes_count)));
+        columns.push(finish_vec::<UInt32Type>(&mut self.dropped_attributes_count));
         columns.push(Arc::new(self.events.finish()?));
-        columns.push(Arc::new(UInt32Array::from(self.dropped_events_count)));
+        columns.push(finish_vec::<UInt32Type>(&mut self.dropped_events_count));
         columns.push(Arc::new(self.links.finish()?));
-        columns.push(Arc::new(UInt32Array::from(self.dropped_links_count)));
-        columns.push(Arc::new(self.status_code.finish()));
-        columns.push(Arc::new(self.status_message.finish()));
-        RecordBatch::try_new(schema(Signal::Traces), columns).map_err(|source| {
-            ConvertError::Arrow {
-                column: "traces batch".to_string(),
-                source,
-            }
-        })
+        columns.push(finish_vec::<UInt32Type>(&mut self.dropped_links_count));
+        let status_code = self.status_code.finish();
+        let status_nulls = arrow_array::Array::nulls(&status_code).cloned();
+        columns.push(Arc::new(status_code));
+        columns.push(Arc::new(
+            self.status_message
+                .finish_utf8(status_nulls, "status_message")?,
+        ));
+        RecordBatch::try_new(schema(Signal::Traces), columns)
+            .map_err(|source| arrow("traces batch", source))
     }
 }
 
+/// `events`: per row a list of event structs. The caller appends an event's attributes slot
+/// into `attributes`, then calls `push`; `close` ends the row's list.
 #[derive(Debug)]
-struct EventsBuilder {
+pub(crate) struct EventsBuilder {
     shape: ListShape,
     time_unix_nano: Vec<u64>,
-    name: StringBuilder,
-    attributes: AttributesBuilder,
+    name: ByteColumn,
+    pub(crate) attributes: AttributesBuilder,
     dropped_attributes_count: Vec<u32>,
 }
 
 impl EventsBuilder {
-    fn with_capacity(rows: usize) -> Self {
+    fn new() -> Self {
         Self {
-            shape: ListShape::with_capacity(rows),
+            shape: ListShape::new(),
             time_unix_nano: Vec::new(),
-            name: StringBuilder::new(),
-            attributes: AttributesBuilder::with_capacity(0, 0),
+            name: ByteColumn::new(),
+            attributes: AttributesBuilder::new(),
             dropped_attributes_count: Vec::new(),
         }
     }
 
     #[inline]
-    fn append(&mut self, events: &[Event]) {
-        for e in events {
-            self.time_unix_nano.push(e.time_unix_nano);
-            self.name.append_value(&e.name);
-            self.attributes.append(&e.attributes);
-            self.dropped_attributes_count
-                .push(e.dropped_attributes_count);
-        }
+    pub(crate) fn push(&mut self, time_unix_nano: u64, name: Text<'_>, dropped: u32) {
+        self.time_unix_nano.push(time_unix_nano);
+        self.name.push_text(name);
+        self.dropped_attributes_count.push(dropped);
+    }
+
+    #[inline]
+    pub(crate) fn close(&mut self) {
         self.shape.close(self.time_unix_nano.len());
     }
 
-    fn finish(&mut self) -> Result<ListArray, ConvertError> {
+    fn truncate(&mut self, rows: usize) {
+        let n = self.shape.truncate(rows);
+        self.time_unix_nano.truncate(n);
+        self.name.truncate(n);
+        self.attributes.truncate(n);
+        self.dropped_attributes_count.truncate(n);
+    }
+
+    fn bytes(&self) -> usize {
+        self.shape.bytes()
+            + vec_bytes(&self.time_unix_nano)
+            + self.name.bytes()
+            + self.attributes.bytes()
+            + vec_bytes(&self.dropped_attributes_count)
+    }
+
+    fn finish(&mut self) -> Result<arrow_array::ListArray, ConvertError> {
         const COLUMN: &str = "events";
         let children: Vec<ArrayRef> = vec![
-            Arc::new(UInt64Array::from(std::mem::take(&mut self.time_unix_nano))),
-            Arc::new(self.name.finish()),
+            finish_vec::<UInt64Type>(&mut self.time_unix_nano),
+            Arc::new(self.name.finish_utf8(None, COLUMN)?),
             Arc::new(self.attributes.finish("events.attributes")?),
-            Arc::new(UInt32Array::from(std::mem::take(
-                &mut self.dropped_attributes_count,
-            ))),
+            finish_vec::<UInt32Type>(&mut self.dropped_attributes_count),
         ];
         let entries = StructArray::try_new(event_fields(), children, None)
             .map_err(|source| arrow(COLUMN, source))?;
@@ -226,55 +323,94 @@ impl EventsBuilder {
     }
 }
 
+/// `links`: per row a list of link structs, built like `EventsBuilder`.
 #[derive(Debug)]
-struct LinksBuilder {
+pub(crate) struct LinksBuilder {
     shape: ListShape,
-    trace_id: StringBuilder,
-    span_id: StringBuilder,
-    trace_state: StringBuilder,
-    attributes: AttributesBuilder,
-    dropped_attributes_count: Vec<u32>,
-    flags: Vec<u32>,
+    pub(crate) trace_id: ByteColumn,
+    pub(crate) span_id: ByteColumn,
+    pub(crate) trace_state: ByteColumn,
+    pub(crate) attributes: AttributesBuilder,
+    pub(crate) dropped_attributes_count: Vec<u32>,
+    pub(crate) flags: Vec<u32>,
 }
 
 impl LinksBuilder {
-    fn with_capacity(rows: usize) -> Self {
+    fn new() -> Self {
         Self {
-            shape: ListShape::with_capacity(rows),
-            trace_id: StringBuilder::new(),
-            span_id: StringBuilder::new(),
-            trace_state: StringBuilder::new(),
-            attributes: AttributesBuilder::with_capacity(0, 0),
+            shape: ListShape::new(),
+            trace_id: ByteColumn::new(),
+            span_id: ByteColumn::new(),
+            trace_state: ByteColumn::new(),
+            attributes: AttributesBuilder::new(),
             dropped_attributes_count: Vec::new(),
             flags: Vec::new(),
         }
     }
 
+    /// One link (prost form) whose attributes slot was appended.
     #[inline]
-    fn append(&mut self, links: &[Link]) {
-        for l in links {
-            append_hex(&mut self.trace_id, &l.trace_id);
-            append_hex(&mut self.span_id, &l.span_id);
-            self.trace_state.append_value(&l.trace_state);
-            self.attributes.append(&l.attributes);
-            self.dropped_attributes_count
-                .push(l.dropped_attributes_count);
-            self.flags.push(l.flags);
-        }
+    fn push(&mut self, l: &Link) {
+        self.push_fields(
+            &l.trace_id,
+            &l.span_id,
+            Text::of(&l.trace_state),
+            l.dropped_attributes_count,
+            l.flags,
+        );
+    }
+
+    /// One link whose attributes slot was appended.
+    #[inline]
+    pub(crate) fn push_fields(
+        &mut self,
+        trace_id: &[u8],
+        span_id: &[u8],
+        trace_state: Text<'_>,
+        dropped: u32,
+        flags: u32,
+    ) {
+        self.trace_id.push_hex(trace_id);
+        self.span_id.push_hex(span_id);
+        self.trace_state.push_text(trace_state);
+        self.dropped_attributes_count.push(dropped);
+        self.flags.push(flags);
+    }
+
+    #[inline]
+    pub(crate) fn close(&mut self) {
         self.shape.close(self.flags.len());
     }
 
-    fn finish(&mut self) -> Result<ListArray, ConvertError> {
+    fn truncate(&mut self, rows: usize) {
+        let n = self.shape.truncate(rows);
+        self.trace_id.truncate(n);
+        self.span_id.truncate(n);
+        self.trace_state.truncate(n);
+        self.attributes.truncate(n);
+        self.dropped_attributes_count.truncate(n);
+        self.flags.truncate(n);
+    }
+
+    fn bytes(&self) -> usize {
+        self.shape.bytes()
+            + self.trace_id.bytes()
+            + self.span_id.bytes()
+            + self.trace_state.bytes()
+            + self.attributes.bytes()
+            + vec_bytes(&self.dropped_attributes_count)
+            + vec_bytes(&self.flags)
+    }
+
+    fn finish(&mut self) -> Result<arrow_array::ListArray, ConvertError> {
         const COLUMN: &str = "links";
         let children: Vec<ArrayRef> = vec![
-            Arc::new(self.trace_id.finish()),
-            Arc::new(self.span_id.finish()),
-            Arc::new(self.trace_state.finish()),
+            Arc::new(self.trace_id.finish_utf8(None, COLUMN)?),
+            Arc::new(self.span_id.finish_utf8(None, COLUMN)?),
+            Arc::new(self.trace_state.finish_utf8(None, COLUMN)?),
             Arc::new(self.attributes.finish("links.attributes")?),
-            Arc::new(UInt32Array::from(std::mem::take(
-                &mut self.dropped_attributes_count,
-            ))),
-            Arc::new(UInt32Array::from(std::mem::take(&mut self.flags))),
+            finish_vec::<UInt32Type>(&mut self.dropped_attributes_count),
+            finish_vec::<UInt32Type>(&mut self.flags),
         ];
         let entries = StructArray::try_new(link_fields(), children, None)
             .map_err(|source| arrow(COLUMN, source))?;
@@ -283,174 +419,5 @@ impl LinksBuilder {
             Arc::new(entries),
             COLUMN,
         )
-    }
-}
-
-fn arrow(column: &str, source: arrow_schema::ArrowError) -> ConvertError {
-    ConvertError::Arrow {
-        column: column.to_string(),
-        source,
-    }
-}
-
-/// Converts a batch of [`schema`]`(Signal::Traces)` back into a trace export request.
-///
-/// Rows are regrouped by `resource_index` / `scope_index` runs, so a batch produced by
-/// [`traces_to_arrow`] gives back an equal request (see the crate README for the limits).
-pub fn arrow_to_traces(batch: &RecordBatch) -> Result<ExportTraceServiceRequest, ConvertError> {
-    check_schema(batch, Signal::Traces)?;
-    let r = SpanReader::new(batch)?;
-    let mut out = ExportTraceServiceRequest::default();
-    let mut prev: Option<(u32, u32)> = None;
-    for row in 0..batch.num_rows() {
-        let (ri, si) = r.rs.indices(row);
-        let new_resource = prev.is_none_or(|(pr, _)| pr != ri);
-        if new_resource {
-            out.resource_spans.push(ResourceSpans {
-                resource: r.rs.resource(row)?,
-                scope_spans: Vec::new(),
-                schema_url: r.rs.resource_schema_url(row),
-            });
-        }
-        let resource = out.resource_spans.last_mut();
-        let Some(resource) = resource else { continue };
-        if new_resource || prev.is_some_and(|(_, ps)| ps != si) {
-            resource.scope_spans.push(ScopeSpans {
-                scope: r.rs.scope(row)?,
-                spans: Vec::new(),
-                schema_url: r.rs.scope_schema_url(row),
-            });
-        }
-        prev = Some((ri, si));
-        if let Some(scope) = resource.scope_spans.last_mut() {
-            scope.spans.push(r.span(row)?);
-        }
-    }
-    Ok(out)
-}
-
-#[derive(Debug)]
-struct SpanReader<'a> {
-    rs: ResourceScopeReader<'a>,
-    trace_id: &'a StringArray,
-    span_id: &'a StringArray,
-    trace_state: &'a StringArray,
-    parent_span_id: &'a StringArray,
-    flags: &'a UInt32Array,
-    name: &'a StringArray,
-    kind: &'a Int32Array,
-    start_time_unix_nano: &'a UInt64Array,
-    end_time_unix_nano: &'a UInt64Array,
-    attributes: AttributesReader<'a>,
-    dropped_attributes_count: &'a UInt32Array,
-    events: &'a ListArray,
-    event_time: &'a UInt64Array,
-    event_name: &'a StringArray,
-    event_attributes: AttributesReader<'a>,
-    event_dropped: &'a UInt32Array,
-    dropped_events_count: &'a UInt32Array,
-    links: &'a ListArray,
-    link_trace_id: &'a StringArray,
-    link_span_id: &'a StringArray,
-    link_trace_state: &'a StringArray,
-    link_attributes: AttributesReader<'a>,
-    link_dropped: &'a UInt32Array,
-    link_flags: &'a UInt32Array,
-    dropped_links_count: &'a UInt32Array,
-    status_code: &'a Int32Array,
-    status_message: &'a StringArray,
-}
-
-impl<'a> SpanReader<'a> {
-    fn new(batch: &'a RecordBatch) -> Result<Self, ConvertError> {
-        let events: &ListArray = column(batch, "events")?;
-        let ev: &StructArray = list_values(events, "events")?;
-        let links: &ListArray = column(batch, "links")?;
-        let lk: &StructArray = list_values(links, "links")?;
-        Ok(Self {
-            rs: ResourceScopeReader::new(batch)?,
-            trace_id: column(batch, "trace_id")?,
-            span_id: column(batch, "span_id")?,
-            trace_state: column(batch, "trace_state")?,
-            parent_span_id: column(batch, "parent_span_id")?,
-            flags: column(batch, "flags")?,
-            name: column(batch, "name")?,
-            kind: column(batch, "kind")?,
-            start_time_unix_nano: column(batch, "start_time_unix_nano")?,
-            end_time_unix_nano: column(batch, "end_time_unix_nano")?,
-            attributes: AttributesReader::new(column(batch, "attributes")?, "attributes")?,
-            dropped_attributes_count: column(batch, "dropped_attributes_count")?,
-            events,
-            event_time: child(ev, "time_unix_nano", "events")?,
-            event_name: child(ev, "name", "events")?,
-            event_attributes: AttributesReader::new(
-                child(ev, "attributes", "events")?,
-                "events.attributes",
-            )?,
-            event_dropped: child(ev, "dropped_attributes_count", "events")?,
-            dropped_events_count: column(batch, "dropped_events_count")?,
-            links,
-            link_trace_id: child(lk, "trace_id", "links")?,
-            link_span_id: child(lk, "span_id", "links")?,
-            link_trace_state: child(lk, "trace_state", "links")?,
-            link_attributes: AttributesReader::new(
-                child(lk, "attributes", "links")?,
-                "links.attributes",
-            )?,
-            link_dropped: child(lk, "dropped_attributes_count", "links")?,
-            link_flags: child(lk, "flags", "links")?,
-            dropped_links_count: column(batch, "dropped_links_count")?,
-            status_code: column(batch, "status_code")?,
-            status_message: column(batch, "status_message")?,
-        })
-    }
-
-    fn span(&self, row: usize) -> Result<Span, ConvertError> {
-        let mut events = Vec::new();
-        for e in bounds(self.events, row) {
-            events.push(Event {
-                time_unix_nano: self.event_time.value(e),
-                name: self.event_name.value(e).to_string(),
-                attributes: self.event_attributes.get(e)?,
-                dropped_attributes_count: self.event_dropped.value(e),
-            });
-        }
-        let mut links = Vec::new();
-        for l in bounds(self.links, row) {
-            links.push(Link {
-                trace_id: decode_hex(self.link_trace_id.value(l), "links.trace_id", l)?,
-                span_id: decode_hex(self.link_span_id.value(l), "links.span_id", l)?,
-                trace_state: self.link_trace_state.value(l).to_string(),
-                attributes: self.link_attributes.get(l)?,
-                dropped_attributes_count: self.link_dropped.value(l),
-                flags: self.link_flags.value(l),
-            });
-        }
-        let status = if self.status_code.is_null(row) {
-            None
-        } else {
-            Some(Status {
-                message: self.status_message.value(row).to_string(),
-                code: self.status_code.value(row),
-            })
-        };
-        Ok(Span {
-            trace_id: decode_hex(self.trace_id.value(row), "trace_id", row)?,
-            span_id: decode_hex(self.span_id.value(row), "span_id", row)?,
-            trace_state: self.trace_state.value(row).to_string(),
-            parent_span_id: decode_hex(self.parent_span_id.value(row), "parent_span_id", row)?,
-            flags: self.flags.value(row),
-            name: self.name.value(row).to_string(),
-            kind: self.kind.value(row),
-            start_time_unix_nano: self.start_time_unix_nano.value(row),
-            end_time_unix_nano: self.end_time_unix_nano.value(row),
-            attributes: self.attributes.get(row)?,
-            dropped_attributes_count: self.dropped_attributes_count.value(row),
-            events,
-            dropped_events_count: self.dropped_events_count.value(row),
-            links,
-            dropped_links_count: self.dropped_links_count.value(row),
-            status,
-        })
     }
 }

@@ -156,13 +156,21 @@ fn absent_and_empty_resource_and_scope_stay_distinct() {
     );
     assert!(batch.column_by_name("scope_name").unwrap().is_null(0));
     assert_eq!(
-        batch
-            .column_by_name("scope_name")
-            .unwrap()
-            .as_string::<i32>()
-            .value(1),
-        ""
+        dict_strings(&batch, "scope_name"),
+        vec![None, Some(String::new())]
     );
+}
+
+/// The logical values of a dictionary-encoded text column (container columns of schema v2).
+pub(crate) fn dict_strings(batch: &RecordBatch, name: &str) -> Vec<Option<String>> {
+    let dict = batch
+        .column_by_name(name)
+        .unwrap()
+        .as_dictionary::<arrow_array::types::Int32Type>();
+    let values = dict.values().as_string::<i32>();
+    (0..dict.len())
+        .map(|i| dict.key(i).map(|k| values.value(k).to_string()))
+        .collect()
 }
 
 #[test]
@@ -352,10 +360,7 @@ fn metric_rows_record_type_temporality_and_monotonicity() {
     };
     let batch = metrics_to_arrow(&req).unwrap();
     assert_same(&req, &arrow_to_metrics(&batch).unwrap());
-    let ty = batch
-        .column_by_name("metric_type")
-        .unwrap()
-        .as_string::<i32>();
+    let ty = dict_strings(&batch, "metric_type");
     assert_eq!(
         ty.iter().flatten().collect::<Vec<_>>(),
         vec!["gauge", "sum", "sum", "summary"]
@@ -556,4 +561,94 @@ fn unknown_metric_type_is_refused() {
         matches!(&err, ConvertError::InvalidValue { column, .. } if column == "metric_type"),
         "{err}"
     );
+}
+
+/// A schema-v1 form of `batch`, in which every container has exactly one row (so each
+/// dictionary's values line up with the rows): dictionary columns become their plain values,
+/// with the keys' nulls.
+fn as_v1(batch: &RecordBatch) -> RecordBatch {
+    use arrow_array::types::Int32Type;
+    use arrow_array::{ArrayRef, ListArray, StringArray};
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        let Some(dict) = column.as_dictionary_opt::<Int32Type>() else {
+            fields.push(field.as_ref().clone());
+            columns.push(column.clone());
+            continue;
+        };
+        let nulls = dict.keys().nulls().cloned();
+        let plain: ArrayRef = if let Some(values) = dict.values().as_string_opt::<i32>() {
+            let texts: Vec<Option<&str>> = (0..dict.len())
+                .map(|i| dict.key(i).map(|k| values.value(k)))
+                .collect();
+            Arc::new(StringArray::from(texts))
+        } else {
+            let keys: Vec<i32> = dict.keys().values().to_vec();
+            assert_eq!(
+                keys,
+                (0..dict.len() as i32).collect::<Vec<_>>(),
+                "one row per container"
+            );
+            let (item, offsets, values, _) = dict.values().as_list::<i32>().clone().into_parts();
+            Arc::new(ListArray::try_new(item, offsets, values, nulls).unwrap())
+        };
+        fields.push(Field::new(field.name(), plain.data_type().clone(), true));
+        columns.push(plain);
+    }
+    let mut metadata = batch.schema().metadata().clone();
+    metadata.insert(SCHEMA_VERSION_KEY.to_string(), "1".to_string());
+    RecordBatch::try_new(
+        Arc::new(Schema::new_with_metadata(fields, metadata)),
+        columns,
+    )
+    .unwrap()
+}
+
+#[test]
+fn schema_v1_batches_are_still_read() {
+    let scope = |name: &str| {
+        Some(InstrumentationScope {
+            name: name.into(),
+            attributes: vec![kv("lib", Some(Value::BoolValue(true)))],
+            ..Default::default()
+        })
+    };
+    let mut req = traces(vec![
+        (None, vec![vec![span("a")]]),
+        (
+            Some(Resource {
+                attributes: vec![kv("service.name", Some(Value::StringValue("s".into())))],
+                ..Default::default()
+            }),
+            vec![vec![span("b")]],
+        ),
+    ]);
+    req.resource_spans[0].scope_spans[0].scope = None;
+    req.resource_spans[1].scope_spans[0].scope = scope("lib-b");
+    req.resource_spans[1].schema_url = "https://example.invalid/schema".into();
+    let batch = traces_to_arrow(&req).unwrap();
+    assert_same(&req, &arrow_to_traces(&as_v1(&batch)).unwrap());
+
+    let gauge = |name: &str| Metric {
+        name: name.into(),
+        description: format!("{name} description"),
+        data: Some(metric::Data::Gauge(Gauge {
+            data_points: vec![NumberDataPoint::default()],
+        })),
+        ..Default::default()
+    };
+    let metrics = ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            resource: None,
+            scope_metrics: vec![ScopeMetrics {
+                scope: scope("m"),
+                metrics: vec![gauge("cpu")],
+                schema_url: String::new(),
+            }],
+            schema_url: String::new(),
+        }],
+    };
+    let batch = metrics_to_arrow(&metrics).unwrap();
+    assert_same(&metrics, &arrow_to_metrics(&as_v1(&batch)).unwrap());
 }
