@@ -57,6 +57,12 @@ impl Progress {
         self.busy_since.store(now, Ordering::Relaxed);
     }
 
+    /// The attempt ended without an outcome of its own (a conversion whose writes reported
+    /// theirs): no longer busy, failures left as they are.
+    pub(crate) fn settled(&self) {
+        self.busy_since.store(0, Ordering::Relaxed);
+    }
+
     /// The attempt succeeded.
     pub(crate) fn succeeded(&self) {
         self.busy_since.store(0, Ordering::Relaxed);

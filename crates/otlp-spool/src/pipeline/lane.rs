@@ -6,8 +6,12 @@
 //!   back-off (the buffer fills meanwhile and the receivers answer with backpressure); only at
 //!   shutdown, once the drain deadline has passed, or when conversion itself fails, are items
 //!   given up, and then they are counted in `dropped_items{reason}` and logged.
-//! - A panic in the conversion or the write of a chunk is caught: the chunk's items are counted
-//!   as dropped (`reason="panic"`), and the flusher goes on with the next chunk. A panic in the
+//! - Writing memory is bounded whatever the request shape: the lane's [`Converter`] walks each
+//!   request's bytes straight into Arrow builders and hands out record batches bounded in
+//!   bytes and rows (`buffer.max_batch_bytes`, 65,536 rows), each written as soon as it is
+//!   full; a request leaves the lane's weight as soon as it is converted.
+//! - A panic in a conversion or a write is caught: the rows it held are counted as dropped
+//!   (`reason="panic"`), the converter starts afresh, and the flusher goes on. A panic in the
 //!   housekeeping tick is caught too. Each outcome feeds the lane's [`Progress`] records, which
 //!   `/health` reads (three failures in a row, or one attempt running past a minute, is
 //!   unhealthy). A panic anywhere else in the flusher restarts its loop.
@@ -25,8 +29,8 @@ use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
 use otlp_spool_buffer::{Batch, BatchBuffer, Weighted as _};
-use otlp_spool_core::{ExportRequest, Signal, Telemetry};
-use otlp_spool_storage::{SignalWriter, WriteReceipt};
+use otlp_spool_core::Signal;
+use otlp_spool_storage::{BatchLimits, Converter, SignalWriter, WriteReceipt};
 
 use super::buffered::Buffered;
 use super::fault::{Fault, Faults};
@@ -57,10 +61,10 @@ pub(crate) struct Lane {
     pub(crate) capacity: u64,
     pub(crate) metrics: LaneMetrics,
     pub(crate) retry_after: Duration,
-    /// A drained batch is converted and written in chunks of about this many bytes (by weight:
-    /// the buffer's `max_batch_bytes`), so the merged request and its record batch stay
-    /// batch-sized even when a slow write let the whole buffer accumulate.
-    chunk_bytes: usize,
+    /// Where record batches are cut (`buffer.max_batch_bytes` of Arrow memory, 65,536 rows).
+    limits: BatchLimits,
+    /// Turns the drained requests' bytes into bounded record batches; only the flusher uses it.
+    converter: Mutex<Converter>,
     writer: SignalWriter,
     flush: Mutex<FlushState>,
     flushed: Condvar,
@@ -90,7 +94,7 @@ impl Lane {
         capacity: u64,
         writer: SignalWriter,
         retry_after: Duration,
-        chunk_bytes: usize,
+        limits: BatchLimits,
     ) -> Self {
         Self {
             signal,
@@ -98,7 +102,8 @@ impl Lane {
             capacity,
             metrics: LaneMetrics::default(),
             retry_after,
-            chunk_bytes,
+            limits,
+            converter: Mutex::new(Converter::new(signal, limits)),
             writer,
             flush: Mutex::new(FlushState::default()),
             flushed: Condvar::new(),
@@ -319,49 +324,91 @@ impl Lane {
         }
     }
 
-    /// Converts a drained batch chunk by chunk and writes each, retrying failures. Items leave
-    /// memory as soon as their chunk is written. Returns the first error, after trying every
-    /// chunk.
+    /// Converts a drained batch request by request into bounded record batches, writing each
+    /// as soon as it is full, retrying failed writes; the last, partial batch is written at the
+    /// end. A request's weight leaves `writing` once it is converted (its rows then live in the
+    /// converter, bounded by the batch limits). Returns the first error, after trying
+    /// everything.
     fn write(&self, batch: Batch<Buffered>) -> Result<(), String> {
         self.writing.fetch_add(batch.bytes(), Ordering::Relaxed);
         let mut first_error = None;
-        let mut chunk = Vec::new();
-        let (mut bytes, mut items) = (0usize, 0u64);
+        let mut converter = self.converter.lock().unwrap_or_else(|e| e.into_inner());
         for item in batch.into_iter().filter_map(Buffered::into_item) {
-            bytes += item.weight();
-            items += item.items;
-            chunk.push(item);
-            if bytes >= self.chunk_bytes {
-                if let Err(e) = self.write_chunk(std::mem::take(&mut chunk), items) {
-                    first_error.get_or_insert(e);
-                }
-                self.writing.fetch_sub(bytes as u64, Ordering::Relaxed);
-                (bytes, items) = (0, 0);
-            }
+            let weight = item.weight() as u64;
+            self.convert(&mut converter, &item, &mut first_error);
+            drop(item);
+            self.writing.fetch_sub(weight, Ordering::Relaxed);
         }
-        if !chunk.is_empty() {
-            if let Err(e) = self.write_chunk(chunk, items) {
-                first_error.get_or_insert(e);
-            }
-            self.writing.fetch_sub(bytes as u64, Ordering::Relaxed);
-        }
+        self.finish(&mut converter, &mut first_error);
         first_error.map_or(Ok(()), Err)
     }
 
-    /// Converts one chunk into one record batch and writes it, retrying failures. A panic in
-    /// either step drops the chunk (counted) instead of the flusher.
-    fn write_chunk(&self, chunk: Vec<Item>, items: u64) -> Result<(), String> {
-        let progress = &self.writer_progress;
-        progress.begin();
-        let converted = panic::catch_unwind(AssertUnwindSafe(|| {
+    /// Converts one request, writing every record batch it fills. A conversion error drops
+    /// what of the request was not handed out yet; a panic drops every row the converter held
+    /// (this request's and the pending rows of earlier ones) and starts a fresh converter.
+    fn convert(&self, converter: &mut Converter, item: &Item, first_error: &mut Option<String>) {
+        self.writer_progress.begin();
+        let pending = converter.pending_rows() as u64;
+        let mut emitted = 0u64;
+        let pushed = panic::catch_unwind(AssertUnwindSafe(|| {
             self.faults.maybe_panic(Fault::ConversionPanic);
-            merge_and_convert(self.signal, chunk)
+            converter.push(item.telemetry.bytes(), |rb| {
+                emitted += rb.num_rows() as u64;
+                self.write_batch(rb, first_error);
+            })
         }));
-        let record_batch = match converted {
-            Ok(Ok(rb)) => rb,
-            Ok(Err(e)) => return Err(self.give_up(items, DropReason::Conversion, e)),
-            Err(payload) => return Err(self.give_up_panic(items, "conversion", payload.as_ref())),
-        };
+        match pushed {
+            // The writes inside reported their own outcomes.
+            Ok(Ok(_rows)) => self.writer_progress.settled(),
+            Ok(Err(e)) => {
+                let lost = item.items.saturating_sub(e.emitted as u64);
+                let message = self.give_up(lost, DropReason::Conversion, e.to_string());
+                first_error.get_or_insert(message);
+            }
+            Err(payload) => {
+                let lost = (pending + item.items).saturating_sub(emitted);
+                *converter = Converter::new(self.signal, self.limits);
+                let message = self.give_up_panic(lost, "conversion", payload.as_ref());
+                first_error.get_or_insert(message);
+            }
+        }
+    }
+
+    /// Writes the converter's pending rows as a last batch.
+    fn finish(&self, converter: &mut Converter, first_error: &mut Option<String>) {
+        let pending = converter.pending_rows() as u64;
+        let mut batches = Vec::with_capacity(1);
+        let finished =
+            panic::catch_unwind(AssertUnwindSafe(|| converter.finish(|rb| batches.push(rb))));
+        match finished {
+            Ok(Ok(())) => {
+                for rb in batches {
+                    self.write_batch(rb, first_error);
+                }
+            }
+            Ok(Err(e)) => {
+                let message = self.give_up(pending, DropReason::Conversion, e.to_string());
+                first_error.get_or_insert(message);
+            }
+            Err(payload) => {
+                *converter = Converter::new(self.signal, self.limits);
+                let message = self.give_up_panic(pending, "conversion", payload.as_ref());
+                first_error.get_or_insert(message);
+            }
+        }
+    }
+
+    /// Writes one record batch, retrying failures with back-off until the shutdown deadline.
+    /// A panic, or a write still failing at the deadline, drops its rows (counted).
+    fn write_batch(&self, record_batch: RecordBatch, first_error: &mut Option<String>) {
+        if let Err(e) = self.write_with_retries(record_batch) {
+            first_error.get_or_insert(e);
+        }
+    }
+
+    fn write_with_retries(&self, record_batch: RecordBatch) -> Result<(), String> {
+        let progress = &self.writer_progress;
+        let rows = record_batch.num_rows() as u64;
         let mut backoff = MIN_BACKOFF;
         loop {
             progress.begin();
@@ -389,11 +436,7 @@ impl Lane {
                     progress.failed(&message);
                     let give_up = *self.give_up_after.lock().unwrap_or_else(|e| e.into_inner());
                     if give_up.is_some_and(|d| Instant::now() >= d) {
-                        return Err(self.give_up(
-                            items,
-                            DropReason::WriteFailedAtShutdown,
-                            message,
-                        ));
+                        return Err(self.give_up(rows, DropReason::WriteFailedAtShutdown, message));
                     }
                     // Never sleep past the shutdown deadline: the last attempt is due then.
                     let wait = give_up.map_or(backoff, |d| {
@@ -404,7 +447,7 @@ impl Lane {
                     thread::park_timeout(wait);
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
-                Err(payload) => return Err(self.give_up_panic(items, "write", payload.as_ref())),
+                Err(payload) => return Err(self.give_up_panic(rows, "write", payload.as_ref())),
             }
         }
     }
@@ -420,7 +463,7 @@ impl Lane {
         message
     }
 
-    /// A caught panic of `step`: the chunk's items are dropped, the lane carries on.
+    /// A caught panic of `step`: the `items` it held are dropped, the lane carries on.
     fn give_up_panic(
         &self,
         items: u64,
@@ -434,29 +477,4 @@ impl Lane {
             "a chunk's {step} panicked: its items are dropped; the lane goes on with the next chunk");
         format!("{} {step} panicked: {message}", self.signal)
     }
-}
-
-/// Converts one chunk of a lane's requests into one record batch: the seam where the
-/// bytes -> Arrow converter of `otlp-spool-storage` plugs in.
-///
-/// The chunk's request bytes are concatenated into one merged request of the lane's signal
-/// (requests of one signal concatenate into a valid request). **Stand-in**: the merged bytes
-/// are decoded with prost and converted by the prost-based `*_to_arrow`; the streaming
-/// converter will walk the bytes instead. An error means none of the chunk was written.
-fn merge_and_convert(signal: Signal, chunk: Vec<Item>) -> Result<RecordBatch, String> {
-    let merged =
-        Telemetry::concat(chunk.iter().map(|item| &item.telemetry)).map_err(|e| e.to_string())?;
-    drop(chunk);
-    if merged.signal() != signal {
-        return Err(format!(
-            "a {} request in the {signal} lane",
-            merged.signal()
-        ));
-    }
-    let converted = match merged.decode().map_err(|e| e.to_string())? {
-        ExportRequest::Traces(r) => otlp_spool_storage::traces_to_arrow(&r),
-        ExportRequest::Metrics(r) => otlp_spool_storage::metrics_to_arrow(&r),
-        ExportRequest::Logs(r) => otlp_spool_storage::logs_to_arrow(&r),
-    };
-    converted.map_err(|e| e.to_string())
 }

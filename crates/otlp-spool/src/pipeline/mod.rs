@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use otlp_spool_buffer::{BatchBuffer, Policy, PushError, Weighted as _};
 use otlp_spool_core::{Signal, Sink, SinkError, Telemetry};
-use otlp_spool_storage::{FileStore, StoreOptions};
+use otlp_spool_storage::{BatchLimits, FileStore, StoreOptions};
 use parking_lot::Mutex;
 
 use crate::config::{BufferPolicy, Config, FileCompression, FileFormat, FsyncPolicy};
@@ -119,7 +119,7 @@ impl Pipeline {
                 b.max_bytes.0,
                 store.writer(signal),
                 b.retry_after.0,
-                usize::try_from(b.max_batch_bytes.0).unwrap_or(usize::MAX),
+                batch_limits(b)?,
             )))
         };
         let lanes = [
@@ -385,6 +385,23 @@ impl Sink for Pipeline {
     fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
         Pipeline::flush(self, timeout).map_err(|_| SinkError::Closed)
     }
+}
+
+/// Where the lanes' converters cut record batches: `buffer.max_batch_bytes` of Arrow memory
+/// (at least 64 KiB) or 65,536 rows, whichever comes first.
+fn batch_limits(b: &crate::config::BufferConfig) -> Result<BatchLimits, StartError> {
+    let bytes = usize::try_from(b.max_batch_bytes.0)
+        .unwrap_or(usize::MAX)
+        .clamp(64 << 10, otlp_spool_storage::MAX_HARD_BATCH_BYTES / 4);
+    BatchLimits::builder()
+        .max_batch_bytes(bytes)
+        .max_batch_rows(1 << 16)
+        .hard_batch_bytes(otlp_spool_storage::MAX_HARD_BATCH_BYTES / 4)
+        .build()
+        .map_err(|e| StartError::Config {
+            key: "buffer.max_batch_bytes",
+            problem: e.to_string(),
+        })
 }
 
 fn store_options(config: &Config) -> Result<StoreOptions, StartError> {

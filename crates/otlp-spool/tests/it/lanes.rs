@@ -1,13 +1,14 @@
 //! A lane's memory accounting: its bound counts each request's bytes plus what writing it
-//! will cost, and a large drained batch is written in bounded chunks.
+//! will cost, and a large drained batch is written in record batches bounded in size.
 
 use std::time::Duration;
 
+use arrow_array::RecordBatch;
 use otlp_spool::Spool;
 use otlp_spool::config::{ByteSize, Config};
 use otlp_spool_core::wire::write_cost;
 use otlp_spool_core::{SinkError, Telemetry};
-use otlp_spool_storage::{FileReader, OtlpRequest, Signal};
+use otlp_spool_storage::{FileReader, Signal};
 
 use crate::traffic::{ids, request, stored_ids};
 
@@ -84,38 +85,44 @@ async fn the_lane_bound_counts_bytes_plus_write_cost() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_large_drained_batch_is_written_in_chunks_of_max_batch_bytes() {
+async fn a_large_drained_batch_is_written_in_record_batches_bounded_by_max_batch_bytes() {
     tokio::time::timeout(Duration::from_secs(60), async {
-        let memory = lane_weight(&encoded(0));
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::default();
-        // A chunk closes once it reaches two requests' worth of weight.
-        config.buffer.max_batch_bytes = ByteSize(2 * memory);
+        // The smallest batch the lanes allow: 64 KiB of Arrow memory (a few hundred spans).
+        config.buffer.max_batch_bytes = ByteSize(64 << 10);
         let spool = Spool::builder()
             .config(config)
             .output_dir(dir.path())
             .build()
             .await
             .unwrap();
-        // The writer stalls while ten requests pile up, then the flusher drains them at once.
+        // The writer stalls while thirty requests pile up, then the flusher drains them at once.
         spool.pipeline().pause_writers(true);
         let sink = spool.sink();
-        for batch in 0..10 {
+        for batch in 0..30 {
             sink.accept(encoded(batch)).unwrap();
         }
         spool.pipeline().pause_writers(false);
         spool.flush().await.unwrap();
 
-        let spans_per_record_batch: Vec<usize> = FileReader::new(dir.path(), Signal::Traces)
-            .requests()
+        let batches: Vec<RecordBatch> = FileReader::new(dir.path(), Signal::Traces)
+            .batches()
             .unwrap()
-            .map(|r| match r.unwrap() {
-                OtlpRequest::Traces(r) => ids(&r).len(),
-                _ => panic!("not traces"),
-            })
+            .map(Result::unwrap)
             .collect();
-        assert_eq!(spans_per_record_batch, [40; 5]);
-        assert_eq!(stored_ids(dir.path()).len(), 200);
+        let rows: Vec<usize> = batches.iter().map(RecordBatch::num_rows).collect();
+        // Cut by size, not one batch per drain and not one per request: every full batch holds
+        // about as many rows (the last one takes the rest).
+        assert!(rows.len() >= 3, "{rows:?}");
+        let (last, full) = rows.split_last().unwrap();
+        assert!(
+            full.iter()
+                .all(|&n| n > 20 && n.abs_diff(full[0]) <= full[0] / 5 && n >= *last),
+            "{rows:?}"
+        );
+        assert_eq!(rows.iter().sum::<usize>(), 600);
+        assert_eq!(stored_ids(dir.path()).len(), 600);
         spool.shutdown().await.unwrap();
     })
     .await
