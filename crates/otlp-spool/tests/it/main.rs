@@ -1,5 +1,6 @@
 //! Integration tests of the facade and the `otlp-spool` binary, one test binary.
 
+mod amplify;
 mod backpressure;
 mod cli;
 mod config;

@@ -88,6 +88,8 @@ pub(crate) fn stored_ids(dir: &std::path::Path) -> BTreeSet<u64> {
 pub(crate) struct Answer {
     pub(crate) status: u16,
     pub(crate) retry_after: Option<String>,
+    /// The response body, lossily as text (a `google.rpc.Status` carries its message as is).
+    pub(crate) body: String,
 }
 
 /// POSTs `request` as protobuf to `http://addr/v1/traces`.
@@ -106,8 +108,11 @@ pub(crate) async fn post(
         .headers()
         .get("retry-after")
         .map(|v| v.to_str().unwrap_or("").to_string());
+    let status = response.status().as_u16();
+    let body = String::from_utf8_lossy(&response.bytes().await?).into_owned();
     Ok(Answer {
-        status: response.status().as_u16(),
+        status,
         retry_after,
+        body,
     })
 }
