@@ -218,6 +218,16 @@ pub(crate) struct Resolved {
     pub(crate) source: String,
 }
 
+impl fmt::Debug for Resolved {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Resolved")
+            .field("key_id", &self.keys.as_ref().map(|k| &k.key_id))
+            .field("region", &self.region)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
 /// One profile's settings, merged from the credentials file (`[name]`) and the config file
 /// (`[profile name]`, or `[default]`); the credentials file wins.
 struct Profile(HashMap<String, String>);
@@ -289,7 +299,7 @@ fn ini_section(text: &str, section: &str) -> Option<HashMap<String, String>> {
 mod tests {
     use super::*;
 
-    fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
         let vars: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
