@@ -20,6 +20,7 @@ use otlp_spool_exporters::{
     Forwarder, SinkLogExporter, SinkMetricExporter, SinkSpanExporter, Temporality,
 };
 use otlp_spool_receiver::{Readiness, Receiver, RunningReceiver};
+use otlp_spool_upload::Uploader;
 
 use crate::config::{Config, ConfigError};
 use crate::pipeline::{Pipeline, StartError};
@@ -28,6 +29,9 @@ use crate::pipeline::{Pipeline, StartError};
 const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long shutdown lets the forwarder deliver what it still holds.
 const FORWARD_SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
+/// How long shutdown lets the uploader put the last files into the bucket (what is left is
+/// uploaded at the next start: the files stay on disk).
+const UPLOAD_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Errors of the embedded API.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +51,9 @@ pub enum SpoolError {
     /// The OTLP endpoints could not start.
     #[error("serving OTLP: {0}")]
     Serve(String),
+    /// The lake uploader (`storage.upload`) could not start.
+    #[error("config key `storage.upload`: {0}")]
+    Upload(String),
 }
 
 /// Builds a [`Spool`]; every setting defaults to the standalone defaults.
@@ -106,6 +113,28 @@ impl SpoolBuilder {
         })
         .await
         .map_err(|e| SpoolError::Flush(format!("start-up task failed: {e}")))??;
+        // The uploader starts once the pipeline holds the directory's lock; it only reads the
+        // finalized files (and its own state files beside them).
+        let uploader = match &config.storage.upload {
+            Some(upload) => match upload
+                .to_options(&config.storage)
+                .map_err(SpoolError::from)
+                .and_then(|options| {
+                    Uploader::start(&config.output_dir, options)
+                        .map_err(|e| SpoolError::Upload(e.to_string()))
+                }) {
+                Ok(uploader) => Some(uploader),
+                Err(e) => {
+                    let pipeline = pipeline.clone();
+                    let _ = tokio::task::spawn_blocking(move || {
+                        pipeline.shutdown(DEFAULT_FLUSH_TIMEOUT)
+                    })
+                    .await;
+                    return Err(e);
+                }
+            },
+            None => None,
+        };
         let readiness = Readiness::new().with_check({
             let pipeline = pipeline.clone();
             move || pipeline.is_ready()
@@ -115,6 +144,7 @@ impl SpoolBuilder {
                 config,
                 pipeline,
                 forwarder,
+                uploader,
                 readiness,
                 serving: tokio::sync::Mutex::new(None),
             }),
@@ -127,6 +157,7 @@ struct Inner {
     config: Config,
     pipeline: Arc<Pipeline>,
     forwarder: Option<Arc<Forwarder>>,
+    uploader: Option<Uploader>,
     readiness: Readiness,
     serving: tokio::sync::Mutex<Option<RunningReceiver>>,
 }
@@ -184,6 +215,12 @@ impl Spool {
         self.inner.forwarder.as_ref()
     }
 
+    /// The lake uploader, when `storage.upload` is configured. Its
+    /// [`state()`](Uploader::state) is what retention asks before deleting a file.
+    pub fn uploader(&self) -> Option<&Uploader> {
+        self.inner.uploader.as_ref()
+    }
+
     /// The pipeline itself (metrics, readiness).
     pub fn pipeline(&self) -> &Arc<Pipeline> {
         &self.inner.pipeline
@@ -192,10 +229,15 @@ impl Spool {
     /// Writes everything accepted so far into finalized files.
     pub async fn flush(&self) -> Result<(), SpoolError> {
         let pipeline = self.inner.pipeline.clone();
-        tokio::task::spawn_blocking(move || pipeline.flush(DEFAULT_FLUSH_TIMEOUT))
+        let flushed = tokio::task::spawn_blocking(move || pipeline.flush(DEFAULT_FLUSH_TIMEOUT))
             .await
             .map_err(|e| SpoolError::Flush(e.to_string()))?
-            .map_err(|e| SpoolError::Flush(e.to_string()))
+            .map_err(|e| SpoolError::Flush(e.to_string()));
+        if let Some(uploader) = &self.inner.uploader {
+            // The files just finalized are queued now rather than at the next scan.
+            uploader.scan_now();
+        }
+        flushed
     }
 
     /// Serves OTLP/gRPC and OTLP/HTTP (with `/health`, `/ready` and `/metrics`) on the
@@ -216,10 +258,14 @@ impl Spool {
             .metrics_provider(Arc::new({
                 let pipeline = self.inner.pipeline.clone();
                 let forwarder = self.inner.forwarder.clone();
+                let uploader = self.inner.uploader.clone();
                 move |out: &mut String| {
                     pipeline.render_metrics(out);
                     if let Some(f) = &forwarder {
                         crate::forward::render_metrics(f, out);
+                    }
+                    if let Some(u) = &uploader {
+                        u.render_metrics(out);
                     }
                 }
             }));
@@ -267,6 +313,10 @@ impl Spool {
         if let Some(forwarder) = &self.inner.forwarder {
             let report = forwarder.shutdown(FORWARD_SHUTDOWN_DEADLINE).await;
             tracing::info!(?report, "forwarder stopped");
+        }
+        // Then the uploader gets a bounded time for the files finalized just now.
+        if let Some(uploader) = &self.inner.uploader {
+            uploader.shutdown(UPLOAD_SHUTDOWN_GRACE).await;
         }
         stored
     }

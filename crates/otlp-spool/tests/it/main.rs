@@ -11,3 +11,4 @@ mod lanes;
 mod shutdown;
 mod support;
 mod traffic;
+mod upload;

@@ -23,6 +23,11 @@ pub(crate) fn binary() -> &'static str {
 impl Server {
     /// Starts the binary writing to `dir` with extra arguments; waits for its "listening" line.
     pub(crate) fn start(dir: &Path, extra: &[&str]) -> Server {
+        Self::start_with_env(dir, extra, &[])
+    }
+
+    /// Like [`Server::start`] with extra environment variables for the child.
+    pub(crate) fn start_with_env(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(binary())
             .args([
                 "serve",
@@ -34,6 +39,7 @@ impl Server {
             ])
             .arg(dir)
             .args(extra)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
