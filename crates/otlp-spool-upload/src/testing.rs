@@ -212,6 +212,13 @@ impl Drop for S3TestServer {
     }
 }
 
+/// The HTTP client the uploader gives object_store (hyper-rustls on ring), for baselines
+/// that build their own store.
+pub fn http_connector() -> impl object_store::client::HttpConnector {
+    crate::http::RustlsConnector::new(std::time::Duration::from_secs(60))
+        .expect("the rustls client configuration")
+}
+
 /// A listener on `addr` with `SO_REUSEADDR`, so a restart can take the same port back.
 fn bind_reusing(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
     let socket = tokio::net::TcpSocket::new_v4()?;
