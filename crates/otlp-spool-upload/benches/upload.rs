@@ -161,7 +161,13 @@ async fn naive_upload(store: &AmazonS3, files: &[PathBuf], threshold: usize) {
     }
 }
 
-fn benches(c: &mut Criterion) {
+/// A runtime, the server child, an output directory and an uploader watching it.
+fn setup() -> (
+    tokio::runtime::Runtime,
+    ServerProcess,
+    tempfile::TempDir,
+    Uploader,
+) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -172,6 +178,11 @@ fn benches(c: &mut Criterion) {
     let uploader = runtime
         .block_on(async { Uploader::start(dir.path(), options(&server.endpoint)) })
         .unwrap();
+    (runtime, server, dir, uploader)
+}
+
+fn benches(c: &mut Criterion) {
+    let (runtime, server, dir, uploader) = setup();
     let naive = runtime.block_on(async { naive_store(&server.endpoint) });
     let mut seq = 0u64;
     let mut group = c.benchmark_group("upload");
@@ -235,16 +246,7 @@ fn cpu_seconds() -> f64 {
 }
 
 fn probe(mib: usize) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = ServerProcess::start();
-    let dir = tempfile::tempdir().unwrap();
-    let uploader = runtime
-        .block_on(async { Uploader::start(dir.path(), options(&server.endpoint)) })
-        .unwrap();
+    let (runtime, server, dir, uploader) = setup();
     let mut seq = 0;
     let (mut bytes, mut wall, mut cpu) = (0usize, 0.0f64, 0.0f64);
     let mut left = mib;

@@ -20,6 +20,22 @@ pub(crate) fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_otlp-spool")
 }
 
+/// `otlp-spool serve` on ports the OS picks, writing to `dir`.
+pub(crate) fn serve_command(dir: &Path) -> Command {
+    let mut command = Command::new(binary());
+    command
+        .args([
+            "serve",
+            "--grpc-addr",
+            "127.0.0.1:0",
+            "--http-addr",
+            "127.0.0.1:0",
+            "--output-dir",
+        ])
+        .arg(dir);
+    command
+}
+
 impl Server {
     /// Starts the binary writing to `dir` with extra arguments; waits for its "listening" line.
     pub(crate) fn start(dir: &Path, extra: &[&str]) -> Server {
@@ -28,16 +44,7 @@ impl Server {
 
     /// Like [`Server::start`] with extra environment variables for the child.
     pub(crate) fn start_with_env(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut child = Command::new(binary())
-            .args([
-                "serve",
-                "--grpc-addr",
-                "127.0.0.1:0",
-                "--http-addr",
-                "127.0.0.1:0",
-                "--output-dir",
-            ])
-            .arg(dir)
+        let mut child = serve_command(dir)
             .args(extra)
             .envs(env.iter().copied())
             .env("RUST_LOG", "info")

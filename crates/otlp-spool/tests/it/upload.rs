@@ -344,16 +344,7 @@ fn the_binary_refuses_a_bad_upload_section_before_binding() {
     let root = tempfile::tempdir().unwrap();
     let cfg = root.path().join("bad.yaml");
     std::fs::write(&cfg, "storage:\n  upload:\n    url: s3://Lake\n").unwrap();
-    let out = Command::new(crate::support::binary())
-        .args([
-            "serve",
-            "--grpc-addr",
-            "127.0.0.1:0",
-            "--http-addr",
-            "127.0.0.1:0",
-        ])
-        .arg("--output-dir")
-        .arg(root.path().join("data"))
+    let out = crate::support::serve_command(&root.path().join("data"))
         .arg("--config")
         .arg(&cfg)
         .output()
