@@ -111,7 +111,9 @@ pub struct UploadStats {
 ///
 /// The facade connects [`UploadState::is_uploaded`] to the storage crate's retention guard, so
 /// retention by age keeps files that are not uploaded yet, and feeds the files retention
-/// deleted anyway (disk budget) to [`UploadState::count_deleted_before_upload`].
+/// deleted anyway (disk budget) to [`UploadState::count_deleted_before_upload`]. Create it
+/// with `Arc::default()` before the `FileStore` opens and hand it to
+/// [`Uploader::start_sharing`](crate::Uploader::start_sharing).
 #[derive(Debug, Default)]
 pub struct UploadState {
     inner: Mutex<Inner>,
@@ -126,14 +128,9 @@ pub(crate) fn entry_of(path: &Path) -> Option<String> {
 }
 
 impl UploadState {
-    pub(crate) fn with_uploaded(uploaded: HashSet<String>) -> Self {
-        Self {
-            inner: Mutex::new(Inner {
-                uploaded,
-                ..Inner::default()
-            }),
-            counters: Counters::default(),
-        }
+    /// Marks the manifest's entries as uploaded (at start).
+    pub(crate) fn record_uploaded(&self, entries: HashSet<String>) {
+        self.inner.lock().uploaded.extend(entries);
     }
 
     /// Whether the finalized file at `path` is confirmed in the bucket. Cheap (one hash

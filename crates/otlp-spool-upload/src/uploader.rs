@@ -84,17 +84,27 @@ impl Uploader {
     /// `FileStore` holds locked). Reads or creates the instance id and opens the manifest;
     /// must run inside a tokio runtime. Credentials come from the process environment.
     pub fn start(dir: impl Into<PathBuf>, options: UploadOptions) -> Result<Self, StartError> {
-        Self::start_with_env(dir, options, &|name| std::env::var(name).ok())
+        Self::start_sharing(dir, options, Arc::default())
     }
 
-    /// Like [`start`](Self::start) with the environment supplied by `env` (for tests).
-    pub fn start_with_env(
+    /// Like [`start`](Self::start), filling in `state`, which may already serve as the
+    /// storage's retention guard (a guard consulted before the start keeps every file: it
+    /// knows of no upload yet).
+    pub fn start_sharing(
         dir: impl Into<PathBuf>,
         options: UploadOptions,
+        state: Arc<UploadState>,
+    ) -> Result<Self, StartError> {
+        Self::start_inner(dir.into(), options, state, &|name| std::env::var(name).ok())
+    }
+
+    fn start_inner(
+        dir: PathBuf,
+        options: UploadOptions,
+        state: Arc<UploadState>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, StartError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| StartError::NoRuntime)?;
-        let dir = dir.into();
         let instance_id = instance_id(&dir)?;
         let (manifest, uploaded) = Manifest::open(&dir)?;
         let (store, source) = crate::store::build(&options, env)?;
@@ -127,11 +137,10 @@ impl Uploader {
         let shared = Arc::new(Shared {
             dir,
             instance_id,
-            state: Arc::new(UploadState::with_uploaded(
-                uploaded
-                    .into_iter()
-                    .collect::<std::collections::HashSet<_>>(),
-            )),
+            state: {
+                state.record_uploaded(uploaded);
+                state
+            },
             manifest: Arc::new(Mutex::new(manifest)),
             transfer,
             breaker,

@@ -49,8 +49,13 @@ async fn files_land_under_hive_keys_once_and_survive_a_restart() {
         );
         uploader.shutdown(Duration::from_secs(5)).await;
 
-        // A restart keeps the instance id and uploads nothing again.
-        let again = lake.start(dir.path(), options());
+        // A restart keeps the instance id and uploads nothing again. The state handed in (as
+        // a retention guard would hold it) knows the earlier uploads as soon as it starts.
+        let guard = std::sync::Arc::new(otlp_spool_upload::UploadState::default());
+        assert!(!guard.is_uploaded(&small));
+        let again =
+            Uploader::start_sharing(dir.path(), options().build().unwrap(), guard.clone()).unwrap();
+        assert!(guard.is_uploaded(&small) && guard.is_uploaded(&large));
         assert_eq!(again.instance_id(), id);
         assert_eq!(
             std::fs::read_to_string(dir.path().join(INSTANCE_ID_FILE))
