@@ -111,10 +111,9 @@ fn naive_store(endpoint: &str) -> Arc<AmazonS3> {
     )
 }
 
-/// Writes `count` spool-named files of `size` bytes into `dir/traces`, names from `seq`.
-fn finalize(dir: &Path, seq: &mut u64, count: usize, size: usize) -> Vec<PathBuf> {
-    let folder = dir.join("traces");
-    std::fs::create_dir_all(&folder).unwrap();
+/// Writes `count` spool-named files of `size` bytes into `folder`, names from `seq`.
+fn finalize(folder: &Path, seq: &mut u64, count: usize, size: usize) -> Vec<PathBuf> {
+    std::fs::create_dir_all(folder).unwrap();
     let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ *seq;
     (0..count)
         .map(|_| {
@@ -127,8 +126,12 @@ fn finalize(dir: &Path, seq: &mut u64, count: usize, size: usize) -> Vec<PathBuf
                     x as u8
                 })
                 .collect();
-            let path = folder.join(format!("traces-20261227T033000Z-{seq:06}.parquet"));
-            std::fs::write(&path, bytes).unwrap();
+            // Written under a hidden name and renamed, as the storage crate finalizes.
+            let name = format!("traces-20261227T033000Z-{seq:06}.parquet");
+            let tmp = folder.join(format!(".{name}.tmp"));
+            std::fs::write(&tmp, bytes).unwrap();
+            let path = folder.join(name);
+            std::fs::rename(&tmp, &path).unwrap();
             path
         })
         .collect()
@@ -194,7 +197,7 @@ fn benches(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let mut spent = Duration::ZERO;
                 for _ in 0..iters {
-                    finalize(dir.path(), &mut seq, count, size);
+                    finalize(&dir.path().join("traces"), &mut seq, count, size);
                     let start = Instant::now();
                     runtime
                         .block_on(uploader.sync(Duration::from_secs(300)))
@@ -209,16 +212,8 @@ fn benches(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let mut spent = Duration::ZERO;
                 for _ in 0..iters {
-                    let files = finalize(dir.path(), &mut seq, count, size);
-                    // Not through the uploader: park the files outside its folder.
-                    let parked: Vec<PathBuf> = files
-                        .iter()
-                        .map(|f| {
-                            let to = dir.path().join(f.file_name().unwrap());
-                            std::fs::rename(f, &to).unwrap();
-                            to
-                        })
-                        .collect();
+                    // Outside the uploader's folders.
+                    let parked = finalize(&dir.path().join("naive"), &mut seq, count, size);
                     let start = Instant::now();
                     runtime.block_on(naive_upload(&naive, &parked, 8 * MIB));
                     spent += start.elapsed();
@@ -253,7 +248,7 @@ fn probe(mib: usize) {
     while left > 0 {
         let count = left.min(64) / 4;
         let count = count.max(1);
-        finalize(dir.path(), &mut seq, count, 4 * MIB);
+        finalize(&dir.path().join("traces"), &mut seq, count, 4 * MIB);
         let (c0, t0) = (cpu_seconds(), Instant::now());
         runtime
             .block_on(uploader.sync(Duration::from_secs(600)))

@@ -156,8 +156,6 @@ impl S3TestServer {
     }
 
     fn serve(&mut self) -> std::io::Result<()> {
-        let std_listener = bind_reusing(self.addr)?;
-        self.addr = std_listener.local_addr()?;
         let fs = s3s_fs::FileSystem::new(&self.root)
             .map_err(|e| std::io::Error::other(format!("s3s-fs: {e:?}")))?;
         let mut builder = s3s::service::S3ServiceBuilder::new(Gated {
@@ -168,6 +166,8 @@ impl S3TestServer {
         builder.set_auth(s3s::auth::SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
         let service = builder.build();
         let (stop, mut stopped) = watch::channel(false);
+        let (bound_tx, bound_rx) = std::sync::mpsc::channel();
+        let want = self.addr;
         let thread = std::thread::Builder::new()
             .name("s3-test-server".into())
             .spawn(move || {
@@ -177,8 +177,14 @@ impl S3TestServer {
                     .build()
                     .expect("a runtime for the test server");
                 runtime.block_on(async move {
-                    let listener =
-                        tokio::net::TcpListener::from_std(std_listener).expect("listener");
+                    let listener = match bind_reusing(want) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            let _ = bound_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    let _ = bound_tx.send(listener.local_addr());
                     let mut connections = tokio::task::JoinSet::new();
                     loop {
                         tokio::select! {
@@ -200,8 +206,20 @@ impl S3TestServer {
                 });
                 runtime.shutdown_background();
             })?;
-        self.running = Some(Running { stop, thread });
-        Ok(())
+        let bound = bound_rx
+            .recv()
+            .map_err(|_| std::io::Error::other("the test server thread ended before binding"))?;
+        match bound {
+            Ok(addr) => {
+                self.addr = addr;
+                self.running = Some(Running { stop, thread });
+                Ok(())
+            }
+            Err(e) => {
+                let _ = thread.join();
+                Err(e)
+            }
+        }
     }
 }
 
@@ -220,13 +238,11 @@ pub fn http_connector() -> impl object_store::client::HttpConnector {
 }
 
 /// A listener on `addr` with `SO_REUSEADDR`, so a restart can take the same port back.
-fn bind_reusing(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+fn bind_reusing(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     let socket = tokio::net::TcpSocket::new_v4()?;
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
-    let listener = socket.listen(128)?;
-    let std = listener.into_std()?;
-    Ok(std)
+    socket.listen(128)
 }
 
 /// s3s-fs behind the write gate. Only the operations object_store and pyarrow use are passed
