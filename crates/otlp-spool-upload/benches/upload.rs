@@ -189,8 +189,6 @@ fn benches(c: &mut Criterion) {
     let naive = runtime.block_on(async { naive_store(&server.endpoint) });
     let mut seq = 0u64;
     let mut group = c.benchmark_group("upload");
-    group.sample_size(10);
-    group.measurement_time(Duration::from_secs(8));
     for (label, count, size) in [("8x4MiB", 8, 4 * MIB), ("2x16MiB-multipart", 2, 16 * MIB)] {
         group.throughput(Throughput::Bytes((count * size) as u64));
         group.bench_function(format!("uploader/{label}"), |b| {
@@ -280,7 +278,11 @@ fn main() {
         probe(mib.parse().expect("OTLP_SPOOL_UPLOAD_PROBE=<MiB>"));
         return;
     }
-    let mut c = Criterion::default().configure_from_args();
+    // Few, long samples by default (an iteration moves 32 MiB); command-line flags win.
+    let mut c = Criterion::default()
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(8))
+        .configure_from_args();
     benches(&mut c);
     c.final_summary();
 }
