@@ -138,9 +138,10 @@ fn parse_addr(which: &str, addr: &str) -> PyResult<SocketAddr> {
 fn facade_error(err: FacadeError) -> PyErr {
     let message = err.to_string();
     match err {
-        FacadeError::Config(_) | FacadeError::Start(_) | FacadeError::Forward(_) => {
-            ConfigError::new_err(message)
-        }
+        FacadeError::Config(_)
+        | FacadeError::Start(_)
+        | FacadeError::Forward(_)
+        | FacadeError::Upload(_) => ConfigError::new_err(message),
         FacadeError::Flush(_) => FlushError::new_err(message),
         FacadeError::Serve(_) => ServeError::new_err(message),
     }

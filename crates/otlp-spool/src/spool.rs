@@ -22,6 +22,7 @@ use otlp_spool_exporters::{
 use otlp_spool_receiver::{
     Health, Readiness, Receiver, ReceiverMetrics, RunningReceiver, ServeError,
 };
+use otlp_spool_upload::Uploader;
 
 use crate::config::{Config, ConfigError};
 use crate::pipeline::{DropReason, Pipeline, StartError};
@@ -29,6 +30,10 @@ use crate::report::{Held, ShutdownReport};
 
 /// How long `flush` waits for the writers by default.
 const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long shutdown lets the uploader put the last files into the bucket at most, within
+/// what is left of `shutdown_timeout` (what is left is uploaded at the next start: the files
+/// stay on disk).
+const UPLOAD_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Errors of the embedded API.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +53,9 @@ pub enum SpoolError {
     /// The OTLP endpoints could not start.
     #[error("serving OTLP: {0}")]
     Serve(String),
+    /// The lake uploader (`storage.upload`) could not start.
+    #[error("config key `storage.upload`: {0}")]
+    Upload(String),
 }
 
 /// Builds a [`Spool`]; every setting defaults to the standalone defaults.
@@ -107,6 +115,28 @@ impl SpoolBuilder {
         })
         .await
         .map_err(|e| SpoolError::Flush(format!("start-up task failed: {e}")))??;
+        // The uploader starts once the pipeline holds the directory's lock; it only reads the
+        // finalized files (and its own state files beside them).
+        let uploader = match &config.storage.upload {
+            Some(upload) => match upload
+                .to_options(&config.storage)
+                .map_err(SpoolError::from)
+                .and_then(|options| {
+                    Uploader::start(&config.output_dir, options)
+                        .map_err(|e| SpoolError::Upload(e.to_string()))
+                }) {
+                Ok(uploader) => Some(uploader),
+                Err(e) => {
+                    let pipeline = pipeline.clone();
+                    let _ = tokio::task::spawn_blocking(move || {
+                        pipeline.shutdown(DEFAULT_FLUSH_TIMEOUT)
+                    })
+                    .await;
+                    return Err(e);
+                }
+            },
+            None => None,
+        };
         let readiness = Readiness::new().with_check({
             let pipeline = pipeline.clone();
             move || pipeline.is_ready()
@@ -116,6 +146,7 @@ impl SpoolBuilder {
                 config,
                 pipeline,
                 forwarder,
+                uploader,
                 readiness,
                 serving: tokio::sync::Mutex::new(None),
                 receiver_metrics: parking_lot::Mutex::new(None),
@@ -129,6 +160,7 @@ struct Inner {
     config: Config,
     pipeline: Arc<Pipeline>,
     forwarder: Option<Arc<Forwarder>>,
+    uploader: Option<Uploader>,
     readiness: Readiness,
     serving: tokio::sync::Mutex<Option<RunningReceiver>>,
     /// The serving receiver's counters (open connections), kept past its shutdown.
@@ -188,6 +220,12 @@ impl Spool {
         self.inner.forwarder.as_ref()
     }
 
+    /// The lake uploader, when `storage.upload` is configured. Its
+    /// [`state()`](Uploader::state) is what retention asks before deleting a file.
+    pub fn uploader(&self) -> Option<&Uploader> {
+        self.inner.uploader.as_ref()
+    }
+
     /// The pipeline itself (metrics, readiness).
     pub fn pipeline(&self) -> &Arc<Pipeline> {
         &self.inner.pipeline
@@ -196,10 +234,15 @@ impl Spool {
     /// Writes everything accepted so far into finalized files.
     pub async fn flush(&self) -> Result<(), SpoolError> {
         let pipeline = self.inner.pipeline.clone();
-        tokio::task::spawn_blocking(move || pipeline.flush(DEFAULT_FLUSH_TIMEOUT))
+        let flushed = tokio::task::spawn_blocking(move || pipeline.flush(DEFAULT_FLUSH_TIMEOUT))
             .await
             .map_err(|e| SpoolError::Flush(e.to_string()))?
-            .map_err(|e| SpoolError::Flush(e.to_string()))
+            .map_err(|e| SpoolError::Flush(e.to_string()));
+        if let Some(uploader) = &self.inner.uploader {
+            // The files just finalized are queued now rather than at the next scan.
+            uploader.scan_now();
+        }
+        flushed
     }
 
     /// Serves OTLP/gRPC and OTLP/HTTP (with `/health`, `/ready`, `/metrics` and the viewer
@@ -248,10 +291,14 @@ impl Spool {
             .metrics_provider(Arc::new({
                 let pipeline = self.inner.pipeline.clone();
                 let forwarder = self.inner.forwarder.clone();
+                let uploader = self.inner.uploader.clone();
                 move |out: &mut String| {
                     pipeline.render_metrics(out);
                     if let Some(f) = &forwarder {
                         crate::forward::render_metrics(f, out);
+                    }
+                    if let Some(u) = &uploader {
+                        u.render_metrics(out);
                     }
                 }
             }));
@@ -377,6 +424,12 @@ impl Spool {
             tracing::info!(?forward, "forwarder stopped");
             report.timed_out |= !forward.drained;
             report.forward_dropped = forward.dropped_items;
+        }
+        // Then the uploader gets what is left (at most UPLOAD_SHUTDOWN_GRACE) for the files
+        // finalized just now; the rest waits on disk for the next start.
+        if let Some(uploader) = &self.inner.uploader {
+            let left = deadline.saturating_duration_since(Instant::now());
+            uploader.shutdown(left.min(UPLOAD_SHUTDOWN_GRACE)).await;
         }
         let pipeline = &self.inner.pipeline;
         for signal in Signal::ALL {

@@ -328,6 +328,9 @@ impl Config {
         if let Some(size) = s.retention_size {
             positive("storage.retention_size", size.0)?;
         }
+        if let Some(upload) = &s.upload {
+            upload.to_options(s)?;
+        }
         if let Some(f) = &self.forward {
             validate_forward(f)?;
         }

@@ -253,6 +253,8 @@ pub struct StorageConfig {
     pub retention_size: Option<ByteSize>,
     /// `none`, `on_rotate` (default) or `every_batch`.
     pub fsync: FsyncPolicy,
+    /// Upload finalized files to S3-compatible object storage; absent means no upload.
+    pub upload: Option<UploadConfig>,
 }
 
 impl Default for StorageConfig {
@@ -265,7 +267,165 @@ impl Default for StorageConfig {
             retention_age: None,
             retention_size: None,
             fsync: FsyncPolicy::OnRotate,
+            upload: None,
         }
+    }
+}
+
+/// `storage.upload:` every finalized file goes to
+/// `PREFIX/<signal>/date=YYYY-MM-DD/hour=HH/<instance id>-<file name>` in the bucket, never
+/// overwriting anything. Credentials come from the AWS environment variables
+/// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`) or the shared profile
+/// files, never from this file, so `--print-config` has nothing to hide here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadConfig {
+    /// `s3://BUCKET/PREFIX` (the prefix may be empty or have several segments).
+    pub url: String,
+    /// An S3-compatible server, `https://host[:port]` (or `http://` on loopback with
+    /// `allow_http`). Default: AWS S3 of the region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// Default: `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's region, else `us-east-1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The profile of `~/.aws/credentials` / `~/.aws/config` to use when the keys are not in
+    /// the environment. Default: `AWS_PROFILE`, else `default`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// Allow a plain `http://` endpoint; refused unless it is a loopback address.
+    #[serde(default)]
+    pub allow_http: bool,
+    /// Delete each local file once its upload is confirmed and recorded. Default false.
+    #[serde(default)]
+    pub delete_after_upload: bool,
+    /// Files at least this large go up as multipart uploads. Default 8MiB.
+    #[serde(default = "default_upload_part")]
+    pub multipart_threshold: ByteSize,
+    /// Part size of multipart uploads, 5MiB to 5GiB. Default 8MiB.
+    #[serde(default = "default_upload_part")]
+    pub part_size: ByteSize,
+    /// Files uploaded at once. Default 2.
+    #[serde(default = "default_upload_concurrency")]
+    pub concurrency: usize,
+    /// How often the output directory is listed for new files. Default 1s.
+    #[serde(default = "default_upload_scan_interval")]
+    pub scan_interval: HumanDuration,
+    /// Time allowed for one request (a put, a part, a copy). Default 60s.
+    #[serde(default = "default_upload_timeout")]
+    pub timeout: HumanDuration,
+    /// Back-off between attempts (attempts never stop: the files wait on disk).
+    #[serde(default)]
+    pub retry: UploadRetryConfig,
+    /// The circuit breaker in front of the object store.
+    #[serde(default)]
+    pub breaker: BreakerConfig,
+}
+
+fn default_upload_part() -> ByteSize {
+    ByteSize(8 << 20)
+}
+
+fn default_upload_concurrency() -> usize {
+    2
+}
+
+fn default_upload_scan_interval() -> HumanDuration {
+    HumanDuration(Duration::from_secs(1))
+}
+
+fn default_upload_timeout() -> HumanDuration {
+    HumanDuration(Duration::from_secs(60))
+}
+
+/// `storage.upload.retry:` exponential back-off with jitter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UploadRetryConfig {
+    /// First back-off. Default 500ms.
+    pub initial_backoff: HumanDuration,
+    /// Back-off cap. Default 30s.
+    pub max_backoff: HumanDuration,
+}
+
+impl Default for UploadRetryConfig {
+    fn default() -> Self {
+        Self {
+            initial_backoff: HumanDuration(Duration::from_millis(500)),
+            max_backoff: HumanDuration(Duration::from_secs(30)),
+        }
+    }
+}
+
+impl UploadConfig {
+    /// An upload section with defaults for everything but the destination.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            endpoint: None,
+            region: None,
+            profile: None,
+            allow_http: false,
+            delete_after_upload: false,
+            multipart_threshold: default_upload_part(),
+            part_size: default_upload_part(),
+            concurrency: default_upload_concurrency(),
+            scan_interval: default_upload_scan_interval(),
+            timeout: default_upload_timeout(),
+            retry: UploadRetryConfig::default(),
+            breaker: BreakerConfig::default(),
+        }
+    }
+
+    /// The uploader's options; every error names its `storage.upload.*` key. `storage` is the
+    /// section this one sits in (its rotation size bounds what one copy can create).
+    pub fn to_options(
+        &self,
+        storage: &StorageConfig,
+    ) -> Result<otlp_spool_upload::UploadOptions, super::ConfigError> {
+        let invalid = |key: &str, problem: String| {
+            super::ConfigError::new(format!("storage.upload.{key}"), problem)
+        };
+        let b = &self.breaker;
+        let breaker = otlp_spool_breaker::CircuitBreaker::builder()
+            .failure_threshold(b.failure_threshold)
+            .open_duration(b.open_duration.0)
+            .max_open_duration(b.max_open_duration.0)
+            .half_open_probes(b.half_open_probes)
+            .successes_to_close(b.successes_to_close)
+            .build()
+            .map_err(|e| invalid("breaker", e.to_string()))?;
+        let credentials = match &self.profile {
+            Some(name) if name.trim().is_empty() => {
+                return Err(invalid("profile", "must not be empty".into()));
+            }
+            Some(name) => otlp_spool_upload::Credentials::profile(name.clone()),
+            None => otlp_spool_upload::Credentials::from_environment(),
+        };
+        if storage.rotate_size.0 > otlp_spool_upload::MAX_PART_SIZE {
+            return Err(super::ConfigError::new(
+                "storage.rotate_size",
+                format!(
+                    "{} is larger than 5GiB, the largest object storage.upload can copy into place",
+                    storage.rotate_size
+                ),
+            ));
+        }
+        otlp_spool_upload::UploadOptions::builder(self.url.clone())
+            .endpoint(self.endpoint.clone())
+            .region(self.region.clone())
+            .allow_http(self.allow_http)
+            .credentials(credentials)
+            .delete_after_upload(self.delete_after_upload)
+            .multipart_threshold(self.multipart_threshold.0)
+            .part_size(self.part_size.0)
+            .concurrency(self.concurrency)
+            .scan_interval(self.scan_interval.0)
+            .request_timeout(self.timeout.0)
+            .backoff(self.retry.initial_backoff.0, self.retry.max_backoff.0)
+            .breaker(breaker)
+            .build()
+            .map_err(|e| invalid(e.key, e.problem))
     }
 }
 

@@ -19,4 +19,5 @@ mod spool_data;
 mod support;
 mod traffic;
 mod ui_browser;
+mod upload;
 mod viewer_cli;

@@ -20,11 +20,23 @@ pub(crate) fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_otlp-spool")
 }
 
+/// `otlp-spool serve` on ports the OS picks, writing to `dir`.
+pub(crate) fn serve_command(dir: &Path) -> Command {
+    let mut command = Command::new(binary());
+    command.args(serve_args(dir));
+    command
+}
+
 impl Server {
     /// Starts the binary writing to `dir` with extra arguments; waits for its "listening" line.
     pub(crate) fn start(dir: &Path, extra: &[&str]) -> Server {
-        let mut command = Command::new(binary());
-        command.args(serve_args(dir)).args(extra);
+        Self::start_with_env(dir, extra, &[])
+    }
+
+    /// Like [`Server::start`] with extra environment variables for the child.
+    pub(crate) fn start_with_env(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut command = serve_command(dir);
+        command.args(extra).envs(env.iter().copied());
         Server::spawn(command)
     }
 
