@@ -117,7 +117,8 @@ def test_python_m_otlp_spool_exit_codes_and_errors(tmp_path):
     assert shown.returncode == 0 and "--output-dir" in out
     bad_flag = _cli("serve", "--no-such-flag")
     _, err = bad_flag.communicate(timeout=60)
-    assert bad_flag.returncode == 2 and "--no-such-flag" in err
+    # a usage error is a start-up error: exit 1, as the binary (2 means "data lost")
+    assert bad_flag.returncode == 1 and "--no-such-flag" in err
     config = tmp_path / "c.yaml"
     config.write_text("storage: { rotate_size: 12 parsecs }\n")
     bad_config = _cli("serve", "--config", str(config), "--output-dir", str(tmp_path / "d"))
