@@ -15,7 +15,8 @@ pub use file::MockClock;
 pub use file::{
     Batches, Clock, Compression, ConfigError, FileError, FileInfo, FileReader, FileStore, Format,
     FsyncPolicy, LOCK_FILE_NAME, OpenError, OtlpRequest, ParseOptionError, QUARANTINE_DIR,
-    ReadError, RecoveryReport, Requests, RetentionReport, SignalWriter, StoreOptions,
-    StoreOptionsBuilder, SystemClock, TickReport, WriteError, WriteErrorKind, WriteReceipt,
+    ReadError, RecoveryReport, Requests, RetentionGuard, RetentionReport, SignalWriter,
+    StoreOptions, StoreOptionsBuilder, SystemClock, TickReport, WriteError, WriteErrorKind,
+    WriteReceipt,
 };
 pub use signal::Signal;

@@ -36,9 +36,9 @@
 //!   plus the file name (unique within a directory) is unique across a fleet.
 //! - **Outages wait on disk.** Attempts retry with exponential back-off and jitter behind an
 //!   `otlp-spool-breaker` circuit breaker, forever; every failure is counted.
-//! - **Retention.** [`UploadState::is_uploaded`] is the retention guard: files not uploaded
-//!   yet are kept by retention-by-age; files the disk budget removes anyway are counted through
-//!   [`UploadState::count_deleted_before_upload`].
+//! - **Retention.** [`UploadState`] is the storage's `RetentionGuard`: files not uploaded
+//!   yet are kept by retention-by-age and deleted last by the disk budget, which counts them
+//!   (`otlp_spool_upload_deleted_before_upload_total`).
 //! - **No reqwest, no aws-lc.** object_store talks through hyper-util + hyper-rustls on the
 //!   ring provider; plain HTTP is allowed only to a loopback endpoint. Credentials come from
 //!   the AWS environment variables or profile files and are never logged.

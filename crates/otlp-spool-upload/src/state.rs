@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use otlp_spool_breaker::State as BreakerState;
-use otlp_spool_storage::{FileInfo, Signal};
+use otlp_spool_storage::{FileInfo, RetentionGuard, Signal};
 use parking_lot::Mutex;
 
 /// A file handed to a worker.
@@ -118,6 +118,17 @@ pub struct UploadStats {
 pub struct UploadState {
     inner: Mutex<Inner>,
     pub(crate) counters: Counters,
+}
+
+/// The storage's retention keeps every file that is not uploaded yet (by age; the byte budget
+/// deletes it last, and it is then counted as deleted before upload).
+impl RetentionGuard for UploadState {
+    fn keep(&self, path: &Path) -> bool {
+        !self.is_uploaded(path)
+    }
+    fn deleted_anyway(&self, paths: &[PathBuf]) {
+        self.count_deleted_before_upload(paths);
+    }
 }
 
 /// `<signal folder>/<file name>` of a path under an output directory.

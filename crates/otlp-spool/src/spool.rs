@@ -22,7 +22,8 @@ use otlp_spool_exporters::{
 use otlp_spool_receiver::{
     Health, Readiness, Receiver, ReceiverMetrics, RunningReceiver, ServeError,
 };
-use otlp_spool_upload::Uploader;
+use otlp_spool_storage::RetentionGuard;
+use otlp_spool_upload::{UploadState, Uploader};
 
 use crate::config::{Config, ConfigError};
 use crate::pipeline::{DropReason, Pipeline, StartError};
@@ -109,20 +110,30 @@ impl SpoolBuilder {
             None => None,
         };
         let forward_sink: Option<Arc<dyn Sink>> = forwarder.clone().map(|f| f as Arc<dyn Sink>);
+        // The upload state exists before the store opens: it is retention's guard from the
+        // first tick (it keeps every file until the uploader knows what is in the bucket).
+        let upload_state = config
+            .storage
+            .upload
+            .as_ref()
+            .map(|_| Arc::<UploadState>::default());
         let pipeline = tokio::task::spawn_blocking({
             let config = config.clone();
-            move || Pipeline::start(&config, forward_sink)
+            let guard = upload_state
+                .clone()
+                .map(|state| state as Arc<dyn RetentionGuard>);
+            move || Pipeline::start(&config, forward_sink, guard)
         })
         .await
         .map_err(|e| SpoolError::Flush(format!("start-up task failed: {e}")))??;
         // The uploader starts once the pipeline holds the directory's lock; it only reads the
         // finalized files (and its own state files beside them).
-        let uploader = match &config.storage.upload {
-            Some(upload) => match upload
+        let uploader = match (&config.storage.upload, upload_state) {
+            (Some(upload), Some(state)) => match upload
                 .to_options(&config.storage)
                 .map_err(SpoolError::from)
                 .and_then(|options| {
-                    Uploader::start(&config.output_dir, options)
+                    Uploader::start_sharing(&config.output_dir, options, state)
                         .map_err(|e| SpoolError::Upload(e.to_string()))
                 }) {
                 Ok(uploader) => Some(uploader),
@@ -135,7 +146,7 @@ impl SpoolBuilder {
                     return Err(e);
                 }
             },
-            None => None,
+            _ => None,
         };
         let readiness = Readiness::new().with_check({
             let pipeline = pipeline.clone();

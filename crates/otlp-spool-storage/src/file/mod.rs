@@ -40,7 +40,7 @@ pub use lane::WriteReceipt;
 pub use lock::LOCK_FILE_NAME;
 pub use name::FileInfo;
 pub use options::{
-    Compression, ConfigError, Format, FsyncPolicy, ParseOptionError, StoreOptions,
+    Compression, ConfigError, Format, FsyncPolicy, ParseOptionError, RetentionGuard, StoreOptions,
     StoreOptionsBuilder,
 };
 pub use reader::{Batches, FileReader, OtlpRequest, Requests};

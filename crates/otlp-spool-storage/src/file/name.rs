@@ -173,11 +173,11 @@ pub(crate) fn parse_utc(text: &str) -> Option<u64> {
     if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
         return None;
     }
+    // Bytes, not `&text[r]`: a multi-byte character inside the name must not split a slice.
     let num = |r: std::ops::Range<usize>| -> Option<u64> {
-        let s = &text[r];
-        s.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| s.parse().ok())?
+        b[r].iter().try_fold(0u64, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u64::from(c - b'0'))
+        })
     };
     let (y, mo, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
     let (h, mi, s) = (num(9..11)?, num(11..13)?, num(13..15)?);
@@ -246,6 +246,11 @@ mod tests {
             "2026013T0000000Z",
             "20260101T240000Z",
             "20260101 000000Z",
+            // A multi-byte character inside the timestamp (16 bytes, so the length check
+            // passes) once panicked the parser at start-up and in every retention tick.
+            "2026é101T00000Z",
+            "20260101T0000é0Z",
+            "éééééééé",
         ] {
             assert_eq!(parse_utc(bad), None, "{bad}");
         }
@@ -269,9 +274,15 @@ mod tests {
             assert_eq!(FileName::parse(Signal::Logs, &text), Some((n, kind)));
         }
         assert_eq!(FileName::parse(Signal::Traces, &n.final_name()), None);
-        assert_eq!(
-            FileName::parse(Signal::Logs, "logs-20261227T033000Z-.arrow"),
-            None
-        );
+        for not_ours in [
+            "logs-20261227T033000Z-.arrow",
+            "logs-2026122é033000Z-000001.arrow",
+            "logs-20261227T033000Z-00000é.arrow",
+            "logs-20261227T033000Z-000001.arrow.bak",
+            "notes.txt",
+            ".logs-20261227T033000Z-000001.arrow",
+        ] {
+            assert_eq!(FileName::parse(Signal::Logs, not_ours), None, "{not_ours}");
+        }
     }
 }

@@ -132,7 +132,26 @@ pub struct StoreOptions {
     pub(crate) max_file_age: Option<Duration>,
     pub(crate) retention_max_age: Option<Duration>,
     pub(crate) retention_max_bytes: Option<u64>,
+    pub(crate) retention_guard: Option<Arc<dyn RetentionGuard>>,
     pub(crate) clock: Arc<dyn Clock>,
+}
+
+/// What retention asks before it deletes a finalized file (for example: "is it uploaded?").
+///
+/// Retention by age never deletes a file the guard keeps. The byte budget
+/// (`retention_max_bytes`) is a disk limit, so it deletes files the guard does not keep first
+/// (even newer ones) and only then, if the signal is still over budget, the kept files, oldest
+/// first: those are reported in [`RetentionReport::forced`](super::RetentionReport::forced) and
+/// passed to [`deleted_anyway`](RetentionGuard::deleted_anyway).
+pub trait RetentionGuard: Send + Sync + fmt::Debug {
+    /// Whether retention must keep the finalized file at `path` (called from the retention
+    /// pass, under no storage lock; keep it cheap).
+    fn keep(&self, path: &Path) -> bool;
+    /// Files the byte budget deleted although [`keep`](RetentionGuard::keep) said to keep
+    /// them, once per pass that deleted any.
+    fn deleted_anyway(&self, paths: &[PathBuf]) {
+        let _ = paths;
+    }
 }
 
 impl fmt::Debug for StoreOptions {
@@ -146,6 +165,7 @@ impl fmt::Debug for StoreOptions {
             .field("max_file_age", &self.max_file_age)
             .field("retention_max_age", &self.retention_max_age)
             .field("retention_max_bytes", &self.retention_max_bytes)
+            .field("retention_guard", &self.retention_guard)
             .field("clock", &self.clock)
             .finish()
     }
@@ -169,6 +189,7 @@ impl StoreOptions {
                 max_file_age: Some(Self::DEFAULT_MAX_FILE_AGE),
                 retention_max_age: None,
                 retention_max_bytes: None,
+                retention_guard: None,
                 clock: Arc::new(SystemClock),
             },
             zero_age: false,
@@ -207,6 +228,10 @@ impl StoreOptions {
     /// Total bytes of finalized files per signal above which the oldest are deleted, if any.
     pub fn retention_max_bytes(&self) -> Option<u64> {
         self.retention_max_bytes
+    }
+    /// The retention guard, if any.
+    pub fn retention_guard(&self) -> Option<&Arc<dyn RetentionGuard>> {
+        self.retention_guard.as_ref()
     }
     /// The clock.
     pub fn clock(&self) -> &Arc<dyn Clock> {
@@ -260,6 +285,11 @@ impl StoreOptionsBuilder {
     /// (default: unbounded).
     pub fn retention_max_bytes(mut self, bytes: Option<u64>) -> Self {
         self.opts.retention_max_bytes = bytes;
+        self
+    }
+    /// What retention asks before deleting a file (default: nothing; every file may go).
+    pub fn retention_guard(mut self, guard: Arc<dyn RetentionGuard>) -> Self {
+        self.opts.retention_guard = Some(guard);
         self
     }
     /// The clock (default [`SystemClock`]).

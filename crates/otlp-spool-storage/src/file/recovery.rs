@@ -97,10 +97,15 @@ pub(crate) fn recover_signal_dir(
     let entries = fs::read_dir(&dir).map_err(|e| FileError::io("list", &dir, e))?;
     for entry in entries {
         let entry = entry.map_err(|e| FileError::io("list", &dir, e))?;
-        let Some(text) = entry.file_name().to_str().map(str::to_owned) else {
-            continue;
-        };
-        let Some((name, kind)) = FileName::parse(signal, &text) else {
+        // Names that are not ours (or do not parse) are left alone: never read, renamed or
+        // deleted by the reader, retention or recovery. Said once, here at the start.
+        let parsed = entry
+            .file_name()
+            .to_str()
+            .and_then(|text| FileName::parse(signal, text));
+        let Some((name, kind)) = parsed else {
+            tracing::warn!(path = %entry.path().display(),
+                "otlp-spool: skipping a file whose name is not an otlp-spool file name; it is left untouched");
             continue;
         };
         max_seq = max_seq.max(name.seq);

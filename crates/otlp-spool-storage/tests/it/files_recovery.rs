@@ -232,3 +232,55 @@ fn a_clean_restart_reports_nothing() {
     );
     assert_eq!(ids(tmp.path(), Signal::Traces).len(), 3);
 }
+
+#[test]
+fn names_that_are_not_ours_are_skipped_at_start_in_retention_and_by_the_reader() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A multi-byte character inside the timestamp once panicked the name parser; the others
+    // are near misses and plain strangers.
+    let strangers: [&str; 5] = [
+        "traces-2026é101T00000Z-000001.arrow",
+        ".traces-20261127T0000é0Z-000002.arrow.tmp",
+        "traces-20261127T000000Z-000003.arrow.bak",
+        "traces-20261127T000000Z-x.arrow",
+        "README.txt",
+    ];
+    for name in strangers {
+        place(tmp.path(), Signal::Traces, name, b"someone's bytes");
+    }
+    let clock = clock();
+    let opts = crate::files_util::options(tmp.path(), &clock)
+        .retention_max_age(Some(std::time::Duration::from_secs(1)))
+        .build()
+        .unwrap();
+    let store = otlp_spool_storage::FileStore::open(opts).unwrap();
+    assert!(
+        store.recovery_report().is_clean(),
+        "{:?}",
+        store.recovery_report()
+    );
+    let w = store.writer(Signal::Traces);
+    w.write(batch(0, 10)).unwrap();
+    w.rotate().unwrap();
+    clock.advance(std::time::Duration::from_secs(3600));
+    let t = store.tick().unwrap();
+    assert_eq!(
+        t.retention.deleted.len(),
+        1,
+        "only our own expired file: {t:?}"
+    );
+    assert!(
+        FileReader::new(tmp.path(), Signal::Traces)
+            .files()
+            .unwrap()
+            .is_empty()
+    );
+    for name in strangers {
+        let path = tmp.path().join(Signal::Traces.as_str()).join(name);
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            b"someone's bytes",
+            "{name} untouched"
+        );
+    }
+}

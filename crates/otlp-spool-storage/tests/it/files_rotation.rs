@@ -1,11 +1,12 @@
 //! Rotation by size and age, retention by age and bytes (mock clock), and rotation racing
 //! writers: every row ends up in exactly one finalized file.
 
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Barrier};
+use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
 
-use otlp_spool_storage::{FileReader, FileStore, Signal};
+use otlp_spool_storage::{FileReader, FileStore, RetentionGuard, Signal};
 
 use crate::files_util::{batch, clock, ids, names, options};
 
@@ -179,4 +180,102 @@ fn rotation_while_writing_keeps_every_row_exactly_once() {
             .iter()
             .all(|n| !n.starts_with('.'))
     );
+}
+
+/// A guard that keeps the files whose name ends in one of `keep`, and records what it is told
+/// was deleted anyway.
+#[derive(Debug, Default)]
+struct KeepSome {
+    keep: Vec<&'static str>,
+    forced: Mutex<Vec<PathBuf>>,
+}
+
+impl RetentionGuard for KeepSome {
+    fn keep(&self, path: &Path) -> bool {
+        self.keep
+            .iter()
+            .any(|k| path.to_string_lossy().ends_with(k))
+    }
+    fn deleted_anyway(&self, paths: &[PathBuf]) {
+        self.forced.lock().unwrap().extend_from_slice(paths);
+    }
+}
+
+fn file_names(paths: &[PathBuf]) -> Vec<String> {
+    paths
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[test]
+fn the_retention_guard_keeps_files_from_age_and_yields_to_the_byte_budget_last() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clock = clock();
+    // Five files, 20 minutes apart; the guard keeps the first two (say, not uploaded yet).
+    let guard = Arc::new(KeepSome {
+        keep: vec!["-000001.arrow", "-000002.arrow"],
+        ..KeepSome::default()
+    });
+    let opts = options(tmp.path(), &clock)
+        .max_file_age(None)
+        .retention_max_age(Some(Duration::from_secs(3600)))
+        .retention_guard(guard.clone())
+        .build()
+        .unwrap();
+    let store = FileStore::open(opts).unwrap();
+    let w = store.writer(Signal::Logs);
+    for i in 0..5 {
+        w.write(batch(i * 10, 10)).unwrap();
+        w.rotate().unwrap();
+        clock.advance(Duration::from_secs(1200));
+    }
+    // At T0 + 110 min files 1-3 (opened at 0, 20, 40 min) are over an hour old; the guard
+    // keeps 1 and 2 from age.
+    clock.advance(Duration::from_secs(600));
+    let t = store.tick().unwrap();
+    assert_eq!(
+        file_names(&t.retention.deleted),
+        ["logs-20261127T004000Z-000003.arrow"]
+    );
+    assert!(t.retention.forced.is_empty());
+    assert!(guard.forced.lock().unwrap().is_empty());
+    drop((store, w));
+
+    // A byte budget of one and a half files with four left (1, 2, 4, 5): it deletes the
+    // unguarded files 4 and 5 first, although they are newer, then the oldest kept one, and
+    // reports that one as forced.
+    let one = FileReader::new(tmp.path(), Signal::Logs).files().unwrap()[0].bytes;
+    let opts = options(tmp.path(), &clock)
+        .max_file_age(None)
+        .max_file_bytes(one)
+        .retention_max_age(Some(Duration::from_secs(3600)))
+        .retention_max_bytes(Some(one + one / 2))
+        .retention_guard(guard.clone())
+        .build()
+        .unwrap();
+    let store = FileStore::open(opts).unwrap();
+    let t = store.tick().unwrap();
+    assert_eq!(
+        file_names(&t.retention.deleted),
+        [
+            "logs-20261127T010000Z-000004.arrow",
+            "logs-20261127T012000Z-000005.arrow",
+            "logs-20261127T000000Z-000001.arrow"
+        ]
+    );
+    assert_eq!(
+        file_names(&t.retention.forced),
+        ["logs-20261127T000000Z-000001.arrow"]
+    );
+    assert_eq!(*guard.forced.lock().unwrap(), t.retention.forced);
+    let left = file_names(
+        &FileReader::new(tmp.path(), Signal::Logs)
+            .files()
+            .unwrap()
+            .into_iter()
+            .map(|f| f.path)
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(left, ["logs-20261127T002000Z-000002.arrow"]);
 }

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use otlp_spool_buffer::{BatchBuffer, Policy, PushError, Weighted as _};
 use otlp_spool_core::{Signal, Sink, SinkError, Telemetry};
-use otlp_spool_storage::{BatchLimits, FileStore, StoreOptions};
+use otlp_spool_storage::{BatchLimits, FileStore, RetentionGuard, StoreOptions};
 use parking_lot::Mutex;
 
 use crate::config::{BufferPolicy, Config, FileCompression, FileFormat, FsyncPolicy};
@@ -90,8 +90,12 @@ impl std::fmt::Debug for Pipeline {
 
 impl Pipeline {
     /// Opens the output directory (lock, crash recovery) and starts one flusher per signal.
-    pub fn start(config: &Config, forward: Option<Arc<dyn Sink>>) -> Result<Arc<Self>, StartError> {
-        let store = FileStore::open(store_options(config)?)
+    pub fn start(
+        config: &Config,
+        forward: Option<Arc<dyn Sink>>,
+        retention_guard: Option<Arc<dyn RetentionGuard>>,
+    ) -> Result<Arc<Self>, StartError> {
+        let store = FileStore::open(store_options(config, retention_guard)?)
             .map_err(|e| StartError::Storage(e.to_string()))?;
         let recovery = store.recovery_report();
         if !recovery.is_clean() {
@@ -404,9 +408,16 @@ fn batch_limits(b: &crate::config::BufferConfig) -> Result<BatchLimits, StartErr
         })
 }
 
-fn store_options(config: &Config) -> Result<StoreOptions, StartError> {
+fn store_options(
+    config: &Config,
+    retention_guard: Option<Arc<dyn RetentionGuard>>,
+) -> Result<StoreOptions, StartError> {
     let s = &config.storage;
-    StoreOptions::builder(&config.output_dir)
+    let mut builder = StoreOptions::builder(&config.output_dir);
+    if let Some(guard) = retention_guard {
+        builder = builder.retention_guard(guard);
+    }
+    builder
         .format(match s.format {
             FileFormat::Arrow => otlp_spool_storage::Format::Arrow,
             FileFormat::Parquet => otlp_spool_storage::Format::Parquet,

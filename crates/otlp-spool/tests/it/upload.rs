@@ -354,3 +354,92 @@ fn the_binary_refuses_a_bad_upload_section_before_binding() {
     assert!(stderr.contains("storage.upload.url"), "{stderr}");
     assert!(!stderr.contains("otlp-spool listening"), "{stderr}");
 }
+
+/// How long ago the file was last written (for a finalized file: since it was finalized, so
+/// its name's open time is at least that long ago too).
+fn age(path: &Path) -> Duration {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_by_age_keeps_files_until_they_are_uploaded() {
+    tokio::time::timeout(Duration::from_secs(180), async {
+        let root = tempfile::tempdir().unwrap();
+        let lake = S3TestServer::start(&root.path().join("s3"), BUCKET).unwrap();
+        let dir = root.path().join("data");
+        let path = config(root.path(), &lake, "");
+        let yaml = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(
+            &path,
+            yaml.replace("storage:\n", "storage:\n  retention_age: 1s\n"),
+        )
+        .unwrap();
+        // The bucket takes no write: every file stays "not uploaded".
+        lake.hold_writes(true);
+        let mut server = start(&dir, &path);
+        send(&server, 0, 20).await;
+        // Wait until a file was finalized 3 s ago: retention (1 s, checked every housekeeping
+        // tick of 1 s) has seen it expired more than once, and kept it.
+        let mut expired = Vec::new();
+        for _ in 0..200 {
+            let (done, _) = files(&dir, "traces");
+            expired = done
+                .into_iter()
+                .filter(|f| age(f) >= Duration::from_secs(3))
+                .collect();
+            if !expired.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(!expired.is_empty(), "a file was finalized and expired");
+        assert!(
+            lake.held_writes() > 0,
+            "its upload is waiting at the bucket"
+        );
+        for f in &expired {
+            assert!(f.exists(), "retention kept {} (not uploaded)", f.display());
+        }
+        assert_eq!(
+            metric(&server, "otlp_spool_upload_deleted_before_upload_total").await,
+            0
+        );
+
+        // Once the bucket takes writes, the files are uploaded and then retention deletes them.
+        lake.hold_writes(false);
+        let mut left = usize::MAX;
+        for _ in 0..300 {
+            left = files(&dir, "traces").0.len();
+            if left == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(left, 0, "every uploaded expired file was deleted");
+        let uploaded = metric(&server, "otlp_spool_upload_files_total").await;
+        assert!(uploaded >= expired.len() as u64, "{uploaded} uploaded");
+        let in_lake = lake
+            .objects()
+            .iter()
+            .filter(|(k, _)| k.contains("/traces/") && !k.contains("/_staging/"))
+            .count();
+        assert!(
+            in_lake as u64 >= uploaded,
+            "every uploaded file is an object"
+        );
+        assert_eq!(
+            metric(&server, "otlp_spool_upload_deleted_before_upload_total").await,
+            0
+        );
+        let status = tokio::task::spawn_blocking(move || server.terminate())
+            .await
+            .unwrap();
+        assert!(status.success(), "exit status {status:?}");
+    })
+    .await
+    .expect("the test finished in time");
+}
