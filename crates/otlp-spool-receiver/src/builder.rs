@@ -17,6 +17,10 @@ use crate::readiness::Readiness;
 
 /// Default maximum body size, checked after decompression: 20 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
+/// Default cap on the bytes of request bodies buffered at once, over every connection of both
+/// ports: 64 MiB (three bodies of the largest size; a 512-span request is ~200 KB). Bodies
+/// past it get 503 / UNAVAILABLE with a retry hint.
+pub const DEFAULT_MAX_BODY_BUFFER: usize = 64 * 1024 * 1024;
 /// Default maximum write cost of one request (`Telemetry::write_cost`): 64 MiB.
 pub const DEFAULT_MAX_DECODED_BYTES: usize = 64 * 1024 * 1024;
 /// Default limit of AnyValue nesting (an attribute's value is level 1): 31, the deepest that
@@ -75,6 +79,15 @@ pub enum BuildError {
     /// `max_nesting_depth` was 0 or above [`DEFAULT_MAX_NESTING_DEPTH`].
     #[error("max_nesting_depth must be between 1 and {DEFAULT_MAX_NESTING_DEPTH}, got {0}")]
     NestingDepth(u32),
+    /// `max_body_buffer` is below `max_body_bytes`: a body of the largest size could never be
+    /// read.
+    #[error("max_body_buffer ({buffer}) must be at least max_body_size ({body})")]
+    BodyBufferBelowBodyLimit {
+        /// `max_body_buffer`.
+        buffer: usize,
+        /// `max_body_bytes`.
+        body: usize,
+    },
     /// `max_concurrent_requests` was 0.
     #[error("max_concurrent_requests must be at least 1")]
     ZeroConcurrency,
@@ -105,6 +118,7 @@ pub struct ReceiverBuilder {
     grpc_addr: Option<SocketAddr>,
     http_addr: Option<SocketAddr>,
     max_body_bytes: usize,
+    max_body_buffer: usize,
     max_decoded_bytes: usize,
     max_nesting_depth: u32,
     max_concurrent_requests: usize,
@@ -123,6 +137,7 @@ impl ReceiverBuilder {
             grpc_addr: Some(DEFAULT_GRPC_ADDR),
             http_addr: Some(DEFAULT_HTTP_ADDR),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_body_buffer: DEFAULT_MAX_BODY_BUFFER,
             max_decoded_bytes: DEFAULT_MAX_DECODED_BYTES,
             max_nesting_depth: DEFAULT_MAX_NESTING_DEPTH,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
@@ -174,6 +189,14 @@ impl ReceiverBuilder {
     /// message). Larger ones get 413 / RESOURCE_EXHAUSTED.
     pub fn max_body_bytes(mut self, bytes: usize) -> Self {
         self.max_body_bytes = bytes;
+        self
+    }
+
+    /// Cap on the bytes of request bodies buffered at once, over every connection of both
+    /// ports (default [`DEFAULT_MAX_BODY_BUFFER`]); at least `max_body_bytes`. A body that would
+    /// pass it is answered 503 / UNAVAILABLE (retry later) before more of it is read.
+    pub fn max_body_buffer(mut self, bytes: usize) -> Self {
+        self.max_body_buffer = bytes;
         self
     }
 
@@ -303,6 +326,12 @@ impl ReceiverBuilder {
         if self.max_body_bytes == 0 {
             return Err(BuildError::ZeroBodyLimit);
         }
+        if self.max_body_buffer < self.max_body_bytes {
+            return Err(BuildError::BodyBufferBelowBodyLimit {
+                buffer: self.max_body_buffer,
+                body: self.max_body_bytes,
+            });
+        }
         if self.max_decoded_bytes == 0 {
             return Err(BuildError::ZeroDecodedLimit);
         }
@@ -328,6 +357,7 @@ impl ReceiverBuilder {
             grpc_addr: self.grpc_addr,
             http_addr: self.http_addr,
             max_body_bytes: self.max_body_bytes,
+            max_body_buffer: self.max_body_buffer,
             max_decoded_bytes: self.max_decoded_bytes,
             max_nesting_depth: self.max_nesting_depth,
             max_concurrent_requests: self.max_concurrent_requests,
@@ -349,6 +379,7 @@ impl fmt::Debug for ReceiverBuilder {
             .field("grpc_addr", &self.grpc_addr)
             .field("http_addr", &self.http_addr)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_body_buffer", &self.max_body_buffer)
             .field("max_decoded_bytes", &self.max_decoded_bytes)
             .field("max_nesting_depth", &self.max_nesting_depth)
             .field("max_concurrent_requests", &self.max_concurrent_requests)
@@ -369,6 +400,7 @@ pub struct Receiver {
     pub(crate) grpc_addr: Option<SocketAddr>,
     pub(crate) http_addr: Option<SocketAddr>,
     pub(crate) max_body_bytes: usize,
+    pub(crate) max_body_buffer: usize,
     pub(crate) max_decoded_bytes: usize,
     pub(crate) max_nesting_depth: u32,
     pub(crate) max_concurrent_requests: usize,

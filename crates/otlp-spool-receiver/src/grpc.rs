@@ -203,8 +203,25 @@ impl GrpcService {
         // The whole message first (bounded in size and time), the concurrency slot after.
         let (parts, body) = request.into_parts();
         let limit = shared.max_body_bytes.saturating_add(GRPC_FRAME_HEADER);
-        let request = match crate::body::read_body(body, limit, shared.read_timeout).await {
-            Ok(body) => Request::from_parts(parts, http_body_util::Full::new(body)),
+        let declared = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let read = crate::body::read_body(
+            body,
+            limit,
+            declared,
+            &shared.body_budget,
+            shared.read_timeout,
+        )
+        .await;
+        // The lease lives until the answer: the bytes stay in the body budget while handled.
+        let (request, _lease) = match read {
+            Ok(body) => (
+                Request::from_parts(parts, http_body_util::Full::new(body.bytes)),
+                body.lease,
+            ),
             Err(e) => return refuse(shared, e.into()),
         };
         let Some(_permit) = shared.limit.try_acquire() else {

@@ -161,8 +161,17 @@ async fn export(
             "the body of {len} bytes is over the limit of {max} bytes (receiver.max_body_size)"
         )));
     }
-    // The body first, the concurrency slot after: a slow body must not hold a slot.
-    let body = read_body(request.into_body(), max, shared.read_timeout).await?;
+    // The body first, the concurrency slot after: a slow body must not hold a slot. Its bytes
+    // stay held in the body budget until the request is answered.
+    let body = read_body(
+        request.into_body(),
+        max,
+        declared,
+        &shared.body_budget,
+        shared.read_timeout,
+    )
+    .await?;
+    let (body, _lease) = (body.bytes, body.lease);
     let _permit = shared
         .limit
         .try_acquire()

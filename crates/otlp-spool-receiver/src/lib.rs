@@ -92,10 +92,10 @@ mod tls;
 
 pub use builder::{
     BuildError, DEFAULT_GRPC_ADDR, DEFAULT_HTTP_ADDR, DEFAULT_IDLE_TIMEOUT, DEFAULT_KEEPALIVE_TIME,
-    DEFAULT_KEEPALIVE_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENT_REQUESTS,
-    DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_DECODED_BYTES,
-    DEFAULT_MAX_NESTING_DEPTH, DEFAULT_READ_HEADER_TIMEOUT, DEFAULT_READ_TIMEOUT,
-    DEFAULT_TLS_HANDSHAKE_TIMEOUT, Receiver, ReceiverBuilder,
+    DEFAULT_KEEPALIVE_TIMEOUT, DEFAULT_MAX_BODY_BUFFER, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_DECODED_BYTES, DEFAULT_MAX_NESTING_DEPTH, DEFAULT_READ_HEADER_TIMEOUT,
+    DEFAULT_READ_TIMEOUT, DEFAULT_TLS_HANDSHAKE_TIMEOUT, Receiver, ReceiverBuilder,
 };
 #[doc(hidden)]
 pub use decode::decompress;
@@ -104,7 +104,7 @@ pub use decode::{
 };
 pub use extension::{ExtensionFuture, HttpExtension};
 pub use health::Health;
-pub use limit::{ConcurrencyLimit, Permit};
+pub use limit::{BodyBudget, BodyLease, ConcurrencyLimit, Permit};
 pub use metrics::{CloseReason, MetricsProvider, ReceiverMetrics, RejectReason, Transport};
 pub use otlp_spool_core::wire::Refused;
 pub use readiness::Readiness;

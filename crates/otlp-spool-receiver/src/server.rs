@@ -34,7 +34,7 @@ use crate::builder::Receiver;
 use crate::conn::{ConnContext, PortService, ResponseBody, stopped};
 use crate::grpc::GrpcService;
 use crate::http::HttpService;
-use crate::limit::ConcurrencyLimit;
+use crate::limit::{BodyBudget, ConcurrencyLimit};
 use crate::metrics::ReceiverMetrics;
 use crate::shared::Shared;
 
@@ -92,6 +92,7 @@ impl Receiver {
             sink,
             metrics: self.metrics.clone(),
             limit: ConcurrencyLimit::new(self.max_concurrent_requests),
+            body_budget: BodyBudget::new(self.max_body_buffer),
             max_body_bytes: self.max_body_bytes,
             read_timeout: self.conn.read_timeout,
             health: self.health,

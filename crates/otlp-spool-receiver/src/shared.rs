@@ -14,7 +14,7 @@ use crate::auth::BearerToken;
 use crate::decode::Limits;
 use crate::extension::HttpExtension;
 use crate::health::Health;
-use crate::limit::ConcurrencyLimit;
+use crate::limit::{BodyBudget, ConcurrencyLimit};
 use crate::metrics::{MetricsProvider, ReceiverMetrics};
 use crate::readiness::Readiness;
 use crate::reject::Rejection;
@@ -24,6 +24,7 @@ pub(crate) struct Shared {
     pub(crate) sink: Arc<dyn Sink>,
     pub(crate) metrics: Arc<ReceiverMetrics>,
     pub(crate) limit: ConcurrencyLimit,
+    pub(crate) body_budget: BodyBudget,
     pub(crate) max_body_bytes: usize,
     /// How long a request body may take to arrive (`body.rs`).
     pub(crate) read_timeout: std::time::Duration,

@@ -68,3 +68,32 @@ fn readiness_flag_is_shared() {
         assert!(!readiness.is_ready());
     });
 }
+
+/// Two bodies grow their leases (30 then 60 bytes each) against a budget of 100: the bytes
+/// held never pass it, at most one of them reaches 60, and every byte comes back.
+#[test]
+fn body_leases_never_pass_the_budget_and_give_every_byte_back() {
+    loom::model(|| {
+        let budget = otlp_spool_receiver::BodyBudget::new(100);
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let budget = budget.clone();
+                thread::spawn(move || {
+                    let mut lease = budget.lease();
+                    assert!(lease.hold(30), "30 + 30 fit in 100");
+                    let grown = lease.hold(60);
+                    assert!(budget.used() <= 100, "{} bytes held", budget.used());
+                    assert_eq!(lease.held(), if grown { 60 } else { 30 });
+                    grown
+                })
+            })
+            .collect();
+        let grown = handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|&g| g)
+            .count();
+        assert!(grown <= 1, "60 + 60 bytes held with a budget of 100");
+        assert_eq!(budget.used(), 0);
+    });
+}

@@ -287,6 +287,7 @@ impl Spool {
             .grpc_addr(grpc_addr)
             .http_addr(http_addr)
             .max_body_bytes(usize::try_from(r.max_body_size.0).unwrap_or(usize::MAX))
+            .max_body_buffer(usize::try_from(r.max_body_buffer.0).unwrap_or(usize::MAX))
             .max_decoded_bytes(usize::try_from(r.max_decoded_size.0).unwrap_or(usize::MAX))
             .max_nesting_depth(r.max_nesting_depth)
             .max_concurrent_requests(r.max_concurrent_requests)

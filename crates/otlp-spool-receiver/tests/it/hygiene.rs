@@ -494,3 +494,108 @@ async fn health_answers_503_naming_every_failing_check() {
     })
     .await;
 }
+
+/// A traces request of about `bytes` bytes (spans with a long name).
+fn body_of(bytes: usize) -> Vec<u8> {
+    let name = "b".repeat(1000);
+    let spans = (0..bytes / 1030 + 1)
+        .map(|i| good_span((i % 250) as u8 + 1, &name))
+        .collect();
+    traces(spans).encode_to_vec()
+}
+
+/// Posts `body` until it is answered 200 or `limit` passes; the last status.
+async fn post_until_accepted(server: &Server, body: &[u8], limit: Duration) -> u16 {
+    let deadline = Instant::now() + limit;
+    loop {
+        let reply = post(
+            &server,
+            "/v1/traces",
+            "application/x-protobuf",
+            None,
+            body.to_vec(),
+        )
+        .await;
+        if reply.status == 200 || Instant::now() >= deadline {
+            return reply.status;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn bodies_in_flight_share_one_byte_budget_and_the_excess_gets_503_naming_it() {
+    bounded(async {
+        // Bodies up to 64 KiB, 64 KiB of them in flight at once.
+        let server = start_with(
+            builder()
+                .max_body_bytes(64 << 10)
+                .max_body_buffer(64 << 10)
+                .read_timeout(Duration::from_secs(30)),
+        )
+        .await;
+        let other = body_of(30 << 10);
+
+        // 1. A declared 40 KiB body that trickles: its whole length is held from the head on.
+        let mut declared = TcpStream::connect(server.http()).await.unwrap();
+        declared.write_all(export_head(40 << 10).as_bytes()).await.unwrap();
+        declared.write_all(b"\x0a").await.unwrap();
+        let mut refused = None;
+        for _ in 0..100 {
+            let reply = post(&server, "/v1/traces", "application/x-protobuf", None, other.clone()).await;
+            if reply.status == 503 {
+                refused = Some(reply);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let reply = refused.expect("the 30 KiB request found the budget held by the slow body");
+        assert!(reply.text().contains("receiver.max_body_buffer"), "{}", reply.text());
+        assert!(reply.header("retry-after").is_some());
+        drop(declared);
+        // The closed connection gives its bytes back: the same request now goes through.
+        assert_eq!(post_until_accepted(&server, &other, Duration::from_secs(5)).await, 200);
+
+        // 2. A chunked body that sent 40 KiB and stalls: what arrived is held.
+        let mut chunked = TcpStream::connect(server.http()).await.unwrap();
+        chunked
+            .write_all(
+                b"POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-protobuf\r\ntransfer-encoding: chunked\r\n\r\n",
+            )
+            .await
+            .unwrap();
+        let part = vec![0u8; 40 << 10];
+        chunked.write_all(format!("{:x}\r\n", part.len()).as_bytes()).await.unwrap();
+        chunked.write_all(&part).await.unwrap();
+        chunked.write_all(b"\r\n").await.unwrap();
+        let mut status = 0;
+        for _ in 0..100 {
+            status = post(&server, "/v1/traces", "application/x-protobuf", None, other.clone())
+                .await
+                .status;
+            if status == 503 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(status, 503, "the chunked body's 40 KiB are held as they arrive");
+        drop(chunked);
+        assert_eq!(post_until_accepted(&server, &other, Duration::from_secs(5)).await, 200);
+        assert_eq!(server.sink.calls(), 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_body_buffer_below_the_body_limit_is_refused_naming_both() {
+    let err = builder()
+        .max_body_bytes(2 << 20)
+        .max_body_buffer(1 << 20)
+        .build()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("max_body_buffer") && text.contains("max_body_size"),
+        "{text}"
+    );
+}

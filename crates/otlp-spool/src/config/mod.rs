@@ -265,6 +265,15 @@ impl Config {
         let r = &self.receiver;
         positive("receiver.max_body_size", r.max_body_size.0)?;
         positive("receiver.max_decoded_size", r.max_decoded_size.0)?;
+        if r.max_body_buffer.0 < r.max_body_size.0 {
+            return Err(ConfigError::new(
+                "receiver.max_body_buffer",
+                format!(
+                    "{} is below receiver.max_body_size ({}): a body of the largest size could never be read",
+                    r.max_body_buffer.0, r.max_body_size.0
+                ),
+            ));
+        }
         let deepest = otlp_spool_receiver::DEFAULT_MAX_NESTING_DEPTH;
         if !(1..=deepest).contains(&r.max_nesting_depth) {
             return Err(ConfigError::new(

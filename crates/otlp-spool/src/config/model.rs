@@ -60,6 +60,11 @@ impl Default for Config {
 pub struct ReceiverConfig {
     /// Largest request body, checked after decompression. Default 20MiB.
     pub max_body_size: ByteSize,
+    /// Bytes of request bodies buffered at once, over every connection of both ports (bodies are
+    /// read before a concurrency slot is taken, so without it their memory was bounded only by
+    /// `max_connections` x `max_body_size`). A body that would pass it gets 503 / UNAVAILABLE
+    /// with a retry hint before more of it is read. At least `max_body_size`. Default 64MiB.
+    pub max_body_buffer: ByteSize,
     /// Largest write cost of one request: the memory the storage writer would need to turn it
     /// into Arrow (`Telemetry::write_cost`, estimated from its size and item count). Costlier
     /// requests get 413 / RESOURCE_EXHAUSTED. Default 64MiB.
@@ -105,6 +110,7 @@ impl Default for ReceiverConfig {
         use otlp_spool_receiver as r;
         Self {
             max_body_size: ByteSize(20 << 20),
+            max_body_buffer: ByteSize(r::DEFAULT_MAX_BODY_BUFFER as u64),
             max_decoded_size: ByteSize(64 << 20),
             max_nesting_depth: r::DEFAULT_MAX_NESTING_DEPTH,
             max_concurrent_requests: 256,

@@ -235,6 +235,10 @@ fn bad_values_are_named() {
             "receiver.max_decoded_size",
         ),
         (
+            "receiver:\n  max_body_size: 32MiB\n  max_body_buffer: 16MiB\n",
+            "receiver.max_body_buffer",
+        ),
+        (
             "receiver:\n  max_decoded_size: huge\n",
             "receiver.max_decoded_size",
         ),
