@@ -85,5 +85,4 @@ pub use otlp_spool_core::{Sink, SinkError, Telemetry};
 pub mod __private {
     pub use crate::exporter_state::Gate;
     pub use crate::queue::{MergeFrom, PushError, Queue, QueueCounts, Taken};
-    pub use crate::transport::encode_retry_info_status;
 }

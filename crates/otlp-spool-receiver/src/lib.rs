@@ -106,9 +106,9 @@ pub use extension::{ExtensionFuture, HttpExtension};
 pub use health::Health;
 pub use limit::{ConcurrencyLimit, Permit};
 pub use metrics::{CloseReason, MetricsProvider, ReceiverMetrics, RejectReason, Transport};
+pub use otlp_spool_core::rpc_status::retry_delay_from_status_details;
 pub use otlp_spool_core::wire::Refused;
 pub use readiness::Readiness;
-pub use reject::retry_delay_from_status_details;
 pub use server::{RunningReceiver, ServeError};
 
 pub use otlp_spool_core::{ExportRequest, Signal, Sink, SinkError, Telemetry};
