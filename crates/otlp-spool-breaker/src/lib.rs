@@ -57,6 +57,7 @@
 //! * Loom models (`tests/loom.rs`, `--cfg otlp_spool_loom`) check probe admission, single
 //!   transitions, dropped permits and the publication of the open deadline; every shared
 //!   atomic goes through a private `sync` shim.
+#![forbid(unsafe_code)]
 
 mod breaker;
 mod builder;

@@ -71,6 +71,7 @@
 //! * Connection hygiene after the Collector's server settings: header, body, idle and
 //!   TLS-handshake timeouts, a cap on open connections, HTTP/2 stream cap and keep-alive
 //!   pings; bodies are read before a request takes a concurrency slot (see the builder).
+#![forbid(unsafe_code)]
 
 mod auth;
 mod body;
