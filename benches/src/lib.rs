@@ -16,6 +16,7 @@
 //! assert_eq!(spans, 512);
 //! assert!(body.len() > 512 * 250);
 //! ```
+#![forbid(unsafe_code)]
 
 mod client;
 mod latency;

@@ -1,8 +1,8 @@
 //! Project automation for otlp-spool, run as `cargo xtask <command>`.
 //!
 //! Commands:
-//! - `loom [-p CRATE]...`: runs every crate's loom models (`tests/loom.rs`) under
-//!   `--cfg otlp_spool_loom`, in release, in a separate target dir.
+//! - `loom [-p CRATE]...`: runs every crate's loom models (`tests/loom.rs`, or the in-crate
+//!   `src/loom_models.rs`) under `--cfg otlp_spool_loom`, in release, in a separate target dir.
 //! - `bench-compare [--base REV] [-p CRATE]... [--quick] [--threshold PCT] [--rounds N]
 //!   [--filter SUBSTR]`: builds the base revision in a git worktree and the working tree, runs their
 //!   criterion benchmarks alternately and reports base, head, change and measured noise per
@@ -13,6 +13,7 @@
 //!
 //! Everything here shells out to `cargo` and `git`; the only logic worth testing in isolation (the
 //! regression verdict) lives in `bench_compare::stats`.
+#![forbid(unsafe_code)]
 
 mod bench_compare;
 mod load;

@@ -6,6 +6,7 @@
 //! server the same way (pinned, measured from `/proc`, stopped with SIGTERM) for a side-by-side
 //! comparison; it is ready once its port accepts connections, and nothing is checked after
 //! the run besides its stopping. See benches/README.md for the commands.
+#![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};

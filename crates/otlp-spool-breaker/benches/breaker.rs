@@ -1,6 +1,8 @@
-//! Closed-state acquire + success and Open-state rejection, each beside two naive baselines
-//! written here: the same state machine behind one `tokio::sync::Mutex` (the naive design,
-//! locked with `blocking_lock` from plain threads) and behind one `parking_lot::Mutex`.
+//! Closed-state acquire + success and Open-state rejection, each beside three naive baselines
+//! (`common/mod.rs`): the same state machine behind one `tokio::sync::Mutex` (the naive design,
+//! locked with `blocking_lock` from plain threads), behind one `parking_lot::Mutex` (both locked
+//! twice per call, like the breaker's two steps) and behind one `std::sync::Mutex` locked once
+//! per call.
 //!
 //! On a shared machine wall time includes time the thread spent descheduled. With
 //! `BREAKER_BENCH_CPU_TIME=1` the single-threaded groups measure the thread's on-CPU time
@@ -17,155 +19,11 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use otlp_spool_breaker::{CircuitBreaker, Clock, FailureRate, SystemClock};
 
-/// The naive breaker's state: every field behind one lock.
-#[derive(Debug, Default)]
-struct Naive {
-    open: bool,
-    consecutive_failures: u32,
-    opened_at: Duration,
-    permitted: u64,
-    rejected: u64,
-    successes: u64,
-    failures: u64,
-}
-
-const THRESHOLD: u32 = 5;
-const OPEN_FOR: Duration = Duration::from_secs(3600);
-
-impl Naive {
-    fn acquire(&mut self, clock: &SystemClock) -> Result<(), Duration> {
-        if self.open {
-            let left = (self.opened_at + OPEN_FOR).saturating_sub(clock.now());
-            if !left.is_zero() {
-                self.rejected += 1;
-                return Err(left);
-            }
-            self.open = false; // half-open handling elided: never reached in these benches
-        }
-        self.permitted += 1;
-        Ok(())
-    }
-
-    fn success(&mut self) {
-        self.successes += 1;
-        self.consecutive_failures = 0;
-    }
-
-    fn failure(&mut self, clock: &SystemClock) {
-        self.failures += 1;
-        self.consecutive_failures += 1;
-        if self.consecutive_failures >= THRESHOLD {
-            self.open = true;
-            self.opened_at = clock.now();
-        }
-    }
-}
-
-/// Naive design 1: one `tokio::sync::Mutex` (as a naive async caller would hold it).
-#[derive(Debug, Default)]
-struct TokioBreaker {
-    state: tokio::sync::Mutex<Naive>,
-    clock: SystemClock,
-}
-
-/// Naive design 2: one `parking_lot::Mutex`.
-#[derive(Debug, Default)]
-struct ParkingLotBreaker {
-    state: parking_lot::Mutex<Naive>,
-    clock: SystemClock,
-}
-
-/// The operations every contender implements.
-trait Contender: Sync {
-    /// Closed: acquire, then report success. Open: acquire is rejected.
-    fn op(&self) -> bool;
-    fn force_open(&self);
-}
-
-impl Contender for CircuitBreaker {
-    #[inline]
-    fn op(&self) -> bool {
-        match self.try_acquire() {
-            Ok(permit) => {
-                permit.success();
-                true
-            }
-            Err(rejected) => {
-                black_box(rejected.retry_after());
-                false
-            }
-        }
-    }
-
-    fn force_open(&self) {
-        while let Ok(p) = self.try_acquire() {
-            p.failure();
-        }
-    }
-}
-
-impl Contender for TokioBreaker {
-    fn op(&self) -> bool {
-        let admitted = self.state.blocking_lock().acquire(&self.clock);
-        match admitted {
-            Ok(()) => {
-                self.state.blocking_lock().success();
-                true
-            }
-            Err(left) => {
-                black_box(left);
-                false
-            }
-        }
-    }
-
-    fn force_open(&self) {
-        for _ in 0..THRESHOLD {
-            self.state.blocking_lock().failure(&self.clock);
-        }
-    }
-}
-
-impl Contender for ParkingLotBreaker {
-    fn op(&self) -> bool {
-        let admitted = self.state.lock().acquire(&self.clock);
-        match admitted {
-            Ok(()) => {
-                self.state.lock().success();
-                true
-            }
-            Err(left) => {
-                black_box(left);
-                false
-            }
-        }
-    }
-
-    fn force_open(&self) {
-        for _ in 0..THRESHOLD {
-            self.state.lock().failure(&self.clock);
-        }
-    }
-}
-
-fn lock_free() -> CircuitBreaker {
-    CircuitBreaker::builder()
-        .failure_threshold(THRESHOLD)
-        .open_duration(OPEN_FOR)
-        .build()
-        .expect("valid")
-}
-
-fn lock_free_with_rate() -> CircuitBreaker {
-    CircuitBreaker::builder()
-        .failure_threshold(THRESHOLD)
-        .failure_rate(FailureRate::new(0.5).window(100).minimum_calls(20))
-        .open_duration(OPEN_FOR)
-        .build()
-        .expect("valid")
-}
+mod common;
+use common::{
+    Contender, ParkingLotBreaker, StdMutexBreaker, TokioBreaker, lock_free, lock_free_with_rate,
+};
 
 /// `iters` calls on each of `threads` threads; returns wall time / threads, so criterion's
 /// per-iteration figure is wall time per operation over all threads.
@@ -237,10 +95,12 @@ fn closed(c: &mut Criterion) {
     let lf_rate = lock_free_with_rate();
     let pl = ParkingLotBreaker::default();
     let tk = TokioBreaker::default();
+    let sm = StdMutexBreaker::default();
 
     let mut g = c.benchmark_group("closed_acquire_success_1_thread");
     g.bench_function("lock_free", |b| single(b, &lf));
     g.bench_function("lock_free_rate_window", |b| single(b, &lf_rate));
+    g.bench_function("std_mutex", |b| single(b, &sm));
     g.bench_function("parking_lot_mutex", |b| single(b, &pl));
     g.bench_function("tokio_mutex", |b| single(b, &tk));
     g.finish();
@@ -249,6 +109,9 @@ fn closed(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("closed_acquire_success_{threads}_threads"));
         g.bench_function("lock_free", |b| {
             b.iter_custom(|iters| on_threads(&lf, threads, iters))
+        });
+        g.bench_function("std_mutex", |b| {
+            b.iter_custom(|iters| on_threads(&sm, threads, iters))
         });
         g.bench_function("parking_lot_mutex", |b| {
             b.iter_custom(|iters| on_threads(&pl, threads, iters))
@@ -265,13 +128,19 @@ fn open(c: &mut Criterion) {
     let lf = lock_free();
     let pl = ParkingLotBreaker::default();
     let tk = TokioBreaker::default();
+    let sm = StdMutexBreaker::default();
     lf.force_open();
     pl.force_open();
     tk.force_open();
+    sm.force_open();
 
     let mut g = c.benchmark_group("open_rejection_1_thread");
-    assert!(!lf.op() && !pl.op() && !tk.op(), "all three are open");
+    assert!(
+        !lf.op() && !pl.op() && !tk.op() && !sm.op(),
+        "all four are open"
+    );
     g.bench_function("lock_free", |b| single(b, &lf));
+    g.bench_function("std_mutex", |b| single(b, &sm));
     g.bench_function("parking_lot_mutex", |b| single(b, &pl));
     g.bench_function("tokio_mutex", |b| single(b, &tk));
     g.finish();

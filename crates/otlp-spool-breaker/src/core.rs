@@ -2,11 +2,13 @@
 //!
 //! Design constraints, in order:
 //!
-//! 1. **Closed-state calls take no lock and allocate nothing.** `try_acquire` is a thread-local
-//!    shard lookup, one load of the state word and one relaxed `fetch_add` on the caller's
-//!    counter shard; a success is one load of the word, one load of the window flag and one
-//!    `fetch_add`. The word is only *written* when something changes (a failure, a success
+//! 1. **Closed-state calls take no lock, allocate nothing and make no atomic
+//!    read-modify-write.** `try_acquire` is one load of the state word and a bump of the
+//!    calling thread's own counter shard (a thread-local lookup, a relaxed load and store: see
+//!    [`crate::counters`]); a success is the same bump, one load of the word and one of the
+//!    window flag. The word is only *written* when something changes (a failure, a success
 //!    after failures, a transition), so concurrent callers share its cache line read-only.
+//!    (A thread's first call on a breaker registers its shard: one lock, one allocation.)
 //! 2. **Every transition is one CAS on the word** (see [`crate::state`]), so concurrent
 //!    threads racing to make the same transition produce it exactly once, and the thread that
 //!    won the CAS is the only one that reports it (counter, listener).
@@ -31,7 +33,7 @@ use std::sync::Arc as StdArc;
 use std::time::Duration;
 
 use crate::clock::{Clock, nanos};
-use crate::counters::{Counters, Event, Sharded, shard_index};
+use crate::counters::{Counters, Event, Sharded};
 use crate::error::Rejected;
 use crate::listener::{Listener, Transition};
 use crate::policy::Policy;
@@ -48,11 +50,10 @@ pub(crate) enum Resolution {
     Abandon,
 }
 
-/// What a permit needs to report back: its epoch and counter shard.
+/// What a permit needs to report back: the epoch it was issued in.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ticket {
     pub(crate) epoch: u32,
-    pub(crate) shard: u8,
 }
 
 /// The policy snapshot, with the window that belongs to it.
@@ -150,21 +151,16 @@ impl Core {
     /// Admits a call or says why not.
     #[inline]
     pub(crate) fn try_acquire(&self) -> Result<Ticket, Rejected> {
-        // SHARDS <= 256, so the index fits in a u8.
-        let shard = shard_index() as u8;
         let w = self.word();
         if w.state() == State::Closed {
-            self.counters.bump(shard.into(), Event::Permitted);
-            return Ok(Ticket {
-                epoch: w.epoch(),
-                shard,
-            });
+            // Nothing to count: `permitted` is the sum of the outcomes (see `counters`).
+            return Ok(Ticket { epoch: w.epoch() });
         }
-        self.acquire_slow(w, shard)
+        self.acquire_slow(w)
     }
 
     #[cold]
-    fn acquire_slow(&self, mut w: Word, shard: u8) -> Result<Ticket, Rejected> {
+    fn acquire_slow(&self, mut w: Word) -> Result<Ticket, Rejected> {
         let result = loop {
             match w.state() {
                 State::Closed => break Ok(w.epoch()),
@@ -188,16 +184,9 @@ impl Core {
                 }
             }
         };
-        match result {
-            Ok(epoch) => {
-                self.counters.bump(shard.into(), Event::Permitted);
-                Ok(Ticket { epoch, shard })
-            }
-            Err(rejected) => {
-                self.counters.bump(shard.into(), Event::Rejected);
-                Err(rejected)
-            }
-        }
+        result.map(|epoch| Ticket { epoch }).inspect_err(|_| {
+            self.counters.bump(Event::Rejected);
+        })
     }
 
     /// In Open: rejects until the deadline, then tries Open -> HalfOpen, taking the first
@@ -232,19 +221,30 @@ impl Core {
     /// Applies a permit's outcome.
     #[inline]
     pub(crate) fn resolve(&self, ticket: Ticket, outcome: Resolution) {
-        let shard = usize::from(ticket.shard);
-        self.counters.bump(
-            shard,
-            match outcome {
-                Resolution::Success => Event::Success,
-                Resolution::Failure => Event::Failure,
-                Resolution::Ignore => Event::Ignored,
-                Resolution::Abandon => Event::Abandoned,
-            },
-        );
+        // The common case, a success that changes nothing: Closed in the permit's epoch, no
+        // failures to reset, no window to record in. One compare of the whole word.
+        if outcome == Resolution::Success
+            && self.word() == Word::closed_clean(ticket.epoch)
+            && !self.hot.window_on.load(Ordering::Acquire)
+        {
+            self.counters.bump(Event::Success);
+            return;
+        }
+        self.resolve_slow(ticket, outcome);
+    }
+
+    /// Every other outcome: the full check of state and epoch.
+    #[cold]
+    fn resolve_slow(&self, ticket: Ticket, outcome: Resolution) {
+        self.counters.bump(match outcome {
+            Resolution::Success => Event::Success,
+            Resolution::Failure => Event::Failure,
+            Resolution::Ignore => Event::Ignored,
+            Resolution::Abandon => Event::Abandoned,
+        });
         let w = self.word();
         if w.epoch() != ticket.epoch {
-            self.counters.bump(shard, Event::Stale);
+            self.counters.bump(Event::Stale);
             return;
         }
         match (w.state(), outcome) {
@@ -260,7 +260,7 @@ impl Core {
             (State::Closed, Resolution::Ignore | Resolution::Abandon) => {}
             (State::HalfOpen, _) => self.probe_outcome(w, ticket, outcome),
             // No permit is ever issued in an Open epoch (leaving Open bumps the epoch).
-            (State::Open, _) => self.counters.bump(shard, Event::Stale),
+            (State::Open, _) => self.counters.bump(Event::Stale),
         }
     }
 
@@ -280,7 +280,7 @@ impl Core {
             }
         }
         if w.epoch() != ticket.epoch {
-            self.counters.bump(ticket.shard.into(), Event::Stale);
+            self.counters.bump(Event::Stale);
         }
     }
 
@@ -299,7 +299,7 @@ impl Core {
         };
         loop {
             if !w.is(State::Closed, ticket.epoch) {
-                self.counters.bump(ticket.shard.into(), Event::Stale);
+                self.counters.bump(Event::Stale);
                 return;
             }
             let failures = (w.count() + 1).min(MAX_COUNT);
@@ -326,7 +326,7 @@ impl Core {
         let snapshot = self.policy.load();
         loop {
             if !w.is(State::HalfOpen, ticket.epoch) {
-                self.counters.bump(ticket.shard.into(), Event::Stale);
+                self.counters.bump(Event::Stale);
                 return;
             }
             // Invariant 3 of the word: this live probe is counted in `count`.

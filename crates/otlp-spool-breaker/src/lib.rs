@@ -45,9 +45,9 @@
 //!   `AtomicU64`, the *state word* (`src/state.rs` lists its layout and
 //!   invariants). Every transition is one CAS on it, so racing threads make each transition
 //!   exactly once and only the winner reports it.
-//! * Closed `try_acquire` + `success` take no lock and allocate nothing: loads of the word and
-//!   one relaxed `fetch_add` each on a per-thread counter shard. The word is written only when
-//!   something changes.
+//! * Closed `try_acquire` + `success` take no lock, allocate nothing and make no atomic
+//!   read-modify-write: loads of the word and one single-writer bump of the calling thread's
+//!   counter shard (`src/counters.rs`). The word is written only when something changes.
 //! * A permit carries the epoch it was issued in. Outcomes from an older epoch are counted
 //!   (`stale`) and otherwise ignored. A permit dropped without an outcome frees its HalfOpen
 //!   probe slot.
@@ -57,6 +57,7 @@
 //! * Loom models (`tests/loom.rs`, `--cfg otlp_spool_loom`) check probe admission, single
 //!   transitions, dropped permits and the publication of the open deadline; every shared
 //!   atomic goes through a private `sync` shim.
+#![forbid(unsafe_code)]
 
 mod breaker;
 mod builder;

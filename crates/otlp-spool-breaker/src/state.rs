@@ -88,6 +88,13 @@ impl Word {
     /// The initial word: Closed, epoch 0.
     pub(crate) const INITIAL: Word = Word(0);
 
+    /// The word of a Closed breaker in `epoch` with no failures counted: the one state in
+    /// which a success changes nothing.
+    #[inline]
+    pub(crate) fn closed_clean(epoch: u32) -> Word {
+        Word(u64::from(epoch & EPOCH_MASK) << EPOCH_SHIFT)
+    }
+
     pub(crate) fn state(self) -> State {
         match self.0 & TAG_MASK {
             0 => State::Closed,

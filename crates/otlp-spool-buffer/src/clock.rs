@@ -4,6 +4,15 @@
 //! Invariant: the buffer never reads the system time itself; batch age is measured only
 //! through the `Clock` it was built with. `SystemClock` is the one place that calls
 //! `Instant::now()`.
+//!
+//! # Why this crate has its own `Clock`
+//! The workspace has three `Clock` traits and shares none of them on purpose. The breaker's and
+//! the buffer's are the same shape (a monotonic `Duration` since the clock's origin), but both
+//! crates depend on nothing of the workspace (DESIGN.md: `breaker -> ()`, `buffer -> ()`), so
+//! that each can be used, and modelled by loom, on its own; a shared trait would need a crate
+//! that both depend on just for one method. Storage's clock is a different thing: wall-clock
+//! `SystemTime`, for file names and age-based rotation and retention, which a monotonic clock
+//! cannot give. The facade hands each component its real clock; tests pass each a mock.
 
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -105,6 +105,8 @@
 //! reservations; close racing a push; `DropOldest` eviction racing a drain) and the
 //! absence of lost wakeups (a blocked `push_wait` woken by a drain, `ready()` woken by a
 //! push). Shard locks, counters and waker lists all go through the crate's `sync` shim.
+// Unsafe code only where a module allows it, each block with its SAFETY comment.
+#![deny(unsafe_code)]
 
 mod batch;
 mod buffer;

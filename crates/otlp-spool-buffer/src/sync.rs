@@ -37,6 +37,7 @@ impl<T> Mutex<T> {
 pub(crate) use Mutex as SpinMutex;
 
 #[cfg(not(otlp_spool_loom))]
+#[allow(unsafe_code)] // the spin lock's `Send`/`Sync` and guard derefs; each has its SAFETY comment
 mod spin {
     //! A test-and-test-and-set lock for the shards' tiny critical sections.
     //!

@@ -39,7 +39,9 @@
 //! * `accept` never blocks for long: it either takes the batch or refuses it at once.
 //! * A [`Telemetry`]'s bytes are a valid request of its signal, and its item count and write
 //!   cost describe those bytes (see the `telemetry` module).
+#![forbid(unsafe_code)]
 
+pub mod rpc_status;
 mod signal;
 mod sink;
 mod telemetry;

@@ -1,13 +1,17 @@
 //! [`Auth`] and [`Secret`]: credentials the forwarder sends, never printed.
 //!
-//! Invariant: a secret's `Debug` and `Display` show `"<redacted>"`; the value is read only when
-//! a request header is built.
+//! Invariant: a secret's `Debug`, `Display` and serialization show `<redacted>`; the value is
+//! read only when a request header is built. [`Secret`] is the workspace's one secret type: the
+//! facade's configuration deserializes into it and prints it (`--print-config`) redacted.
 
 use std::fmt;
 
-/// A secret string (token, password, API key). `Debug` and `Display` print `<redacted>`.
-#[derive(Clone, PartialEq, Eq)]
+/// A secret string (token, password, API key). `Debug`, `Display` and `Serialize` print
+/// `<redacted>`; `Deserialize` reads a plain string. Read it with [`Secret::expose`].
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct Secret(String);
+
+const REDACTED: &str = "<redacted>";
 
 impl Secret {
     /// Wraps `value`.
@@ -35,13 +39,25 @@ impl From<String> for Secret {
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("\"<redacted>\"")
+        f.write_str(REDACTED)
     }
 }
 
 impl fmt::Display for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
+        f.write_str(REDACTED)
+    }
+}
+
+impl serde::Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(REDACTED)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
     }
 }
 
@@ -154,6 +170,15 @@ mod tests {
     fn secrets_are_redacted() {
         let auth = Auth::basic("alice", "hunter2");
         assert!(!format!("{auth:?}").contains("hunter2"));
-        assert!(!format!("{:?}", Auth::bearer("tok")).contains("tok\""));
+        assert!(!format!("{:?}", Auth::bearer("tok")).contains("tok"));
+        let secret = Secret::new("hunter2");
+        let shown = [
+            format!("{secret:?}"),
+            secret.to_string(),
+            serde_json::to_string(&secret).unwrap(),
+        ];
+        assert_eq!(shown, ["<redacted>", "<redacted>", "\"<redacted>\""]);
+        let read: Secret = serde_json::from_str("\"hunter2\"").unwrap();
+        assert_eq!(read.expose(), "hunter2");
     }
 }

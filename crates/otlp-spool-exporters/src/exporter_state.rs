@@ -26,13 +26,13 @@ pub(crate) const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 /// The exporters' shutdown gate: exports enter and leave, `close` waits for them to leave.
 /// (Public only for the loom models; not a stable API.)
 #[derive(Debug, Default)]
-pub struct Gate {
+pub(crate) struct Gate {
     word: AtomicU64,
 }
 
 impl Gate {
     /// Enters the gate; `false` if it is closed (nothing to leave then).
-    pub fn enter(&self) -> bool {
+    pub(crate) fn enter(&self) -> bool {
         let previous = self.word.fetch_add(1, Ordering::AcqRel);
         if previous & SHUT != 0 {
             self.word.fetch_sub(1, Ordering::AcqRel);
@@ -42,13 +42,13 @@ impl Gate {
     }
 
     /// Leaves the gate after a successful [`enter`](Self::enter).
-    pub fn leave(&self) {
+    pub(crate) fn leave(&self) {
         self.word.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// Closes the gate and waits for every export inside to leave; `false` if it was already
     /// closed. Exports stay inside only for one non-blocking `Sink::accept`, so the wait is short.
-    pub fn close(&self) -> bool {
+    pub(crate) fn close(&self) -> bool {
         let previous = self.word.fetch_or(SHUT, Ordering::AcqRel);
         if previous & SHUT != 0 {
             return false;
@@ -60,7 +60,7 @@ impl Gate {
     }
 
     /// Whether the gate is closed.
-    pub fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.word.load(Ordering::Acquire) & SHUT != 0
     }
 }

@@ -49,6 +49,7 @@
 //! * After `shutdown`, SDK exports fail at once with `AlreadyShutdown`; they never hang.
 //!
 //! [`CircuitBreaker`]: otlp_spool_breaker::CircuitBreaker
+#![forbid(unsafe_code)]
 
 mod auth;
 mod builder;
@@ -57,6 +58,8 @@ mod error;
 mod exporter_state;
 mod forwarder;
 mod log_exporter;
+#[cfg(all(test, otlp_spool_loom))]
+mod loom_models;
 mod metric_exporter;
 mod queue;
 mod redact;
@@ -79,11 +82,3 @@ pub use span_exporter::SinkSpanExporter;
 
 pub use opentelemetry_sdk::metrics::Temporality;
 pub use otlp_spool_core::{Sink, SinkError, Telemetry};
-
-/// Internals exposed for the loom models and tests; not a stable API.
-#[doc(hidden)]
-pub mod __private {
-    pub use crate::exporter_state::Gate;
-    pub use crate::queue::{MergeFrom, PushError, Queue, QueueCounts, Taken};
-    pub use crate::transport::encode_retry_info_status;
-}

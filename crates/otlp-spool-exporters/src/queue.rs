@@ -30,7 +30,7 @@ pub enum Overflow {
 
 /// Why [`Queue::push`] refused a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PushError {
+pub(crate) enum PushError {
     /// The queue is closed (shutting down).
     Closed,
     /// No room, and the policy is [`Overflow::Reject`] (or everything held is in flight).
@@ -41,28 +41,28 @@ pub enum PushError {
 
 /// A batch taken for delivery; give its `weight` back to [`Queue::finish`].
 #[derive(Debug)]
-pub struct Taken<T> {
+pub(crate) struct Taken<T> {
     /// The batch (several queued batches merged, when the merge function allowed it).
-    pub item: T,
+    pub(crate) item: T,
     /// Its weight in bytes, as pushed.
-    pub weight: u64,
+    pub(crate) weight: u64,
     /// Its item count, as pushed.
-    pub items: u64,
+    pub(crate) items: u64,
 }
 
 /// Lock-free readable queue counters.
 #[derive(Debug, Default)]
-pub struct QueueCounts {
+pub(crate) struct QueueCounts {
     /// Items taken in by `push`.
-    pub accepted_items: AtomicU64,
+    pub(crate) accepted_items: AtomicU64,
     /// Items refused by `push` (closed, full under `Reject`, too large).
-    pub refused_items: AtomicU64,
+    pub(crate) refused_items: AtomicU64,
     /// Items taken in and later dropped (evicted, or left over at abort).
-    pub dropped_items: AtomicU64,
+    pub(crate) dropped_items: AtomicU64,
     /// Bytes held: queued plus in flight.
-    pub held_bytes: AtomicU64,
+    pub(crate) held_bytes: AtomicU64,
     /// Batches queued (not in flight).
-    pub queued_batches: AtomicU64,
+    pub(crate) queued_batches: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -77,7 +77,7 @@ struct State<T> {
 
 /// The byte-bounded batch queue (see the module docs).
 #[derive(Debug)]
-pub struct Queue<T> {
+pub(crate) struct Queue<T> {
     state: Mutex<State<T>>,
     idle: Condvar,
     capacity: u64,
@@ -87,7 +87,7 @@ pub struct Queue<T> {
 
 impl<T> Queue<T> {
     /// A queue holding at most `capacity` bytes.
-    pub fn new(capacity: u64, overflow: Overflow) -> Self {
+    pub(crate) fn new(capacity: u64, overflow: Overflow) -> Self {
         Self {
             state: Mutex::new(State {
                 queued: VecDeque::new(),
@@ -105,17 +105,17 @@ impl<T> Queue<T> {
     }
 
     /// The bound in bytes.
-    pub fn capacity(&self) -> u64 {
+    pub(crate) fn capacity(&self) -> u64 {
         self.capacity
     }
 
     /// The counters.
-    pub fn counts(&self) -> &QueueCounts {
+    pub(crate) fn counts(&self) -> &QueueCounts {
         &self.counts
     }
 
     /// Takes `item` (of `weight` bytes and `items` items), applying the overflow policy.
-    pub fn push(&self, item: T, weight: u64, items: u64) -> Result<(), PushError> {
+    pub(crate) fn push(&self, item: T, weight: u64, items: u64) -> Result<(), PushError> {
         let refused = |error| {
             self.counts
                 .refused_items
@@ -163,7 +163,7 @@ impl<T> Queue<T> {
     /// Takes the oldest batch for delivery, merged with following batches while `merge`
     /// accepts them and the total stays within `max_bytes`. `None` if nothing is queued or
     /// the queue was aborted.
-    pub fn take(
+    pub(crate) fn take(
         &self,
         max_bytes: u64,
         mut merge: impl FnMut(&mut T, &T) -> bool,
@@ -194,7 +194,7 @@ impl<T> Queue<T> {
 
     /// A batch taken with [`take`](Self::take) has been dealt with (delivered, failed or
     /// counted as dropped by the caller): its bytes are free again.
-    pub fn finish(&self, weight: u64) {
+    pub(crate) fn finish(&self, weight: u64) {
         let mut state = self.state.lock();
         state.in_flight -= 1;
         state.in_flight_bytes -= weight;
@@ -205,13 +205,13 @@ impl<T> Queue<T> {
     }
 
     /// Stops taking new batches; queued ones can still be taken.
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         self.state.lock().closed = true;
     }
 
     /// Stops handing out batches and drops every queued one; returns the items dropped.
     /// Batches in flight stay the caller's to account for.
-    pub fn abort(&self) -> u64 {
+    pub(crate) fn abort(&self) -> u64 {
         let mut state = self.state.lock();
         state.closed = true;
         state.aborted = true;
@@ -228,24 +228,24 @@ impl<T> Queue<T> {
     }
 
     /// Whether anything is queued (not counting batches in flight).
-    pub fn has_queued(&self) -> bool {
+    pub(crate) fn has_queued(&self) -> bool {
         !self.state.lock().queued.is_empty()
     }
 
     /// Whether `close` (or `abort`) was called.
-    pub fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.state.lock().closed
     }
 
     /// Whether nothing is queued and nothing is in flight.
-    pub fn is_idle(&self) -> bool {
+    pub(crate) fn is_idle(&self) -> bool {
         let state = self.state.lock();
         state.queued.is_empty() && state.in_flight == 0
     }
 
     /// Blocks the calling thread until the queue is idle or `timeout` passed; `true` if idle.
     #[cfg(not(otlp_spool_loom))]
-    pub fn wait_idle_blocking(&self, timeout: std::time::Duration) -> bool {
+    pub(crate) fn wait_idle_blocking(&self, timeout: std::time::Duration) -> bool {
         let mut state = self.state.lock();
         while !(state.queued.is_empty() && state.in_flight == 0) {
             if self.idle.wait_for(&mut state, timeout) {
@@ -267,7 +267,7 @@ impl<T> Queue<T> {
 }
 
 /// Batches that can absorb a following batch of the same kind.
-pub trait MergeFrom {
+pub(crate) trait MergeFrom {
     /// Appends `other`'s content to `self`.
     fn merge_from(&mut self, other: Self);
 }

@@ -22,6 +22,7 @@ use bytes::{Buf, BufMut, Bytes};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+use otlp_spool_core::rpc_status::retry_delay_from_status_details;
 use otlp_spool_core::{ExportRequest, Signal, Telemetry};
 use prost::Message;
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
@@ -266,7 +267,7 @@ fn connection_failure(context: &str, error: &(dyn std::error::Error + 'static)) 
 pub(crate) fn classify_grpc(status: &tonic::Status) -> SendOutcome {
     use tonic::Code;
     let reason = format!("gRPC {:?}: {}", status.code(), status.message());
-    let hint = retry_info(status.details());
+    let hint = retry_delay_from_status_details(status.details());
     match status.code() {
         Code::Cancelled
         | Code::DeadlineExceeded
@@ -329,79 +330,6 @@ impl<R: Message + Default> Decoder for ProstDecoder<R> {
             .map(Some)
             .map_err(|e| tonic::Status::internal(format!("bad response: {e}")))
     }
-}
-
-/// `google.rpc.Status`, as far as the forwarder reads it.
-#[derive(Clone, PartialEq, prost::Message)]
-struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
-    #[prost(message, repeated, tag = "3")]
-    details: Vec<RpcAny>,
-}
-
-/// `google.protobuf.Any`.
-#[derive(Clone, PartialEq, prost::Message)]
-struct RpcAny {
-    #[prost(string, tag = "1")]
-    type_url: String,
-    #[prost(bytes = "vec", tag = "2")]
-    value: Vec<u8>,
-}
-
-/// `google.rpc.RetryInfo`.
-#[derive(Clone, PartialEq, prost::Message)]
-struct RetryInfo {
-    #[prost(message, optional, tag = "1")]
-    retry_delay: Option<PbDuration>,
-}
-
-/// `google.protobuf.Duration`.
-#[derive(Clone, PartialEq, prost::Message)]
-struct PbDuration {
-    #[prost(int64, tag = "1")]
-    seconds: i64,
-    #[prost(int32, tag = "2")]
-    nanos: i32,
-}
-
-/// The `RetryInfo` delay in a gRPC status's details, if any.
-pub(crate) fn retry_info(details: &[u8]) -> Option<Duration> {
-    if details.is_empty() {
-        return None;
-    }
-    let status = RpcStatus::decode(details).ok()?;
-    status
-        .details
-        .iter()
-        .filter(|any| any.type_url.ends_with("google.rpc.RetryInfo"))
-        .find_map(|any| RetryInfo::decode(any.value.as_slice()).ok()?.retry_delay)
-        .map(|d| {
-            Duration::from_secs(u64::try_from(d.seconds).unwrap_or(0))
-                + Duration::from_nanos(u64::try_from(d.nanos).unwrap_or(0))
-        })
-}
-
-/// Encodes a `google.rpc.Status` with a `RetryInfo` (for tests of fault servers).
-#[doc(hidden)]
-pub fn encode_retry_info_status(code: i32, message: &str, delay: Duration) -> Vec<u8> {
-    let info = RetryInfo {
-        retry_delay: Some(PbDuration {
-            seconds: i64::try_from(delay.as_secs()).unwrap_or(i64::MAX),
-            nanos: i32::try_from(delay.subsec_nanos()).unwrap_or(0),
-        }),
-    };
-    RpcStatus {
-        code,
-        message: message.to_owned(),
-        details: vec![RpcAny {
-            type_url: "type.googleapis.com/google.rpc.RetryInfo".into(),
-            value: info.encode_to_vec(),
-        }],
-    }
-    .encode_to_vec()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -528,14 +456,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn retry_info_round_trips() {
-        let bytes = encode_retry_info_status(14, "busy", Duration::from_millis(1500));
-        assert_eq!(retry_info(&bytes), Some(Duration::from_millis(1500)));
-        assert_eq!(retry_info(b""), None);
-        assert_eq!(retry_info(b"\xff\xff"), None);
-    }
-
-    #[test]
     fn grpc_codes_are_classified_like_the_spec() {
         let retryable =
             |s: tonic::Status| matches!(classify_grpc(&s), SendOutcome::Retryable { .. });
@@ -547,7 +467,7 @@ mod tests {
         let hinted = tonic::Status::with_details(
             tonic::Code::ResourceExhausted,
             "x",
-            Bytes::from(encode_retry_info_status(8, "x", Duration::from_secs(2))),
+            otlp_spool_core::rpc_status::encode_status(8, "x", Some(Duration::from_secs(2))),
         );
         assert_eq!(
             classify_grpc(&hinted),

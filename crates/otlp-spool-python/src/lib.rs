@@ -20,6 +20,7 @@
 //! let (telemetry, refused) = otlp_spool_python::telemetry_from_bytes(Signal::Logs, &[]).unwrap();
 //! assert_eq!((telemetry.item_count(), refused), (0, 0));
 //! ```
+#![forbid(unsafe_code)]
 
 mod cli;
 mod config;

@@ -71,6 +71,7 @@
 //! * Connection hygiene after the Collector's server settings: header, body, idle and
 //!   TLS-handshake timeouts, a cap on open connections, HTTP/2 stream cap and keep-alive
 //!   pings; bodies are read before a request takes a concurrency slot (see the builder).
+#![forbid(unsafe_code)]
 
 mod auth;
 mod body;
@@ -106,9 +107,9 @@ pub use extension::{ExtensionFuture, HttpExtension};
 pub use health::Health;
 pub use limit::{BodyBudget, BodyLease, ConcurrencyLimit, Permit};
 pub use metrics::{CloseReason, MetricsProvider, ReceiverMetrics, RejectReason, Transport};
+pub use otlp_spool_core::rpc_status::retry_delay_from_status_details;
 pub use otlp_spool_core::wire::Refused;
 pub use readiness::Readiness;
-pub use reject::retry_delay_from_status_details;
 pub use server::{RunningReceiver, ServeError};
 
 pub use otlp_spool_core::{ExportRequest, Signal, Sink, SinkError, Telemetry};

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use otlp_spool_core::SinkError;
-use prost::Message;
+use otlp_spool_core::rpc_status::encode_status;
 
 use crate::decode::DecodeError;
 use crate::metrics::RejectReason;
@@ -111,7 +111,7 @@ impl Rejection {
         let message = self.message();
         match self {
             Rejection::Busy { retry_after, .. } => {
-                let details = rpc_status(code as i32, &message, Some(*retry_after));
+                let details = encode_status(code as i32, &message, Some(*retry_after));
                 tonic::Status::with_details(code, message, details)
             }
             _ => tonic::Status::new(code, message),
@@ -120,7 +120,7 @@ impl Rejection {
 
     /// The OTLP/HTTP error body: a `google.rpc.Status` in protobuf.
     pub(crate) fn protobuf_body(&self) -> Bytes {
-        rpc_status(self.grpc_code() as i32, &self.message(), None)
+        encode_status(self.grpc_code() as i32, &self.message(), None)
     }
 
     /// The OTLP/HTTP error body: a `google.rpc.Status` in JSON.
@@ -165,79 +165,4 @@ impl From<SinkError> for Rejection {
 fn ceil_secs(d: Duration) -> u64 {
     let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
     secs.max(1)
-}
-
-/// `google.rpc.Status` (googleapis/google/rpc/status.proto).
-#[derive(Clone, PartialEq, prost::Message)]
-struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
-    #[prost(message, repeated, tag = "3")]
-    details: Vec<Any>,
-}
-
-/// `google.protobuf.Any`.
-#[derive(Clone, PartialEq, prost::Message)]
-struct Any {
-    #[prost(string, tag = "1")]
-    type_url: String,
-    #[prost(bytes = "vec", tag = "2")]
-    value: Vec<u8>,
-}
-
-/// `google.rpc.RetryInfo` (googleapis/google/rpc/error_details.proto).
-#[derive(Clone, PartialEq, prost::Message)]
-struct RetryInfo {
-    #[prost(message, optional, tag = "1")]
-    retry_delay: Option<ProtoDuration>,
-}
-
-/// `google.protobuf.Duration`.
-#[derive(Clone, PartialEq, prost::Message)]
-struct ProtoDuration {
-    #[prost(int64, tag = "1")]
-    seconds: i64,
-    #[prost(int32, tag = "2")]
-    nanos: i32,
-}
-
-/// An encoded `google.rpc.Status`, with a `RetryInfo` detail when `retry_after` is given.
-fn rpc_status(code: i32, message: &str, retry_after: Option<Duration>) -> Bytes {
-    let details = retry_after
-        .map(|delay| Any {
-            type_url: "type.googleapis.com/google.rpc.RetryInfo".to_owned(),
-            value: RetryInfo {
-                retry_delay: Some(ProtoDuration {
-                    seconds: i64::try_from(delay.as_secs()).unwrap_or(i64::MAX),
-                    nanos: delay.subsec_nanos() as i32,
-                }),
-            }
-            .encode_to_vec(),
-        })
-        .into_iter()
-        .collect();
-    RpcStatus {
-        code,
-        message: message.to_owned(),
-        details,
-    }
-    .encode_to_vec()
-    .into()
-}
-
-/// Decodes the retry delay from a `grpc-status-details-bin` payload (for tests and clients).
-pub fn retry_delay_from_status_details(details: &[u8]) -> Option<Duration> {
-    let status = RpcStatus::decode(details).ok()?;
-    status.details.iter().find_map(|any| {
-        if any.type_url != "type.googleapis.com/google.rpc.RetryInfo" {
-            return None;
-        }
-        let delay = RetryInfo::decode(&any.value[..]).ok()?.retry_delay?;
-        Some(Duration::new(
-            u64::try_from(delay.seconds).ok()?,
-            u32::try_from(delay.nanos).ok()?,
-        ))
-    })
 }

@@ -48,6 +48,7 @@
 //! (instance id, manifest), `state` (what is uploaded, pending, conflicted; counters),
 //! `transfer` (one attempt for one file), `uploader` (scanner and workers, retries, breaker),
 //! `metrics` (Prometheus text), `testing` (an S3 test server, feature `test-util`).
+#![forbid(unsafe_code)]
 
 mod credentials;
 mod error;

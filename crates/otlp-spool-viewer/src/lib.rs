@@ -32,6 +32,7 @@
 //!   schema v1 and v2 read alike; a column it does not know reads as empty.
 //! - Time comes from the injected clock (`otlp_spool_storage::Clock`); the query core has no
 //!   tokio and no threads of its own.
+#![forbid(unsafe_code)]
 
 mod chart;
 mod columns;

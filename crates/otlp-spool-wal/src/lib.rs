@@ -59,6 +59,7 @@
 //!
 //! The on-disk format, the group-commit figures and the exactly-once protocol that consumers
 //! build on are in the crate README.
+#![forbid(unsafe_code)]
 
 mod cursor;
 mod durable;

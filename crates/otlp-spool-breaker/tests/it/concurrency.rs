@@ -232,3 +232,33 @@ async fn policy_swaps_under_load() {
         assert_eq!(c.permitted, c.successes + c.failures);
     }
 }
+
+/// Counter shards belong to threads (see `src/counters.rs`): counts survive threads exiting and
+/// their slots passing to new threads, and more threads alive than slots fall back to a shared
+/// shard. 200 threads alive at once, then 200 threads one after another.
+#[test]
+fn counters_stay_exact_across_thread_exits_and_more_threads_than_slots() {
+    let breaker = CircuitBreaker::builder().build().unwrap();
+    let all_alive = std::sync::Barrier::new(200);
+    std::thread::scope(|s| {
+        for _ in 0..200 {
+            s.spawn(|| {
+                all_alive.wait();
+                for _ in 0..10 {
+                    breaker.try_acquire().unwrap().success();
+                }
+                breaker.try_acquire().unwrap().ignore();
+            });
+        }
+    });
+    for _ in 0..200 {
+        std::thread::scope(|s| {
+            s.spawn(|| drop(breaker.try_acquire().unwrap()));
+        });
+    }
+    let c = breaker.counters();
+    assert_eq!(
+        (c.successes, c.ignored, c.abandoned, c.permitted),
+        (2000, 200, 200, 2400)
+    );
+}

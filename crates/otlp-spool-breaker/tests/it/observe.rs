@@ -69,3 +69,12 @@ fn breaker_is_send_sync_clone_and_shares_state() {
     assert_eq!(f.breaker.state(), State::Open);
     assert!(format!("{:?}", f.breaker).contains("Open"));
 }
+
+#[test]
+fn a_permit_is_counted_as_permitted_when_it_resolves() {
+    let f = fixture(CircuitBreaker::builder());
+    let permit = f.breaker.try_acquire().unwrap();
+    assert_eq!(f.breaker.counters().permitted, 0, "in flight");
+    permit.success();
+    assert_eq!(f.breaker.counters().permitted, 1);
+}

@@ -18,7 +18,7 @@ use otlp_spool_core::proto::collector::trace::v1::trace_service_server::{
 use otlp_spool_core::proto::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use otlp_spool_exporters::__private::encode_retry_info_status;
+use otlp_spool_core::rpc_status::encode_status;
 use otlp_spool_exporters::{Forwarder, Overflow, Protocol, RetryPolicy};
 use parking_lot::Mutex;
 use prost::Message;
@@ -181,7 +181,7 @@ impl TraceService for GrpcFaults {
             Some(Fault::Unavailable(Some(hint))) => Err(tonic::Status::with_details(
                 tonic::Code::Unavailable,
                 "busy",
-                encode_retry_info_status(14, "busy", hint).into(),
+                encode_status(14, "busy", Some(hint)),
             )),
             Some(Fault::BadRequest) => Err(tonic::Status::invalid_argument("bad")),
         }

@@ -32,15 +32,7 @@ const PB: &str = "application/x-protobuf";
 const JSON: &str = "application/json";
 
 fn rpc_status_message(body: &[u8]) -> String {
-    // google.rpc.Status { code = 1; message = 2 }: decode the message field by hand.
-    #[derive(Clone, PartialEq, prost::Message)]
-    struct Status {
-        #[prost(int32, tag = "1")]
-        code: i32,
-        #[prost(string, tag = "2")]
-        message: String,
-    }
-    Status::decode(body)
+    otlp_spool_core::rpc_status::Status::decode(body)
         .expect("a google.rpc.Status body")
         .message
 }

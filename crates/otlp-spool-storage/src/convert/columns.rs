@@ -629,9 +629,11 @@ impl ByteColumn {
             // concatenation of whole UTF-8 strings (`all_str`: only `push_str` (a `&str`),
             // `push_text` (a `Text`, which only exists for checked UTF-8) and `push_hex`
             // (ASCII digits) appended; `truncate` cuts at an offset, so at a boundary) with
-            // an offset at each boundary, so it is UTF-8 and every offset is a char boundary. Skips a second UTF-8 scan of text that Rust already
-            // guarantees valid.
-            return Ok(unsafe { StringArray::new_unchecked(offsets, data, nulls) });
+            // an offset at each boundary, so it is UTF-8 and every offset is a char boundary.
+            // Skips a second UTF-8 scan of text that Rust already guarantees valid.
+            #[allow(unsafe_code)]
+            let array = unsafe { StringArray::new_unchecked(offsets, data, nulls) };
+            return Ok(array);
         }
         StringArray::try_new(offsets, data, nulls).map_err(|source| arrow(column, source))
     }

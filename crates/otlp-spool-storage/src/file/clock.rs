@@ -1,5 +1,14 @@
 //! The injected wall clock. Rotation by age, retention by age and the timestamp in file names
 //! all read a [`Clock`]; nothing else in the files part reads the system time.
+//!
+//! # Why this crate has its own `Clock`
+//! The workspace has three `Clock` traits and shares none of them on purpose. The breaker's and
+//! the buffer's are the same shape (a monotonic `Duration` since the clock's origin), but both
+//! crates depend on nothing of the workspace (DESIGN.md: `breaker -> ()`, `buffer -> ()`), so
+//! that each can be used, and modelled by loom, on its own; a shared trait would need a crate
+//! that both depend on just for one method. Storage's clock is a different thing: wall-clock
+//! `SystemTime`, for file names and age-based rotation and retention, which a monotonic clock
+//! cannot give. The facade hands each component its real clock; tests pass each a mock.
 
 use std::fmt;
 use std::time::SystemTime;

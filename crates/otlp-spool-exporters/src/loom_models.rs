@@ -1,18 +1,20 @@
 //! Loom models of the forwarder's concurrent core (the byte-bounded queue, the breaker's
 //! probe admission, close/abort) and of the SDK exporters' shutdown gate.
 //!
-//! Run: `RUSTFLAGS="--cfg otlp_spool_loom" LOOM_MAX_PREEMPTIONS=3 cargo test -p
-//! otlp-spool-exporters --release --test loom`.
-#![cfg(otlp_spool_loom)]
+//! They live inside the crate (`#[cfg(all(test, otlp_spool_loom))]`, as tokio keeps its loom
+//! tests), so the queue and the gate stay private. Run with `cargo xtask loom -p
+//! otlp-spool-exporters`, or by hand: `RUSTFLAGS="--cfg otlp_spool_loom" LOOM_MAX_PREEMPTIONS=3
+//! cargo test -p otlp-spool-exporters --profile loom --lib loom_models::`.
 
 use std::time::Duration;
 
+use crate::Overflow;
+use crate::exporter_state::Gate;
+use crate::queue::{MergeFrom, PushError, Queue};
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicU64, Ordering};
 use loom::thread;
 use otlp_spool_breaker::{CircuitBreaker, MockClock, State};
-use otlp_spool_exporters::__private::{Gate, MergeFrom, PushError, Queue};
-use otlp_spool_exporters::Overflow;
 
 /// A batch in the models: its item count.
 #[derive(Debug)]
