@@ -237,8 +237,59 @@ impl<'a> Reader<'a> {
     }
 
     /// The next field, `None` at the end of the message.
-    #[inline]
+    ///
+    /// Inlined into its callers for the common shapes: a one-byte tag whose value is a one-byte
+    /// varint, a length below 128 with its payload in the buffer, or a fixed64 / fixed32 with
+    /// its bytes in the buffer. Everything else (longer varints, errors, groups) takes the
+    /// out-of-line path, which checks what prost checks.
+    #[inline(always)]
     pub fn next_field(&mut self) -> Result<Option<Field<'a>>, WireError> {
+        let buf = self.buf;
+        let start = self.pos;
+        let Some(&tag) = buf.get(start) else {
+            return Ok(None);
+        };
+        // One-byte tags of field numbers 1..=15: the number is never 0 or too large.
+        if (0x08..0x80).contains(&tag) {
+            let value_at = start + 1;
+            let fast = match tag & 7 {
+                0 => match buf.get(value_at) {
+                    Some(&v) if v < 0x80 => Some((Value::Varint(u64::from(v)), value_at + 1)),
+                    _ => None,
+                },
+                2 => match buf.get(value_at) {
+                    Some(&len) if len < 0x80 => {
+                        let from = value_at + 1;
+                        let end = from + usize::from(len);
+                        buf.get(from..end).map(|payload| (Value::Len(payload), end))
+                    }
+                    _ => None,
+                },
+                1 => buf
+                    .get(value_at..value_at + 8)
+                    .map(|b| (Value::Fixed64(le64(b)), value_at + 8)),
+                5 => buf
+                    .get(value_at..value_at + 4)
+                    .map(|b| (Value::Fixed32(le32(b)), value_at + 4)),
+                _ => None,
+            };
+            if let Some((value, end)) = fast {
+                self.field = start;
+                self.pos = end;
+                return Ok(Some(Field {
+                    number: u32::from(tag >> 3),
+                    value,
+                    start: self.base + start,
+                    end: self.base + end,
+                }));
+            }
+        }
+        self.next_field_slow()
+    }
+
+    /// [`next_field`](Self::next_field) for every shape its inlined part does not take.
+    #[inline(never)]
+    fn next_field_slow(&mut self) -> Result<Option<Field<'a>>, WireError> {
         let Some(tag) = self.next_tag()? else {
             return Ok(None);
         };
@@ -270,6 +321,12 @@ impl<'a> Reader<'a> {
             self.pos = start + 1;
             return Ok(Some(u32::from(byte)));
         }
+        self.long_tag(start)
+    }
+
+    /// A tag of more than one byte (field numbers from 16), which must fit in 32 bits.
+    #[inline(never)]
+    fn long_tag(&mut self, start: usize) -> Result<Option<u32>, WireError> {
         let tag = self.varint_at(start)?;
         match u32::try_from(tag) {
             Ok(tag) => Ok(Some(tag)),
@@ -321,6 +378,24 @@ impl<'a> Reader<'a> {
     /// [`next_tag`](Self::next_tag)).
     #[inline(always)]
     pub fn read_len(&mut self) -> Result<&'a [u8], WireError> {
+        let buf = self.buf;
+        let at = self.pos;
+        // Fast path: a length below 128 whose payload is in the buffer.
+        if let Some(&len) = buf.get(at)
+            && len < 0x80
+        {
+            let from = at + 1;
+            let end = from + usize::from(len);
+            if let Some(payload) = buf.get(from..end) {
+                self.pos = end;
+                return Ok(payload);
+            }
+        }
+        self.read_len_slow()
+    }
+
+    #[inline(never)]
+    fn read_len_slow(&mut self) -> Result<&'a [u8], WireError> {
         let len = self.varint_at(self.field)?;
         let start = self.pos;
         if len <= (self.buf.len() - start) as u64 {
@@ -363,7 +438,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a varint at `self.pos`, reporting errors against the field that starts at `field`.
-    #[inline]
+    #[inline(always)]
     fn varint_at(&mut self, field: usize) -> Result<u64, WireError> {
         // Fast path: a one-byte varint (tags of small field numbers, short lengths).
         if let Some(&b) = self.buf.get(self.pos)
@@ -372,6 +447,11 @@ impl<'a> Reader<'a> {
             self.pos += 1;
             return Ok(u64::from(b));
         }
+        self.varint_slow(field)
+    }
+
+    #[inline(never)]
+    fn varint_slow(&mut self, field: usize) -> Result<u64, WireError> {
         match decode_varint(&self.buf[self.pos.min(self.buf.len())..]) {
             Ok((value, used)) => {
                 self.pos += used;
@@ -455,6 +535,22 @@ impl<'a> Reader<'a> {
             }
         }
     }
+}
+
+/// Eight little-endian bytes (`b` has exactly eight).
+#[inline(always)]
+fn le64(b: &[u8]) -> u64 {
+    let mut out = [0u8; 8];
+    out.copy_from_slice(b);
+    u64::from_le_bytes(out)
+}
+
+/// Four little-endian bytes (`b` has exactly four).
+#[inline(always)]
+fn le32(b: &[u8]) -> u32 {
+    let mut out = [0u8; 4];
+    out.copy_from_slice(b);
+    u32::from_le_bytes(out)
 }
 
 impl<'a> Iterator for Reader<'a> {

@@ -38,7 +38,7 @@ pub enum Compression {
     /// No compression (the default).
     #[default]
     None,
-    /// Zstandard (IPC `ZSTD`, Parquet `ZSTD` at the default level).
+    /// Zstandard at level 1 (IPC `ZSTD`, Parquet `ZSTD`).
     Zstd,
     /// LZ4 (IPC `LZ4_FRAME`, Parquet `LZ4_RAW`).
     Lz4,

@@ -5,8 +5,8 @@
 //! bounded memory; either way the lane lives on: a later request is stored, `/health` says 200
 //! and SIGTERM exits 0.
 //!
-//! Both outcomes are exercised: with the defaults (the write-cost estimate decides, today
-//! 413), and with `receiver.max_decoded_size` raised so the request gets in (then the peak RSS
+//! Both outcomes are exercised: with the defaults (the write-cost estimate decides; since its
+//! recalibration on the bytes converter's peak memory, ~64 MB < 64 MiB: 200), and with `receiver.max_decoded_size` raised so the request gets in (then the peak RSS
 //! of the server must stay under 256 MiB and all 110,000 spans must be in the files).
 
 use std::time::Duration;

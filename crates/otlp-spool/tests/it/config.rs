@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use otlp_spool::config::{Config, ConfigError, ForwardProtocol, Overrides};
+use otlp_spool::config::{
+    Config, ConfigError, FileCompression, FileFormat, ForwardProtocol, Overrides,
+};
 
 fn load(
     yaml: Option<&str>,
@@ -38,6 +40,8 @@ fn defaults_are_the_documented_ones() {
     assert_eq!(c.http_addr.to_string(), "127.0.0.1:4318");
     assert_eq!(c.receiver.max_body_size.0, 20 << 20);
     assert_eq!(c.receiver.max_decoded_size.0, 64 << 20);
+    assert_eq!(c.storage.format, FileFormat::Arrow);
+    assert_eq!(c.storage.compression, FileCompression::Zstd);
     assert!(c.forward.is_none());
 }
 

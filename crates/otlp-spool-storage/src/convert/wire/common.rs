@@ -7,7 +7,7 @@
 //! occurrences merged, the last oneof variant kept, minimal varints), so the column equals the
 //! prost converter's whatever the input's encoding.
 
-use otlp_spool_core::wire::put_varint;
+use otlp_spool_core::wire::{decode_varint, put_varint};
 
 use super::super::anyvalue::AnyValueBuilder;
 use super::super::attributes::AttributesBuilder;
@@ -244,9 +244,80 @@ pub(crate) fn key_value(
     attrs: &mut AttributesBuilder,
     scratch: &mut Vec<u8>,
 ) -> Res<()> {
+    if key_value_fast(m, attrs) {
+        return Ok(());
+    }
     let (key, value, key_strindex) = scan_key_value(m)?;
     attrs.push_key(key, key_strindex);
     any_value(&value, attrs.values(), scratch)
+}
+
+/// The shape nearly every attribute has, read straight from the bytes: a non-empty key of
+/// fewer than 128 bytes, then (or not) one `AnyValue` of fewer than 128 bytes holding one
+/// string, bool, int or double (or nothing), and nothing else. Appends it and returns `true`;
+/// returns `false`, having appended nothing, for any other encoding (or invalid UTF-8), which
+/// the general walk then reads (and refuses) as prost would. Equal by construction: for these
+/// bytes prost's decode and the general walk give exactly this key and value.
+#[inline(always)]
+fn key_value_fast(m: Msg<'_>, attrs: &mut AttributesBuilder) -> bool {
+    let b = m.bytes;
+    let [0x0a, key_len, ..] = *b else {
+        return false;
+    };
+    let key_end = 2 + usize::from(key_len);
+    if key_len >= 0x80 || key_end > b.len() {
+        return false;
+    }
+    let Some(key) = Text::new(&b[2..key_end]) else {
+        return false;
+    };
+    let rest = &b[key_end..];
+    if rest.is_empty() {
+        attrs.push_key(key, 0);
+        attrs.values().append_absent();
+        return true;
+    }
+    // The value: field 2, a sub-message one level down (refused by the walk at budget 0).
+    let [0x12, value_len, ref v @ ..] = *rest else {
+        return false;
+    };
+    if value_len >= 0x80 || v.len() != usize::from(value_len) || m.depth == 0 {
+        return false;
+    }
+    match *v {
+        [] => {
+            attrs.push_key(key, 0);
+            attrs.values().append_empty();
+        }
+        [0x0a, len, ref s @ ..] if len < 0x80 && s.len() == usize::from(len) => {
+            let Some(s) = Text::new(s) else {
+                return false;
+            };
+            attrs.push_key(key, 0);
+            attrs.values().append_str(s);
+        }
+        [0x10, flag] if flag < 0x80 => {
+            attrs.push_key(key, 0);
+            attrs.values().append_bool(flag != 0);
+        }
+        [0x18, ref int @ ..] => match decode_varint(int) {
+            Ok((i, used)) if used == int.len() => {
+                attrs.push_key(key, 0);
+                attrs.values().append_int(i as i64);
+            }
+            _ => return false,
+        },
+        [0x21, ref bits @ ..] if bits.len() == 8 => {
+            let mut le = [0u8; 8];
+            le.copy_from_slice(bits);
+            attrs.push_key(key, 0);
+            attrs
+                .values()
+                .append_double(f64::from_bits(u64::from_le_bytes(le)));
+        }
+        _ => return false,
+    }
+    true
 }
 
 /// Adds the entry of a resource container whose `resource` occurrences are `parts`.
