@@ -5,11 +5,11 @@
 //! pyarrow table, and `read_parquet`): row counts, dictionary-encoded container values,
 //! attribute lookups with `list_filter`, ids by hex, metric and log values.
 //!
-//! Python: `$OTLP_SPOOL_PYTHON` (with pyarrow, polars, duckdb). Without it the test fails when
-//! `CI` is set and is skipped loudly otherwise.
+//! Python: `otlp_spool_testkit::python()` (`$OTLP_SPOOL_PYTHON`, `./.venv`, or a venv it builds
+//! from `requirements-test.txt`); skipped, loudly, only with `OTLP_SPOOL_SKIP_PYTHON=1`.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use arrow_array::RecordBatch;
@@ -234,18 +234,9 @@ for ext in ("arrow", "parquet"):
             out(f"{ext}.logs.message_7", q(f"select count(*) from {rel} where body.string_value = 'message 7'")[0][0])
 "#;
 
-fn python() -> Option<PathBuf> {
-    std::env::var_os("OTLP_SPOOL_PYTHON")
-        .map(PathBuf::from)
-        .filter(|p| p.exists())
-}
-
 #[test]
 fn pyarrow_polars_and_duckdb_read_schema_v2() {
-    let Some(py) = python() else {
-        let msg = "convert_python: no Python with pyarrow+polars+duckdb (set OTLP_SPOOL_PYTHON)";
-        assert!(std::env::var_os("CI").is_none(), "{msg}: required on CI");
-        eprintln!("\n!!!!!!!! SKIPPED {msg} !!!!!!!!\n");
+    let Some(py) = otlp_spool_testkit::python() else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();

@@ -2,10 +2,10 @@
 //! zstd, and Parquet) is read by pyarrow and queried with DuckDB: row counts, a lookup by hex
 //! trace id, and an attribute filter, for all three signals.
 //!
-//! Python: `$OTLP_SPOOL_PYTHON`, else `<workspace>/.venv/bin/python` (with pyarrow, duckdb,
-//! pandas). Without either, the test fails when `CI` is set and is skipped loudly otherwise.
+//! Python: `otlp_spool_testkit::python()` (`$OTLP_SPOOL_PYTHON`, `./.venv`, or a venv it builds
+//! from `requirements-test.txt`); skipped, loudly, only with `OTLP_SPOOL_SKIP_PYTHON=1`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -24,14 +24,6 @@ use otlp_spool_storage::{
 };
 
 use crate::files_util::{clock, options};
-
-fn python() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("OTLP_SPOOL_PYTHON") {
-        return Some(PathBuf::from(p)).filter(|p| p.exists());
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-    venv.exists().then_some(venv)
-}
 
 fn kv(key: &str, value: &str) -> KeyValue {
     KeyValue {
@@ -226,12 +218,7 @@ fn spool(dir: &Path, format: Format) {
 
 #[test]
 fn pyarrow_and_duckdb_read_the_files() {
-    let Some(py) = python() else {
-        let msg = "files_python: no Python with pyarrow+duckdb (set OTLP_SPOOL_PYTHON or create <workspace>/.venv)";
-        if std::env::var_os("CI").is_some() {
-            panic!("{msg}: required on CI");
-        }
-        eprintln!("\n!!!!!!!! SKIPPED {msg} !!!!!!!!\n");
+    let Some(py) = otlp_spool_testkit::python() else {
         return;
     };
     let trace_hex = "01".repeat(16);

@@ -2,10 +2,10 @@
 //! read from the bucket by pyarrow (`S3FileSystem` + `dataset(partitioning="hive")`) and
 //! queried with DuckDB over that table. Row counts and span names must be exact.
 //!
-//! Python: `$OTLP_SPOOL_PYTHON` (with pyarrow and duckdb). Without it the test fails when
-//! `CI` is set and is skipped loudly otherwise.
+//! Python: `otlp_spool_testkit::python()` (`$OTLP_SPOOL_PYTHON`, `./.venv`, or a venv it builds
+//! from `requirements-test.txt`); skipped, loudly, only with `OTLP_SPOOL_SKIP_PYTHON=1`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,19 +20,7 @@ use crate::support::{BUCKET, Lake, PREFIX, bounded};
 /// 2026-12-27T03:59:00Z.
 const T0: u64 = 1_798_343_940;
 
-pub(crate) fn python() -> Option<PathBuf> {
-    match std::env::var_os("OTLP_SPOOL_PYTHON") {
-        Some(p) => Some(PathBuf::from(p)),
-        None => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI is set but OTLP_SPOOL_PYTHON is not"
-            );
-            eprintln!("SKIPPED: set OTLP_SPOOL_PYTHON to a Python with pyarrow and duckdb");
-            None
-        }
-    }
-}
+pub(crate) use otlp_spool_testkit::python;
 
 /// Runs `read_lake.py` against the lake; its JSON output.
 pub(crate) fn read_lake(py: &Path, endpoint: &str) -> serde_json::Value {

@@ -170,26 +170,10 @@ fn field(line: &str, key: &str) -> Option<SocketAddr> {
     rest[..end].trim_matches('"').parse().ok()
 }
 
-/// The Python with pyarrow, duckdb and the OpenTelemetry SDK: `$OTLP_SPOOL_PYTHON`, else the
-/// workspace's `.venv`. `None` outside CI when there is none (the caller prints a skip notice);
-/// under CI its absence is a failure.
-pub(crate) fn python() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("OTLP_SPOOL_PYTHON") {
-        return Some(PathBuf::from(p));
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-    if venv.exists() {
-        return Some(venv);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but no Python venv was found: set OTLP_SPOOL_PYTHON (bash .ci/run does)"
-    );
-    eprintln!(
-        "SKIPPED: no Python venv (set OTLP_SPOOL_PYTHON or create ./.venv from requirements-test.txt)"
-    );
-    None
-}
+/// The Python with `requirements-test.txt` installed (pyarrow, duckdb, the OpenTelemetry SDK,
+/// playwright): `$OTLP_SPOOL_PYTHON`, `./.venv` or a venv built once under the target dir.
+/// `None` only when `OTLP_SPOOL_SKIP_PYTHON=1` (the caller returns).
+pub(crate) use otlp_spool_testkit::python;
 
 pub(crate) fn python_script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
