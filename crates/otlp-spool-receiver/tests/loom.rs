@@ -69,8 +69,9 @@ fn readiness_flag_is_shared() {
     });
 }
 
-/// Two bodies grow their leases (30 then 60 bytes each) against a budget of 100: the bytes
-/// held never pass it, at most one of them reaches 60, and every byte comes back.
+/// Two bodies grow their leases (30 then 60 bytes each) against a budget of 100 and keep them
+/// (the leases outlive their threads): the bytes held never pass it, so at most one reaches 60;
+/// every byte comes back once both are dropped.
 #[test]
 fn body_leases_never_pass_the_budget_and_give_every_byte_back() {
     loom::model(|| {
@@ -84,16 +85,18 @@ fn body_leases_never_pass_the_budget_and_give_every_byte_back() {
                     let grown = lease.hold(60);
                     assert!(budget.used() <= 100, "{} bytes held", budget.used());
                     assert_eq!(lease.held(), if grown { 60 } else { 30 });
-                    grown
+                    (grown, lease)
                 })
             })
             .collect();
-        let grown = handles
-            .into_iter()
-            .map(|h| h.join().unwrap())
-            .filter(|&g| g)
-            .count();
+        let leases: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let grown = leases.iter().filter(|(g, _)| *g).count();
         assert!(grown <= 1, "60 + 60 bytes held with a budget of 100");
+        assert_eq!(
+            budget.used(),
+            leases.iter().map(|(_, l)| l.held()).sum::<usize>()
+        );
+        drop(leases);
         assert_eq!(budget.used(), 0);
     });
 }
