@@ -14,11 +14,16 @@ impl Sink for Collect {
     }
 }
 
+/// Refuses every batch and every flush with its error.
 #[derive(Debug)]
 struct Refuse(SinkError);
 
 impl Sink for Refuse {
     fn accept(&self, _: Telemetry) -> Result<(), SinkError> {
+        Err(self.0.clone())
+    }
+
+    fn flush(&self, _: Duration) -> Result<(), SinkError> {
         Err(self.0.clone())
     }
 }
@@ -49,9 +54,21 @@ fn errors_say_whether_a_retry_helps() {
     assert!(full.is_retryable());
     assert!(SinkError::Closed.is_retryable());
     assert!(!too_large.is_retryable());
-    assert_eq!(
-        Refuse(full.clone()).accept(Telemetry::from(ExportLogsServiceRequest::default())),
-        Err(full)
-    );
     assert!(too_large.to_string().contains("30 bytes"));
+}
+
+/// The `Arc` and `Box` impls forward both methods: a refusal and a failed flush come through
+/// unchanged (the trait's default `flush` would say `Ok`).
+#[test]
+fn arc_and_box_pass_refusals_and_flush_errors_through() {
+    let full = SinkError::Full {
+        retry_after: Duration::from_millis(250),
+    };
+    let shared: Arc<dyn Sink> = Arc::new(Refuse(full.clone()));
+    let boxed: Box<dyn Sink> = Box::new(Refuse(SinkError::Closed));
+    for (sink, error) in [(&shared as &dyn Sink, &full), (&boxed, &SinkError::Closed)] {
+        let batch = Telemetry::from(ExportLogsServiceRequest::default());
+        assert_eq!(sink.accept(batch).as_ref(), Err(error));
+        assert_eq!(sink.flush(Duration::from_secs(1)).as_ref(), Err(error));
+    }
 }
