@@ -509,7 +509,7 @@ async fn post_until_accepted(server: &Server, body: &[u8], limit: Duration) -> u
     let deadline = Instant::now() + limit;
     loop {
         let reply = post(
-            &server,
+            server,
             "/v1/traces",
             "application/x-protobuf",
             None,

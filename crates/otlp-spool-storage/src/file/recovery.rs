@@ -255,15 +255,36 @@ fn scan(bytes: Vec<u8>) -> Scan {
     let mut good_end = 0u64;
     let mut corrupt: Option<String> = None;
     loop {
-        match decoder.decode(&mut rest) {
-            Ok(Some(batch)) => {
+        // arrow-ipc trusts some offsets inside a message and panics on bad ones (found by the
+        // `recovery` fuzz target: a dictionary batch whose buffer offset points past its body).
+        // A panic is bad bytes like any other: the prefix before it is kept, the file
+        // quarantined; start-up goes on.
+        let decoded =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decoder.decode(&mut rest)));
+        match decoded {
+            Ok(Ok(Some(batch))) => {
                 good_end = (total - rest.len()) as u64;
                 batches.push(batch);
             }
-            Ok(None) => break,
-            Err(e) => {
+            Ok(Ok(None)) => break,
+            Ok(Err(e)) => {
                 corrupt = Some(e.to_string());
                 break;
+            }
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("a panic");
+                corrupt = Some(format!("the Arrow IPC decoder failed on a message: {what}"));
+                return Scan {
+                    data,
+                    batches,
+                    good_end,
+                    clean_end: false,
+                    corrupt,
+                };
             }
         }
     }

@@ -284,3 +284,22 @@ fn names_that_are_not_ours_are_skipped_at_start_in_retention_and_by_the_reader()
         );
     }
 }
+
+/// Found by the `recovery` fuzz target: a dictionary batch whose buffer offset points past its
+/// body panicked arrow-ipc's decoder, and with it the start-up. The file is quarantined now,
+/// byte for byte, and the store opens.
+#[test]
+fn a_message_that_panics_the_ipc_decoder_is_quarantined_not_fatal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bytes = include_bytes!("data/recovery-crash-5577eaec.bin");
+    place(
+        tmp.path(),
+        Signal::Traces,
+        &temp_name(Signal::Traces, Format::Arrow),
+        bytes,
+    );
+    let store = open(tmp.path(), &clock());
+    let r = store.recovery_report();
+    assert_eq!(r.quarantined.len(), 1, "{r:?}");
+    assert_eq!(std::fs::read(&r.quarantined[0]).unwrap(), bytes);
+}
