@@ -13,6 +13,7 @@ use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression as PqCompression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 use super::error::FileError;
 use super::options::{Compression, FsyncPolicy};
@@ -59,7 +60,14 @@ fn parquet_properties(compression: Compression) -> WriterProperties {
         Compression::Zstd => PqCompression::ZSTD(ZstdLevel::default()),
         Compression::Lz4 => PqCompression::LZ4_RAW,
     };
-    WriterProperties::builder().set_compression(codec).build()
+    // Ids are random: a dictionary of them only costs interning and a fallback page. Without
+    // it, unique spans take 40.0 instead of 42.4 bytes each in zstd Parquet, and 1.2% fewer
+    // instructions (`benches/file_costs.rs`).
+    let mut b = WriterProperties::builder().set_compression(codec);
+    for id in ["trace_id", "span_id", "parent_span_id"] {
+        b = b.set_column_dictionary_enabled(ColumnPath::from(id), false);
+    }
+    b.build()
 }
 
 /// Writes `batches` as one Parquet file at `part` (created new), synced per policy. On error
