@@ -8,14 +8,12 @@ use otlp_spool_exporters::{
     Auth, Compression, ConfigError as ForwardBuildError, Forwarder, Protocol, RetryPolicy,
 };
 
-use crate::config::{ForwardCompression, ForwardConfig, ForwardProtocol};
-use crate::spool::SpoolError;
+use crate::config::{ConfigError, ForwardCompression, ForwardConfig, ForwardProtocol};
+use crate::error::SpoolError;
 
-/// Builds the forwarder (inside the tokio runtime: it spawns its workers).
+/// Builds the forwarder (inside the tokio runtime: it spawns its workers). A refused setting
+/// is a [`ConfigError`] naming its key; what only starting can find is [`SpoolError::Forward`].
 pub(crate) fn build(f: &ForwardConfig) -> Result<Forwarder, SpoolError> {
-    let invalid = |key: &str, e: &dyn std::fmt::Display| {
-        SpoolError::Serve(format!("config key `forward.{key}`: {e}"))
-    };
     let breaker = CircuitBreaker::builder()
         .failure_threshold(f.breaker.failure_threshold)
         .open_duration(f.breaker.open_duration.0)
@@ -23,7 +21,7 @@ pub(crate) fn build(f: &ForwardConfig) -> Result<Forwarder, SpoolError> {
         .half_open_probes(f.breaker.half_open_probes)
         .successes_to_close(f.breaker.successes_to_close)
         .build()
-        .map_err(|e| invalid("breaker", &e))?;
+        .map_err(|e| ConfigError::new("forward.breaker", e.to_string()))?;
     let retry = RetryPolicy::default()
         .initial_backoff(f.retry.initial_backoff.0)
         .max_backoff(f.retry.max_backoff.0)
@@ -60,15 +58,15 @@ pub(crate) fn build(f: &ForwardConfig) -> Result<Forwarder, SpoolError> {
     }
     builder.build().map_err(|e| {
         let key = match &e {
-            ForwardBuildError::TlsCa { file, reason } => {
-                return invalid("tls.ca_file", &format!("{file:?}: {reason}"));
+            ForwardBuildError::TlsCa { .. } => "forward.tls.ca_file",
+            ForwardBuildError::Header { .. } => "forward.headers",
+            ForwardBuildError::Protocol(_) => "forward.protocol",
+            ForwardBuildError::MissingEndpoint | ForwardBuildError::Endpoint { .. } => {
+                "forward.endpoint"
             }
-            ForwardBuildError::Tls(_) => "tls",
-            ForwardBuildError::Header { .. } => "headers",
-            ForwardBuildError::Protocol(_) => "protocol",
-            _ => "endpoint",
+            _ => return SpoolError::Forward(e),
         };
-        invalid(key, &e)
+        ConfigError::new(key, e.to_string()).into()
     })
 }
 

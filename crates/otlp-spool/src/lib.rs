@@ -8,18 +8,20 @@
 
 pub mod cli;
 pub mod config;
+mod error;
 mod forward;
 mod pipeline;
 mod report;
 mod service;
 mod spool;
 
+pub use error::{ServeError, SpoolError};
 #[doc(hidden)]
 pub use pipeline::Fault;
-pub use pipeline::{DropReason, FlushError, Pipeline, StartError};
+pub use pipeline::{DropReason, FlushError, LaneFlushError, Pipeline, StartError};
 pub use report::{Held, ShutdownReport};
 pub use service::run_service;
-pub use spool::{ServeAddrs, Spool, SpoolBuilder, SpoolError};
+pub use spool::{ServeAddrs, Spool, SpoolBuilder};
 
 /// The SDK exporters' temporality setting, re-exported for `Spool::metric_exporter`.
 pub use otlp_spool_exporters::Temporality;
