@@ -40,6 +40,7 @@
 //! * A [`Telemetry`]'s bytes are a valid request of its signal, and its item count and write
 //!   cost describe those bytes (see the `telemetry` module).
 
+pub mod metrics;
 mod signal;
 mod sink;
 mod telemetry;

@@ -1,11 +1,13 @@
 //! Wiring of the `forward:` section into an `otlp-spool-exporters` `Forwarder`, and its
 //! self-metrics.
 
-use std::fmt::Write as _;
+use std::sync::Arc;
 
 use otlp_spool_breaker::{CircuitBreaker, State};
+use otlp_spool_core::metrics::{self, Collector, DescriptorEncoder, Stat};
 use otlp_spool_exporters::{
-    Auth, Compression, ConfigError as ForwardBuildError, Forwarder, Protocol, RetryPolicy,
+    Auth, Compression, ConfigError as ForwardBuildError, Forwarder, ForwarderStats, Protocol,
+    RetryPolicy,
 };
 
 use crate::config::{ConfigError, ForwardCompression, ForwardConfig, ForwardProtocol};
@@ -87,84 +89,87 @@ pub(crate) fn health_problem(forwarder: &Forwarder) -> Option<String> {
     })
 }
 
-/// Appends the forwarder's counters in Prometheus text format.
-pub(crate) fn render_metrics(forwarder: &Forwarder, out: &mut String) {
-    let s = forwarder.stats();
-    let counters = [
-        (
-            "otlp_spool_forward_accepted_items_total",
-            "Items queued for forwarding.",
-            s.accepted_items,
-        ),
-        (
-            "otlp_spool_forward_refused_items_total",
-            "Items the forward queue refused.",
-            s.refused_items,
-        ),
-        (
-            "otlp_spool_forward_forwarded_items_total",
-            "Items the remote accepted.",
-            s.forwarded_items,
-        ),
-        (
-            "otlp_spool_forward_forwarded_requests_total",
-            "Requests the remote accepted.",
-            s.forwarded_requests,
-        ),
-        (
-            "otlp_spool_forward_retried_requests_total",
-            "Attempts retried.",
-            s.retried_requests,
-        ),
-        (
-            "otlp_spool_forward_tls_failures_total",
-            "Attempts whose TLS handshake failed (retried).",
-            s.tls_failures,
-        ),
-        (
-            "otlp_spool_forward_failed_items_total",
-            "Items refused permanently by the remote.",
-            s.failed_items,
-        ),
-        (
-            "otlp_spool_forward_rejected_items_total",
-            "Items refused in partial_success.",
-            s.rejected_items,
-        ),
-        (
-            "otlp_spool_forward_dropped_items_total",
-            "Queued items dropped (overflow, attempts, shutdown, panics).",
-            s.dropped_items,
-        ),
-        (
-            "otlp_spool_forward_panics_total",
-            "Deliveries that panicked (their items dropped, the worker carried on).",
-            s.panics,
-        ),
-    ];
-    for (name, help, value) in counters {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
-        );
+/// The forwarder's self-metrics, read at every scrape.
+#[derive(Debug)]
+pub(crate) struct ForwarderCollector(pub(crate) Arc<Forwarder>);
+
+const COUNTERS: [Stat<ForwarderStats>; 10] = [
+    (
+        "otlp_spool_forward_accepted_items_total",
+        "Items queued for forwarding.",
+        |s| s.accepted_items,
+    ),
+    (
+        "otlp_spool_forward_refused_items_total",
+        "Items the forward queue refused.",
+        |s| s.refused_items,
+    ),
+    (
+        "otlp_spool_forward_forwarded_items_total",
+        "Items the remote accepted.",
+        |s| s.forwarded_items,
+    ),
+    (
+        "otlp_spool_forward_forwarded_requests_total",
+        "Requests the remote accepted.",
+        |s| s.forwarded_requests,
+    ),
+    (
+        "otlp_spool_forward_retried_requests_total",
+        "Attempts retried.",
+        |s| s.retried_requests,
+    ),
+    (
+        "otlp_spool_forward_tls_failures_total",
+        "Attempts whose TLS handshake failed (retried).",
+        |s| s.tls_failures,
+    ),
+    (
+        "otlp_spool_forward_failed_items_total",
+        "Items refused permanently by the remote.",
+        |s| s.failed_items,
+    ),
+    (
+        "otlp_spool_forward_rejected_items_total",
+        "Items refused in partial_success.",
+        |s| s.rejected_items,
+    ),
+    (
+        "otlp_spool_forward_dropped_items_total",
+        "Queued items dropped (overflow, attempts, shutdown, panics).",
+        |s| s.dropped_items,
+    ),
+    (
+        "otlp_spool_forward_panics_total",
+        "Deliveries that panicked (their items dropped, the worker carried on).",
+        |s| s.panics,
+    ),
+];
+
+const GAUGES: [Stat<ForwarderStats>; 3] = [
+    (
+        "otlp_spool_forward_queue_bytes",
+        "Bytes held by the forwarder.",
+        |s| s.queue_bytes,
+    ),
+    (
+        "otlp_spool_forward_healthy",
+        "1 while the forwarder's workers make progress, 0 while they cannot (see /health).",
+        |s| u64::from(s.consecutive_panics < PANICS_UNHEALTHY),
+    ),
+    (
+        "otlp_spool_forward_breaker_state",
+        "Circuit breaker: 0 closed, 1 open, 2 half-open.",
+        |s| match s.breaker_state {
+            State::Closed => 0,
+            State::Open => 1,
+            State::HalfOpen => 2,
+        },
+    ),
+];
+
+impl Collector for ForwarderCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
+        metrics::encode_snapshot(&mut encoder, &self.0.stats(), &COUNTERS, &GAUGES)
     }
-    let _ = writeln!(
-        out,
-        "# HELP otlp_spool_forward_queue_bytes Bytes held by the forwarder.\n# TYPE otlp_spool_forward_queue_bytes gauge\notlp_spool_forward_queue_bytes {}",
-        s.queue_bytes
-    );
-    let healthy = u64::from(s.consecutive_panics < PANICS_UNHEALTHY);
-    let _ = writeln!(
-        out,
-        "# HELP otlp_spool_forward_healthy 1 while the forwarder's workers make progress, 0 while they cannot (see /health).\n# TYPE otlp_spool_forward_healthy gauge\notlp_spool_forward_healthy {healthy}"
-    );
-    let state = match s.breaker_state {
-        State::Closed => 0,
-        State::Open => 1,
-        State::HalfOpen => 2,
-    };
-    let _ = writeln!(
-        out,
-        "# HELP otlp_spool_forward_breaker_state Circuit breaker: 0 closed, 1 open, 2 half-open.\n# TYPE otlp_spool_forward_breaker_state gauge\notlp_spool_forward_breaker_state {state}"
-    );
 }

@@ -274,20 +274,15 @@ impl Spool {
             .http2_keepalive(Some((r.keepalive.time.0, r.keepalive.timeout.0)))
             .readiness(self.inner.readiness.clone())
             .health(self.health())
-            .metrics_provider(Arc::new({
-                let pipeline = self.inner.pipeline.clone();
-                let forwarder = self.inner.forwarder.clone();
-                let uploader = self.inner.uploader.clone();
-                move |out: &mut String| {
-                    pipeline.render_metrics(out);
-                    if let Some(f) = &forwarder {
-                        crate::forward::render_metrics(f, out);
-                    }
-                    if let Some(u) = &uploader {
-                        u.render_metrics(out);
-                    }
-                }
-            }));
+            .metrics_collector(self.inner.pipeline.metrics_collector());
+        if let Some(forwarder) = &self.inner.forwarder {
+            builder = builder.metrics_collector(Box::new(crate::forward::ForwarderCollector(
+                forwarder.clone(),
+            )));
+        }
+        if let Some(uploader) = &self.inner.uploader {
+            builder = builder.metrics_collector(uploader.metrics_collector());
+        }
         if let Some(token) = &c.receiver.bearer_token {
             builder = builder.bearer_token(token.expose());
         }

@@ -34,6 +34,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use otlp_spool_buffer::{BatchBuffer, Policy, PushError, Weighted as _};
+use otlp_spool_core::metrics::{Collector, Registry};
 use otlp_spool_core::{Signal, Sink, SinkError, Telemetry};
 use otlp_spool_storage::{BatchLimits, FileStore, RetentionGuard, StoreOptions};
 use parking_lot::Mutex;
@@ -42,7 +43,7 @@ use crate::config::{BufferPolicy, Config, FileCompression, FileFormat, FsyncPoli
 use buffered::Buffered;
 use item::Item;
 use lane::Lane;
-use metrics::{LaneGauges, LaneMetrics};
+use metrics::{LaneMetrics, PipelineCollector};
 
 /// The running pipeline. Cheap to share behind an `Arc`; see the module docs.
 pub struct Pipeline {
@@ -255,40 +256,17 @@ impl Pipeline {
         !self.closing.load(Ordering::SeqCst) && self.lanes.iter().all(|l| l.has_room())
     }
 
-    /// Appends the pipeline's self-metrics in Prometheus text format.
-    pub fn render_metrics(&self, out: &mut String) {
-        let rows: Vec<(Signal, &LaneMetrics, LaneGauges)> = self
-            .lanes
-            .iter()
-            .map(|l| {
-                (
-                    l.signal,
-                    &l.metrics,
-                    LaneGauges {
-                        buffer_bytes: l.buffer.bytes(),
-                        writing_bytes: l.writing_bytes(),
-                        buffer_requests: l.buffer.len() as u64,
-                        buffer_capacity_bytes: l.capacity,
-                    },
-                )
-            })
-            .collect();
-        metrics::render(out, &rows);
-        metrics::render_workers(out, self.progress());
-        use std::fmt::Write as _;
-        let _ = writeln!(
-            out,
-            "# HELP otlp_spool_files_finalized_total Files finalized."
-        );
-        let _ = writeln!(out, "# TYPE otlp_spool_files_finalized_total counter");
-        for l in &self.lanes {
-            let _ = writeln!(
-                out,
-                "otlp_spool_files_finalized_total{{signal=\"{}\"}} {}",
-                l.signal,
-                l.files_finalized()
-            );
-        }
+    /// The pipeline's self-metrics (per-lane counters and gauges, workers' progress), read at
+    /// every scrape: register it in the service's one registry.
+    pub fn metrics_collector(self: &Arc<Self>) -> Box<dyn Collector> {
+        Box::new(PipelineCollector(Arc::clone(self)))
+    }
+
+    /// Appends the pipeline's self-metrics, alone, in the Prometheus text format.
+    pub fn render_metrics(self: &Arc<Self>, out: &mut String) {
+        let mut registry = Registry::default();
+        registry.register_collector(self.metrics_collector());
+        out.push_str(&otlp_spool_core::metrics::render(&registry));
     }
 
     /// What a lane holds that is not in any file yet: (requests buffered, bytes held in memory,
