@@ -1,75 +1,22 @@
-//! Wiring of the `forward:` section into an `otlp-spool-exporters` `Forwarder`, and its
-//! self-metrics.
+//! The forwarder of the `forward:` section (its builder comes from `config::forward`), its
+//! health check and its self-metrics.
 
 use std::sync::Arc;
 
-use otlp_spool_breaker::{CircuitBreaker, State};
+use otlp_spool_breaker::State;
 use otlp_spool_core::metrics::{self, Collector, DescriptorEncoder, Stat};
-use otlp_spool_exporters::{
-    Auth, Compression, ConfigError as ForwardBuildError, Forwarder, ForwarderStats, Protocol,
-    RetryPolicy,
-};
+use otlp_spool_exporters::{Forwarder, ForwarderStats};
 
-use crate::config::{ConfigError, ForwardCompression, ForwardConfig, ForwardProtocol};
+use crate::config::ForwardConfig;
 use crate::error::SpoolError;
 
-/// Builds the forwarder (inside the tokio runtime: it spawns its workers). A refused setting
-/// is a [`ConfigError`] naming its key; what only starting can find is [`SpoolError::Forward`].
+/// Builds the forwarder (inside the tokio runtime: it spawns its workers). Its settings were
+/// checked by `Config::validate` (a refusal there names its key); what only starting can find
+/// is [`SpoolError::Forward`].
 pub(crate) fn build(f: &ForwardConfig) -> Result<Forwarder, SpoolError> {
-    let breaker = CircuitBreaker::builder()
-        .failure_threshold(f.breaker.failure_threshold)
-        .open_duration(f.breaker.open_duration.0)
-        .max_open_duration(f.breaker.max_open_duration.0)
-        .half_open_probes(f.breaker.half_open_probes)
-        .successes_to_close(f.breaker.successes_to_close)
+    crate::config::forwarder_builder(f)?
         .build()
-        .map_err(|e| ConfigError::new("forward.breaker", e.to_string()))?;
-    let retry = RetryPolicy::default()
-        .initial_backoff(f.retry.initial_backoff.0)
-        .max_backoff(f.retry.max_backoff.0)
-        .max_attempts(f.retry.max_attempts);
-    let mut builder = Forwarder::builder()
-        .endpoint(f.endpoint.clone())
-        .protocol(match f.protocol {
-            ForwardProtocol::Grpc => Protocol::Grpc,
-            ForwardProtocol::HttpProtobuf => Protocol::HttpProtobuf,
-            ForwardProtocol::HttpJson => Protocol::HttpJson,
-        })
-        .compression(match f.compression {
-            ForwardCompression::None => Compression::None,
-            ForwardCompression::Gzip => Compression::Gzip,
-        })
-        .timeout(f.timeout.0)
-        .queue_bytes(f.queue_size.0)
-        .retry(retry)
-        .breaker(breaker);
-    for (name, value) in &f.headers {
-        builder = builder.header(name.clone(), value.clone());
-    }
-    let a = &f.auth;
-    if let Some(token) = &a.bearer_token {
-        builder = builder.auth(Auth::bearer(token.expose()));
-    } else if let Some(key) = &a.api_key {
-        builder = builder.auth(Auth::api_key(key.header.clone(), key.value.expose()));
-    } else if let Some(basic) = &a.basic {
-        builder = builder.auth(Auth::basic(basic.username.clone(), basic.password.expose()));
-    }
-    // `https://` endpoints trust the system roots unless `forward.tls.ca_file` is set.
-    if let Some(ca) = &f.tls.ca_file {
-        builder = builder.tls_ca_file(ca.clone());
-    }
-    builder.build().map_err(|e| {
-        let key = match &e {
-            ForwardBuildError::TlsCa { .. } => "forward.tls.ca_file",
-            ForwardBuildError::Header { .. } => "forward.headers",
-            ForwardBuildError::Protocol(_) => "forward.protocol",
-            ForwardBuildError::MissingEndpoint | ForwardBuildError::Endpoint { .. } => {
-                "forward.endpoint"
-            }
-            _ => return SpoolError::Forward(e),
-        };
-        ConfigError::new(key, e.to_string()).into()
-    })
+        .map_err(SpoolError::Forward)
 }
 
 /// Attempts of a forwarder worker that must panic in a row before it counts as unable to make
