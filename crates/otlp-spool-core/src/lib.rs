@@ -41,6 +41,7 @@
 //!   cost describe those bytes (see the `telemetry` module).
 #![forbid(unsafe_code)]
 
+pub mod metrics;
 pub mod rpc_status;
 mod signal;
 mod sink;

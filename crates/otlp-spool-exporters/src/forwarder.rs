@@ -27,13 +27,13 @@ use otlp_spool_breaker::{CircuitBreaker, OwnedPermit, State};
 use otlp_spool_core::{ConcatError, Signal, Sink, SinkError, Telemetry};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
-use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue};
 
 use crate::builder::{ForwarderBuilder, Protocol};
 use crate::catch::{CatchUnwind, panic_message};
 use crate::error::ConfigError;
 use crate::queue::{MergeFrom, PushError, Queue, Taken};
 use crate::retry::{Jitter, RetryPolicy};
+use crate::settings::{Checked, Headers};
 use crate::tls::TrustRoots;
 use crate::transport::{GrpcTransport, HttpClient, HttpTransport, SendOutcome, Transport};
 
@@ -178,122 +178,16 @@ impl Forwarder {
         ForwarderBuilder::default()
     }
 
+    /// Checks the settings (`settings.rs`), sets up the transport and the breaker, and spawns
+    /// the workers on the current runtime.
     pub(crate) fn start(b: ForwarderBuilder) -> Result<Self, ConfigError> {
         let handle = tokio::runtime::Handle::try_current().map_err(|_| ConfigError::NoRuntime)?;
-        let endpoint = b.endpoint.clone().ok_or(ConfigError::MissingEndpoint)?;
-        let bad_endpoint = |reason: &str| ConfigError::Endpoint {
-            endpoint: crate::redact_url_userinfo(&endpoint).into_owned(),
-            reason: reason.to_owned(),
-        };
-        let invalid = |setting, reason: &str| ConfigError::Invalid {
-            setting,
-            reason: reason.to_owned(),
-        };
-        let https = if endpoint.starts_with("https://") {
-            true
-        } else if endpoint.starts_with("http://") {
-            false
-        } else {
-            return Err(bad_endpoint("must start with http:// or https://"));
-        };
-        if !https && b.tls_ca.is_some() {
-            return Err(ConfigError::Tls(format!(
-                "a CA is configured but the endpoint {endpoint:?} is not https://"
-            )));
-        }
-        // Only an https endpoint reads a CA or the system roots.
-        let roots = if https {
-            Some(TrustRoots::load(b.tls_ca.as_ref())?)
-        } else {
-            None
-        };
-        if b.queue_bytes == 0 {
-            return Err(invalid("queue_bytes", "must be > 0"));
-        }
-        if b.max_request_bytes == 0 {
-            return Err(invalid("max_request_bytes", "must be > 0"));
-        }
-        if b.concurrency == 0 || b.concurrency > 64 {
-            return Err(invalid("concurrency", "must be in 1..=64"));
-        }
-        if b.timeout.is_zero() {
-            return Err(invalid("timeout", "must be > 0"));
-        }
-        b.retry
-            .validate()
-            .map_err(|reason| invalid("retry", &reason))?;
-        let mut headers = b.headers.clone();
-        if let Some(auth) = &b.auth {
-            headers.push(auth.header());
-        }
-        let base = endpoint.trim_end_matches('/').to_owned();
-        let transport = match b.protocol {
-            Protocol::Grpc => {
-                let mut metadata = Vec::with_capacity(headers.len());
-                for (name, value) in &headers {
-                    let header_error = |reason: &str| ConfigError::Header {
-                        name: name.clone(),
-                        reason: reason.to_owned(),
-                    };
-                    let key = AsciiMetadataKey::from_bytes(name.to_ascii_lowercase().as_bytes())
-                        .map_err(|_| header_error("not a valid gRPC metadata key"))?;
-                    let mut value = AsciiMetadataValue::try_from(value.expose())
-                        .map_err(|_| header_error("not a valid ASCII metadata value"))?;
-                    value.set_sensitive(true);
-                    metadata.push((key, value));
-                }
-                let channel = {
-                    let _guard = handle.enter();
-                    let mut grpc_endpoint = tonic::transport::Endpoint::from_shared(base.clone())
-                        .map_err(|e| bad_endpoint(&e.to_string()))?
-                        .connect_timeout(b.timeout)
-                        .timeout(b.timeout)
-                        .tcp_nodelay(true);
-                    if let Some(roots) = &roots {
-                        let tls =
-                            tonic::transport::ClientTlsConfig::new().trust_anchors(roots.anchors());
-                        grpc_endpoint = grpc_endpoint
-                            .tls_config(tls)
-                            .map_err(|e| ConfigError::Tls(e.to_string()))?;
-                    }
-                    grpc_endpoint.connect_lazy()
-                };
-                Transport::Grpc(GrpcTransport::new(channel, metadata, b.compression))
-            }
-            Protocol::HttpProtobuf | Protocol::HttpJson => {
-                use hyper::header::{HeaderMap, HeaderName, HeaderValue};
-                let mut map = HeaderMap::new();
-                for (name, value) in &headers {
-                    let header_error = |reason: &str| ConfigError::Header {
-                        name: name.clone(),
-                        reason: reason.to_owned(),
-                    };
-                    let key = HeaderName::from_bytes(name.as_bytes())
-                        .map_err(|_| header_error("not a valid HTTP header name"))?;
-                    let mut value = HeaderValue::from_str(value.expose())
-                        .map_err(|_| header_error("not a valid HTTP header value"))?;
-                    value.set_sensitive(true);
-                    map.append(key, value);
-                }
-                let client = http_client(roots.as_ref(), b.timeout)?;
-                Transport::Http(Box::new(HttpTransport::new(
-                    client,
-                    base,
-                    map,
-                    b.protocol,
-                    b.compression,
-                )))
-            }
-        };
+        let checked = b.check()?;
+        let endpoint = crate::redact_url_userinfo(&checked.endpoint).into_owned();
+        let transport = transport(&b, checked, &handle)?;
         let breaker = match b.breaker {
             Some(breaker) => breaker,
-            None => CircuitBreaker::builder()
-                .failure_threshold(5)
-                .open_duration(Duration::from_secs(1))
-                .max_open_duration(Duration::from_secs(30))
-                .half_open_probes(1)
-                .successes_to_close(1)
-                .build()?,
+            None => default_breaker()?,
         };
         let (abort, _) = watch::channel(false);
         let inner = Arc::new(Inner {
@@ -303,7 +197,7 @@ impl Forwarder {
             retry: b.retry,
             timeout: b.timeout,
             max_request_bytes: b.max_request_bytes,
-            endpoint: crate::redact_url_userinfo(&endpoint).into_owned(),
+            endpoint,
             protocol: b.protocol,
             work: Notify::new(),
             idle: Notify::new(),
@@ -312,14 +206,7 @@ impl Forwarder {
             counters: Counters::default(),
             injected_panics: std::sync::atomic::AtomicU32::new(0),
         });
-        let mut workers = inner.workers.lock();
-        for index in 0..b.concurrency {
-            let worker = Arc::clone(&inner);
-            let abort = inner.abort.subscribe();
-            let seed = (Arc::as_ptr(&inner) as u64) ^ (index as u64).wrapping_mul(0x9E37);
-            workers.push(handle.spawn(worker.run(abort, Jitter::new(seed))));
-        }
-        drop(workers);
+        spawn_workers(&inner, &handle, b.concurrency);
         let _last_handle = Arc::new(StopOnDrop(Arc::clone(&inner)));
         Ok(Self {
             inner,
@@ -690,6 +577,77 @@ impl Inner {
                 }
             }
         }
+    }
+}
+
+/// The transport for checked settings: a lazy gRPC channel or an HTTP client, trusting the
+/// configured CA, else the system roots (https only).
+fn transport(
+    b: &ForwarderBuilder,
+    checked: Checked,
+    handle: &tokio::runtime::Handle,
+) -> Result<Transport, ConfigError> {
+    let roots = match (checked.https, checked.ca_roots) {
+        (false, _) => None,
+        (true, Some(ca)) => Some(ca),
+        (true, None) => Some(TrustRoots::load(None)?),
+    };
+    match checked.headers {
+        Headers::Grpc(metadata) => {
+            let _guard = handle.enter();
+            let mut endpoint = tonic::transport::Endpoint::from_shared(checked.base)
+                .map_err(|e| ConfigError::Endpoint {
+                    endpoint: crate::redact_url_userinfo(&checked.endpoint).into_owned(),
+                    reason: e.to_string(),
+                })?
+                .connect_timeout(b.timeout)
+                .timeout(b.timeout)
+                .tcp_nodelay(true);
+            if let Some(roots) = &roots {
+                let tls = tonic::transport::ClientTlsConfig::new().trust_anchors(roots.anchors());
+                endpoint = endpoint
+                    .tls_config(tls)
+                    .map_err(|e| ConfigError::Tls(e.to_string()))?;
+            }
+            let channel = endpoint.connect_lazy();
+            Ok(Transport::Grpc(GrpcTransport::new(
+                channel,
+                metadata,
+                b.compression,
+            )))
+        }
+        Headers::Http(map) => {
+            let client = http_client(roots.as_ref(), b.timeout)?;
+            Ok(Transport::Http(Box::new(HttpTransport::new(
+                client,
+                checked.base,
+                map,
+                b.protocol,
+                b.compression,
+            ))))
+        }
+    }
+}
+
+/// The breaker of a builder given none (see `ForwarderBuilder`'s defaults).
+fn default_breaker() -> Result<CircuitBreaker, ConfigError> {
+    Ok(CircuitBreaker::builder()
+        .failure_threshold(5)
+        .open_duration(Duration::from_secs(1))
+        .max_open_duration(Duration::from_secs(30))
+        .half_open_probes(1)
+        .successes_to_close(1)
+        .build()?)
+}
+
+/// Spawns `count` workers on `handle`, each with its own jitter seed.
+fn spawn_workers(inner: &Arc<Inner>, handle: &tokio::runtime::Handle, count: usize) {
+    let mut workers = inner.workers.lock();
+    for index in 0..count {
+        let worker = Arc::clone(inner);
+        let abort = inner.abort.subscribe();
+        let seed = (Arc::as_ptr(inner) as u64) ^ (index as u64).wrapping_mul(0x9E37);
+        workers.push(handle.spawn(worker.run(abort, Jitter::new(seed))));
     }
 }
 

@@ -64,6 +64,7 @@ mod metric_exporter;
 mod queue;
 mod redact;
 mod retry;
+mod settings;
 mod span_exporter;
 mod sync;
 mod tls;

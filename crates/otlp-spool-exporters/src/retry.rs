@@ -79,24 +79,28 @@ impl RetryPolicy {
     }
 
     /// Checks the settings; the message names the bad one.
-    pub(crate) fn validate(&self) -> Result<(), String> {
+    /// The first setting out of range, as (setting, reason).
+    pub(crate) fn validate(&self) -> Result<(), (&'static str, String)> {
         if !(self.multiplier.is_finite() && self.multiplier >= 1.0) {
-            return Err(format!(
-                "retry.multiplier must be >= 1, got {}",
-                self.multiplier
+            return Err((
+                "retry.multiplier",
+                format!("must be >= 1, got {}", self.multiplier),
             ));
         }
         if !(0.0..=1.0).contains(&self.jitter) {
-            return Err(format!(
-                "retry.jitter must be in [0, 1], got {}",
-                self.jitter
+            return Err((
+                "retry.jitter",
+                format!("must be in [0, 1], got {}", self.jitter),
             ));
         }
         if self.max_backoff < self.initial_backoff {
-            return Err("retry.max_backoff must be >= retry.initial_backoff".into());
+            return Err((
+                "retry.max_backoff",
+                "must be >= retry.initial_backoff".into(),
+            ));
         }
         if self.max_attempts == Some(0) {
-            return Err("retry.max_attempts must be >= 1".into());
+            return Err(("retry.max_attempts", "must be >= 1".into()));
         }
         Ok(())
     }

@@ -144,6 +144,8 @@ fn facade_error(err: FacadeError) -> PyErr {
         | FacadeError::Upload(_) => ConfigError::new_err(message),
         FacadeError::Flush(_) => FlushError::new_err(message),
         FacadeError::Serve(_) => ServeError::new_err(message),
+        // A start-up, flush or shutdown task that panicked; `SpoolError` is non-exhaustive.
+        _ => SpoolError::new_err(message),
     }
 }
 

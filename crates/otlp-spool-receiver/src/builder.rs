@@ -12,8 +12,9 @@ use crate::auth::BearerToken;
 use crate::conn::ConnConfig;
 use crate::extension::HttpExtension;
 use crate::health::Health;
-use crate::metrics::{MetricsProvider, ReceiverMetrics};
+use crate::metrics::ReceiverMetrics;
 use crate::readiness::Readiness;
+use otlp_spool_core::metrics::Collector;
 
 /// Default maximum body size, checked after decompression: 20 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
@@ -127,7 +128,7 @@ pub struct ReceiverBuilder {
     tls: Option<(PathBuf, PathBuf)>,
     readiness: Readiness,
     health: Health,
-    providers: Vec<Arc<dyn MetricsProvider>>,
+    collectors: Vec<Box<dyn Collector>>,
     extension: Option<Arc<dyn HttpExtension>>,
 }
 
@@ -154,7 +155,7 @@ impl ReceiverBuilder {
             tls: None,
             readiness: Readiness::new(),
             health: Health::new(),
-            providers: Vec::new(),
+            collectors: Vec::new(),
             extension: None,
         }
     }
@@ -304,10 +305,10 @@ impl ReceiverBuilder {
         self
     }
 
-    /// Adds a provider whose lines `GET /metrics` appends after the receiver's own; call
-    /// once per provider, they render in order.
-    pub fn metrics_provider(mut self, provider: Arc<dyn MetricsProvider>) -> Self {
-        self.providers.push(provider);
+    /// Adds a collector to the registry of `GET /metrics`, after the receiver's own; call once
+    /// per collector, they are encoded in order (see `otlp_spool_core::metrics`).
+    pub fn metrics_collector(mut self, collector: Box<dyn Collector>) -> Self {
+        self.collectors.push(collector);
         self
     }
 
@@ -366,7 +367,7 @@ impl ReceiverBuilder {
             tls,
             readiness: self.readiness,
             health: self.health,
-            providers: self.providers,
+            collectors: self.collectors,
             extension: self.extension,
             metrics: Arc::new(ReceiverMetrics::default()),
         })
@@ -389,7 +390,7 @@ impl fmt::Debug for ReceiverBuilder {
                 &self.bearer_token.as_ref().map(|_| "<redacted>"),
             )
             .field("tls", &self.tls)
-            .field("providers", &self.providers.len())
+            .field("collectors", &self.collectors.len())
             .field("extension", &self.extension.is_some())
             .finish()
     }
@@ -409,7 +410,7 @@ pub struct Receiver {
     pub(crate) tls: Option<Arc<ServerConfig>>,
     pub(crate) readiness: Readiness,
     pub(crate) health: Health,
-    pub(crate) providers: Vec<Arc<dyn MetricsProvider>>,
+    pub(crate) collectors: Vec<Box<dyn Collector>>,
     pub(crate) extension: Option<Arc<dyn HttpExtension>>,
     pub(crate) metrics: Arc<ReceiverMetrics>,
 }

@@ -286,7 +286,7 @@ fn metrics(shared: &Shared, request: &Request<Incoming>) -> HttpResponse {
     }
     with_body(
         StatusCode::OK,
-        "text/plain; version=0.0.4; charset=utf-8",
+        otlp_spool_core::metrics::CONTENT_TYPE,
         shared.render_metrics().into(),
     )
 }

@@ -52,7 +52,8 @@
 //! 200 / OK and the sink is not called. An empty JSON body is invalid JSON (400).
 //! `GET /health` is 200 while every [`Health`] check passes and 503 naming the failures
 //! otherwise, `GET /ready` is 200 or 503 (see [`Readiness`]), `GET /metrics` is Prometheus
-//! text ([`ReceiverMetrics`] then every [`MetricsProvider`]).
+//! text ([`ReceiverMetrics`] then every collector given to
+//! [`ReceiverBuilder::metrics_collector`], one `otlp_spool_core::metrics` registry).
 //!
 //! # Design
 //! * One accept loop per port on hyper-util's auto (HTTP/1.1 + HTTP/2) connection builder,
@@ -106,7 +107,7 @@ pub use decode::{
 pub use extension::{ExtensionFuture, HttpExtension};
 pub use health::Health;
 pub use limit::{BodyBudget, BodyLease, ConcurrencyLimit, Permit};
-pub use metrics::{CloseReason, MetricsProvider, ReceiverMetrics, RejectReason, Transport};
+pub use metrics::{CloseReason, ReceiverMetrics, RejectReason, Transport};
 pub use otlp_spool_core::rpc_status::retry_delay_from_status_details;
 pub use otlp_spool_core::wire::Refused;
 pub use readiness::Readiness;

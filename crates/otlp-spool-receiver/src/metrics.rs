@@ -1,5 +1,6 @@
-//! Self-metrics: [`ReceiverMetrics`] (the receiver's own counters) and [`MetricsProvider`]
-//! (what the embedding application appends to `GET /metrics`).
+//! Self-metrics: [`ReceiverMetrics`] (the receiver's own counters) and the collector that
+//! reads them at every scrape of `GET /metrics`, first in the page's registry (the embedding
+//! application's collectors follow, see `ReceiverBuilder::metrics_collector`).
 //!
 //! Invariants: counters only grow; every export request is counted once in `requests_total`
 //! and then exactly once either as accepted or in `rejected_requests_total` under one reason;
@@ -7,27 +8,14 @@
 //! `items_refused_total`, never as a rejected request. Counters are independent relaxed
 //! atomics: a scrape may see one counter a request ahead of another, never a torn value.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use otlp_spool_core::Signal;
+use otlp_spool_core::metrics::{self, Collector, DescriptorEncoder};
 
-/// Something that appends Prometheus text-format lines (`# HELP`, `# TYPE` and samples) to the
-/// `GET /metrics` page. The embedding application passes its buffer, storage and forwarder
-/// metrics this way. Any `Fn(&mut String)` is one.
-pub trait MetricsProvider: Send + Sync + 'static {
-    /// Appends this provider's metrics, complete lines each ending in `\n`.
-    fn render(&self, out: &mut String);
-}
-
-impl<F> MetricsProvider for F
-where
-    F: Fn(&mut String) + Send + Sync + 'static,
-{
-    fn render(&self, out: &mut String) {
-        self(out)
-    }
-}
+use crate::limit::ConcurrencyLimit;
 
 /// The transport a request came by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,8 +143,8 @@ impl CloseReason {
     }
 }
 
-/// The receiver's counters, shared by both servers. Read them with the getters or render them
-/// with [`ReceiverMetrics::render`] (that is what `GET /metrics` shows first).
+/// The receiver's counters, shared by both servers. Read them with the getters; `GET /metrics`
+/// shows them first.
 #[derive(Default)]
 pub struct ReceiverMetrics {
     requests: [[AtomicU64; 3]; 2],
@@ -265,144 +253,116 @@ impl ReceiverMetrics {
     pub fn rejected_requests(&self, reason: RejectReason) -> u64 {
         read(&self.rejected[reason.index()])
     }
+}
 
-    /// Appends the counters in Prometheus text format (version 0.0.4), plus the
-    /// `in_flight` gauge given by the caller.
-    pub fn render(&self, in_flight: usize, out: &mut String) {
-        header(
-            out,
+/// The receiver's part of `GET /metrics`: its counters and the in-flight gauge.
+#[derive(Debug)]
+pub(crate) struct ReceiverCollector {
+    pub(crate) metrics: Arc<ReceiverMetrics>,
+    pub(crate) limit: ConcurrencyLimit,
+}
+
+/// A per-signal counter: its name, help text and how to read it.
+type PerSignal = (
+    &'static str,
+    &'static str,
+    fn(&ReceiverMetrics, Signal) -> u64,
+);
+
+const PER_SIGNAL: [PerSignal; 4] = [
+    (
+        "otlp_spool_receiver_accepted_requests_total",
+        "Export requests acknowledged, by signal.",
+        ReceiverMetrics::accepted_requests,
+    ),
+    (
+        "otlp_spool_receiver_items_received_total",
+        "Spans, data points and log records decoded, by signal.",
+        ReceiverMetrics::items_received,
+    ),
+    (
+        "otlp_spool_receiver_items_accepted_total",
+        "Items handed to the pipeline and acknowledged, by signal.",
+        ReceiverMetrics::items_accepted,
+    ),
+    (
+        "otlp_spool_receiver_items_refused_total",
+        "Items refused inside accepted requests (partial success), by signal.",
+        ReceiverMetrics::items_refused,
+    ),
+];
+
+impl Collector for ReceiverCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
+        let m = &*self.metrics;
+        let e = &mut encoder;
+        let mut requests = metrics::counter(
+            e,
             "otlp_spool_receiver_requests_total",
-            "counter",
             "Export requests received, by transport and signal.",
-        );
+        )?;
         for transport in Transport::ALL {
             for signal in Signal::ALL {
-                let _ = writeln!(
-                    out,
-                    "otlp_spool_receiver_requests_total{{transport=\"{}\",signal=\"{}\"}} {}",
-                    transport.as_str(),
-                    signal.as_str(),
-                    self.requests(transport, signal)
-                );
+                let labels = [
+                    ("transport", transport.as_str()),
+                    ("signal", signal.as_str()),
+                ];
+                requests.sample(labels, m.requests(transport, signal))?;
             }
         }
-        per_signal(
-            out,
-            "otlp_spool_receiver_accepted_requests_total",
-            "Export requests acknowledged, by signal.",
-            |s| self.accepted_requests(s),
-        );
-        per_signal(
-            out,
-            "otlp_spool_receiver_items_received_total",
-            "Spans, data points and log records decoded, by signal.",
-            |s| self.items_received(s),
-        );
-        per_signal(
-            out,
-            "otlp_spool_receiver_items_accepted_total",
-            "Items handed to the pipeline and acknowledged, by signal.",
-            |s| self.items_accepted(s),
-        );
-        per_signal(
-            out,
-            "otlp_spool_receiver_items_refused_total",
-            "Items refused inside accepted requests (partial success), by signal.",
-            |s| self.items_refused(s),
-        );
-        header(
-            out,
+        for (name, help, get) in PER_SIGNAL {
+            let mut family = metrics::counter(e, name, help)?;
+            for signal in Signal::ALL {
+                family.sample([("signal", signal.as_str())], get(m, signal))?;
+            }
+        }
+        let mut rejected = metrics::counter(
+            e,
             "otlp_spool_receiver_rejected_requests_total",
-            "counter",
             "Requests refused as a whole, by reason.",
-        );
+        )?;
         for reason in RejectReason::ALL {
-            let _ = writeln!(
-                out,
-                "otlp_spool_receiver_rejected_requests_total{{reason=\"{}\"}} {}",
-                reason.as_str(),
-                self.rejected_requests(reason)
-            );
+            rejected.sample([("reason", reason.as_str())], m.rejected_requests(reason))?;
         }
-        header(
-            out,
+        metrics::gauge(
+            e,
             "otlp_spool_receiver_in_flight_requests",
-            "gauge",
             "Export requests being handled right now.",
-        );
-        let _ = writeln!(out, "otlp_spool_receiver_in_flight_requests {in_flight}");
-        header(
-            out,
+        )?
+        .value(self.limit.in_flight() as u64)?;
+        metrics::counter(
+            e,
             "otlp_spool_receiver_connections_accepted_total",
-            "counter",
             "Connections accepted, both ports.",
-        );
-        let _ = writeln!(
-            out,
-            "otlp_spool_receiver_connections_accepted_total {}",
-            self.connections_accepted()
-        );
-        header(
-            out,
+        )?
+        .value(m.connections_accepted())?;
+        metrics::counter(
+            e,
             "otlp_spool_receiver_connections_refused_total",
-            "counter",
             "Connections closed at once because max_connections were open.",
-        );
-        let _ = writeln!(
-            out,
-            "otlp_spool_receiver_connections_refused_total {}",
-            self.connections_refused()
-        );
-        header(
-            out,
+        )?
+        .value(m.connections_refused())?;
+        let mut closed = metrics::counter(
+            e,
             "otlp_spool_receiver_connections_closed_total",
-            "counter",
             "Connections the server closed on its own, by reason.",
-        );
+        )?;
         for reason in CloseReason::ALL {
-            let _ = writeln!(
-                out,
-                "otlp_spool_receiver_connections_closed_total{{reason=\"{}\"}} {}",
-                reason.as_str(),
-                self.connections_closed(reason)
-            );
+            closed.sample([("reason", reason.as_str())], m.connections_closed(reason))?;
         }
-        header(
-            out,
+        metrics::gauge(
+            e,
             "otlp_spool_receiver_open_connections",
-            "gauge",
             "Connections open right now, both ports.",
-        );
-        let _ = writeln!(
-            out,
-            "otlp_spool_receiver_open_connections {}",
-            self.open_connections()
-        );
-    }
-}
-
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-}
-
-fn per_signal(out: &mut String, name: &str, help: &str, value: impl Fn(Signal) -> u64) {
-    header(out, name, "counter", help);
-    for signal in Signal::ALL {
-        let _ = writeln!(
-            out,
-            "{name}{{signal=\"{}\"}} {}",
-            signal.as_str(),
-            value(signal)
-        );
+        )?
+        .value(m.open_connections())
     }
 }
 
 impl fmt::Debug for ReceiverMetrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut text = String::new();
-        self.render(0, &mut text);
         f.debug_struct("ReceiverMetrics")
-            .field("rendered_bytes", &text.len())
+            .field("open_connections", &self.open_connections())
             .finish_non_exhaustive()
     }
 }

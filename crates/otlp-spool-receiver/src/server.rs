@@ -25,6 +25,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use otlp_spool_core::Sink;
+use otlp_spool_core::metrics::Registry;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -35,7 +36,7 @@ use crate::conn::{ConnContext, PortService, ResponseBody, stopped};
 use crate::grpc::GrpcService;
 use crate::http::HttpService;
 use crate::limit::{BodyBudget, ConcurrencyLimit};
-use crate::metrics::ReceiverMetrics;
+use crate::metrics::{ReceiverCollector, ReceiverMetrics};
 use crate::shared::Shared;
 
 /// A port could not be served.
@@ -88,10 +89,19 @@ impl Receiver {
         let local = |l: &Option<TcpListener>| l.as_ref().and_then(|l| l.local_addr().ok());
         let (grpc_addr, http_addr) = (local(&grpc_listener), local(&http_listener));
 
+        let limit = ConcurrencyLimit::new(self.max_concurrent_requests);
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(ReceiverCollector {
+            metrics: self.metrics.clone(),
+            limit: limit.clone(),
+        }));
+        for collector in self.collectors {
+            registry.register_collector(collector);
+        }
         let shared = Arc::new(Shared {
             sink,
             metrics: self.metrics.clone(),
-            limit: ConcurrencyLimit::new(self.max_concurrent_requests),
+            limit,
             body_budget: BodyBudget::new(self.max_body_buffer),
             max_body_bytes: self.max_body_bytes,
             read_timeout: self.conn.read_timeout,
@@ -100,7 +110,7 @@ impl Receiver {
             max_nesting_depth: self.max_nesting_depth,
             auth: self.auth,
             readiness: self.readiness,
-            providers: self.providers,
+            registry,
             extension: self.extension,
             shutting_down: AtomicBool::new(false),
         });

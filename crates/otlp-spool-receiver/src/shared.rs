@@ -15,9 +15,10 @@ use crate::decode::Limits;
 use crate::extension::HttpExtension;
 use crate::health::Health;
 use crate::limit::{BodyBudget, ConcurrencyLimit};
-use crate::metrics::{MetricsProvider, ReceiverMetrics};
+use crate::metrics::ReceiverMetrics;
 use crate::readiness::Readiness;
 use crate::reject::Rejection;
+use otlp_spool_core::metrics::Registry;
 use otlp_spool_core::wire::Refused;
 
 pub(crate) struct Shared {
@@ -33,7 +34,8 @@ pub(crate) struct Shared {
     pub(crate) max_nesting_depth: u32,
     pub(crate) auth: Option<BearerToken>,
     pub(crate) readiness: Readiness,
-    pub(crate) providers: Vec<Arc<dyn MetricsProvider>>,
+    /// The `GET /metrics` registry: the receiver's collector, then the application's.
+    pub(crate) registry: Registry,
     pub(crate) extension: Option<Arc<dyn HttpExtension>>,
     pub(crate) shutting_down: AtomicBool,
 }
@@ -80,13 +82,8 @@ impl Shared {
         self.shutting_down.store(true, Ordering::Release);
     }
 
-    /// The `GET /metrics` page: the receiver's counters, then every provider's lines.
+    /// The `GET /metrics` page: the receiver's counters, then every collector's.
     pub(crate) fn render_metrics(&self) -> String {
-        let mut out = String::with_capacity(4096);
-        self.metrics.render(self.limit.in_flight(), &mut out);
-        for provider in &self.providers {
-            provider.render(&mut out);
-        }
-        out
+        otlp_spool_core::metrics::render(&self.registry)
     }
 }

@@ -238,9 +238,17 @@ impl Uploader {
         }
     }
 
-    /// Appends the uploader's self-metrics in Prometheus text format.
+    /// The uploader's self-metrics, read at every scrape: register it in the service's one
+    /// registry.
+    pub fn metrics_collector(&self) -> Box<dyn otlp_spool_core::metrics::Collector> {
+        Box::new(crate::metrics::UploadCollector(self.clone()))
+    }
+
+    /// Appends the uploader's self-metrics, alone, in the Prometheus text format.
     pub fn render_metrics(&self, out: &mut String) {
-        crate::metrics::render(&self.stats(), out);
+        let mut registry = otlp_spool_core::metrics::Registry::default();
+        registry.register_collector(self.metrics_collector());
+        out.push_str(&otlp_spool_core::metrics::render(&registry));
     }
 }
 

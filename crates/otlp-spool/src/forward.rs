@@ -1,75 +1,22 @@
-//! Wiring of the `forward:` section into an `otlp-spool-exporters` `Forwarder`, and its
-//! self-metrics.
+//! The forwarder of the `forward:` section (its builder comes from `config::forward`), its
+//! health check and its self-metrics.
 
-use std::fmt::Write as _;
+use std::sync::Arc;
 
-use otlp_spool_breaker::{CircuitBreaker, State};
-use otlp_spool_exporters::{
-    Auth, Compression, ConfigError as ForwardBuildError, Forwarder, Protocol, RetryPolicy,
-};
+use otlp_spool_breaker::State;
+use otlp_spool_core::metrics::{self, Collector, DescriptorEncoder, Stat};
+use otlp_spool_exporters::{Forwarder, ForwarderStats};
 
-use crate::config::{ForwardCompression, ForwardConfig, ForwardProtocol};
-use crate::spool::SpoolError;
+use crate::config::ForwardConfig;
+use crate::error::SpoolError;
 
-/// Builds the forwarder (inside the tokio runtime: it spawns its workers).
+/// Builds the forwarder (inside the tokio runtime: it spawns its workers). Its settings were
+/// checked by `Config::validate` (a refusal there names its key); what only starting can find
+/// is [`SpoolError::Forward`].
 pub(crate) fn build(f: &ForwardConfig) -> Result<Forwarder, SpoolError> {
-    let invalid = |key: &str, e: &dyn std::fmt::Display| {
-        SpoolError::Serve(format!("config key `forward.{key}`: {e}"))
-    };
-    let breaker = CircuitBreaker::builder()
-        .failure_threshold(f.breaker.failure_threshold)
-        .open_duration(f.breaker.open_duration.0)
-        .max_open_duration(f.breaker.max_open_duration.0)
-        .half_open_probes(f.breaker.half_open_probes)
-        .successes_to_close(f.breaker.successes_to_close)
+    crate::config::forwarder_builder(f)?
         .build()
-        .map_err(|e| invalid("breaker", &e))?;
-    let retry = RetryPolicy::default()
-        .initial_backoff(f.retry.initial_backoff.0)
-        .max_backoff(f.retry.max_backoff.0)
-        .max_attempts(f.retry.max_attempts);
-    let mut builder = Forwarder::builder()
-        .endpoint(f.endpoint.clone())
-        .protocol(match f.protocol {
-            ForwardProtocol::Grpc => Protocol::Grpc,
-            ForwardProtocol::HttpProtobuf => Protocol::HttpProtobuf,
-            ForwardProtocol::HttpJson => Protocol::HttpJson,
-        })
-        .compression(match f.compression {
-            ForwardCompression::None => Compression::None,
-            ForwardCompression::Gzip => Compression::Gzip,
-        })
-        .timeout(f.timeout.0)
-        .queue_bytes(f.queue_size.0)
-        .retry(retry)
-        .breaker(breaker);
-    for (name, value) in &f.headers {
-        builder = builder.header(name.clone(), value.clone());
-    }
-    let a = &f.auth;
-    if let Some(token) = &a.bearer_token {
-        builder = builder.auth(Auth::bearer(token.expose()));
-    } else if let Some(key) = &a.api_key {
-        builder = builder.auth(Auth::api_key(key.header.clone(), key.value.expose()));
-    } else if let Some(basic) = &a.basic {
-        builder = builder.auth(Auth::basic(basic.username.clone(), basic.password.expose()));
-    }
-    // `https://` endpoints trust the system roots unless `forward.tls.ca_file` is set.
-    if let Some(ca) = &f.tls.ca_file {
-        builder = builder.tls_ca_file(ca.clone());
-    }
-    builder.build().map_err(|e| {
-        let key = match &e {
-            ForwardBuildError::TlsCa { file, reason } => {
-                return invalid("tls.ca_file", &format!("{file:?}: {reason}"));
-            }
-            ForwardBuildError::Tls(_) => "tls",
-            ForwardBuildError::Header { .. } => "headers",
-            ForwardBuildError::Protocol(_) => "protocol",
-            _ => "endpoint",
-        };
-        invalid(key, &e)
-    })
+        .map_err(SpoolError::Forward)
 }
 
 /// Attempts of a forwarder worker that must panic in a row before it counts as unable to make
@@ -89,84 +36,87 @@ pub(crate) fn health_problem(forwarder: &Forwarder) -> Option<String> {
     })
 }
 
-/// Appends the forwarder's counters in Prometheus text format.
-pub(crate) fn render_metrics(forwarder: &Forwarder, out: &mut String) {
-    let s = forwarder.stats();
-    let counters = [
-        (
-            "otlp_spool_forward_accepted_items_total",
-            "Items queued for forwarding.",
-            s.accepted_items,
-        ),
-        (
-            "otlp_spool_forward_refused_items_total",
-            "Items the forward queue refused.",
-            s.refused_items,
-        ),
-        (
-            "otlp_spool_forward_forwarded_items_total",
-            "Items the remote accepted.",
-            s.forwarded_items,
-        ),
-        (
-            "otlp_spool_forward_forwarded_requests_total",
-            "Requests the remote accepted.",
-            s.forwarded_requests,
-        ),
-        (
-            "otlp_spool_forward_retried_requests_total",
-            "Attempts retried.",
-            s.retried_requests,
-        ),
-        (
-            "otlp_spool_forward_tls_failures_total",
-            "Attempts whose TLS handshake failed (retried).",
-            s.tls_failures,
-        ),
-        (
-            "otlp_spool_forward_failed_items_total",
-            "Items refused permanently by the remote.",
-            s.failed_items,
-        ),
-        (
-            "otlp_spool_forward_rejected_items_total",
-            "Items refused in partial_success.",
-            s.rejected_items,
-        ),
-        (
-            "otlp_spool_forward_dropped_items_total",
-            "Queued items dropped (overflow, attempts, shutdown, panics).",
-            s.dropped_items,
-        ),
-        (
-            "otlp_spool_forward_panics_total",
-            "Deliveries that panicked (their items dropped, the worker carried on).",
-            s.panics,
-        ),
-    ];
-    for (name, help, value) in counters {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
-        );
+/// The forwarder's self-metrics, read at every scrape.
+#[derive(Debug)]
+pub(crate) struct ForwarderCollector(pub(crate) Arc<Forwarder>);
+
+const COUNTERS: [Stat<ForwarderStats>; 10] = [
+    (
+        "otlp_spool_forward_accepted_items_total",
+        "Items queued for forwarding.",
+        |s| s.accepted_items,
+    ),
+    (
+        "otlp_spool_forward_refused_items_total",
+        "Items the forward queue refused.",
+        |s| s.refused_items,
+    ),
+    (
+        "otlp_spool_forward_forwarded_items_total",
+        "Items the remote accepted.",
+        |s| s.forwarded_items,
+    ),
+    (
+        "otlp_spool_forward_forwarded_requests_total",
+        "Requests the remote accepted.",
+        |s| s.forwarded_requests,
+    ),
+    (
+        "otlp_spool_forward_retried_requests_total",
+        "Attempts retried.",
+        |s| s.retried_requests,
+    ),
+    (
+        "otlp_spool_forward_tls_failures_total",
+        "Attempts whose TLS handshake failed (retried).",
+        |s| s.tls_failures,
+    ),
+    (
+        "otlp_spool_forward_failed_items_total",
+        "Items refused permanently by the remote.",
+        |s| s.failed_items,
+    ),
+    (
+        "otlp_spool_forward_rejected_items_total",
+        "Items refused in partial_success.",
+        |s| s.rejected_items,
+    ),
+    (
+        "otlp_spool_forward_dropped_items_total",
+        "Queued items dropped (overflow, attempts, shutdown, panics).",
+        |s| s.dropped_items,
+    ),
+    (
+        "otlp_spool_forward_panics_total",
+        "Deliveries that panicked (their items dropped, the worker carried on).",
+        |s| s.panics,
+    ),
+];
+
+const GAUGES: [Stat<ForwarderStats>; 3] = [
+    (
+        "otlp_spool_forward_queue_bytes",
+        "Bytes held by the forwarder.",
+        |s| s.queue_bytes,
+    ),
+    (
+        "otlp_spool_forward_healthy",
+        "1 while the forwarder's workers make progress, 0 while they cannot (see /health).",
+        |s| u64::from(s.consecutive_panics < PANICS_UNHEALTHY),
+    ),
+    (
+        "otlp_spool_forward_breaker_state",
+        "Circuit breaker: 0 closed, 1 open, 2 half-open.",
+        |s| match s.breaker_state {
+            State::Closed => 0,
+            State::Open => 1,
+            State::HalfOpen => 2,
+        },
+    ),
+];
+
+impl Collector for ForwarderCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
+        metrics::encode_snapshot(&mut encoder, &self.0.stats(), &COUNTERS, &GAUGES)
     }
-    let _ = writeln!(
-        out,
-        "# HELP otlp_spool_forward_queue_bytes Bytes held by the forwarder.\n# TYPE otlp_spool_forward_queue_bytes gauge\notlp_spool_forward_queue_bytes {}",
-        s.queue_bytes
-    );
-    let healthy = u64::from(s.consecutive_panics < PANICS_UNHEALTHY);
-    let _ = writeln!(
-        out,
-        "# HELP otlp_spool_forward_healthy 1 while the forwarder's workers make progress, 0 while they cannot (see /health).\n# TYPE otlp_spool_forward_healthy gauge\notlp_spool_forward_healthy {healthy}"
-    );
-    let state = match s.breaker_state {
-        State::Closed => 0,
-        State::Open => 1,
-        State::HalfOpen => 2,
-    };
-    let _ = writeln!(
-        out,
-        "# HELP otlp_spool_forward_breaker_state Circuit breaker: 0 closed, 1 open, 2 half-open.\n# TYPE otlp_spool_forward_breaker_state gauge\notlp_spool_forward_breaker_state {state}"
-    );
 }

@@ -19,14 +19,13 @@ use otlp_spool_core::{Signal, Sink};
 use otlp_spool_exporters::{
     Forwarder, SinkLogExporter, SinkMetricExporter, SinkSpanExporter, Temporality,
 };
-use otlp_spool_receiver::{
-    Health, Readiness, Receiver, ReceiverMetrics, RunningReceiver, ServeError,
-};
+use otlp_spool_receiver::{Health, Readiness, Receiver, ReceiverMetrics, RunningReceiver};
 use otlp_spool_storage::RetentionGuard;
 use otlp_spool_upload::{UploadState, Uploader};
 
-use crate::config::{Config, ConfigError};
-use crate::pipeline::{DropReason, Pipeline, StartError};
+use crate::config::Config;
+use crate::error::{ServeError, SpoolError};
+use crate::pipeline::{DropReason, Pipeline};
 use crate::report::{Held, ShutdownReport};
 
 /// How long `flush` waits for the writers by default.
@@ -35,29 +34,6 @@ const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
 /// what is left of `shutdown_timeout` (what is left is uploaded at the next start: the files
 /// stay on disk).
 const UPLOAD_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-
-/// Errors of the embedded API.
-#[derive(Debug, thiserror::Error)]
-pub enum SpoolError {
-    /// A setting is invalid.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// The pipeline could not start (output directory unusable or locked...).
-    #[error(transparent)]
-    Start(#[from] StartError),
-    /// Flush or shutdown did not complete.
-    #[error("{0}")]
-    Flush(String),
-    /// The forwarder could not be built from the `forward` section.
-    #[error("{0}")]
-    Forward(String),
-    /// The OTLP endpoints could not start.
-    #[error("serving OTLP: {0}")]
-    Serve(String),
-    /// The lake uploader (`storage.upload`) could not start.
-    #[error("config key `storage.upload`: {0}")]
-    Upload(String),
-}
 
 /// Builds a [`Spool`]; every setting defaults to the standalone defaults.
 #[derive(Debug, Clone, Default)]
@@ -125,7 +101,7 @@ impl SpoolBuilder {
             move || Pipeline::start(&config, forward_sink, guard)
         })
         .await
-        .map_err(|e| SpoolError::Flush(format!("start-up task failed: {e}")))??;
+        .map_err(SpoolError::task("start-up"))??;
         // The uploader starts once the pipeline holds the directory's lock; it only reads the
         // finalized files (and its own state files beside them).
         let uploader = match (&config.storage.upload, upload_state) {
@@ -134,7 +110,7 @@ impl SpoolBuilder {
                 .map_err(SpoolError::from)
                 .and_then(|options| {
                     Uploader::start_sharing(&config.output_dir, options, state)
-                        .map_err(|e| SpoolError::Upload(e.to_string()))
+                        .map_err(SpoolError::Upload)
                 }) {
                 Ok(uploader) => Some(uploader),
                 Err(e) => {
@@ -245,10 +221,11 @@ impl Spool {
     /// Writes everything accepted so far into finalized files.
     pub async fn flush(&self) -> Result<(), SpoolError> {
         let pipeline = self.inner.pipeline.clone();
-        let flushed = tokio::task::spawn_blocking(move || pipeline.flush(DEFAULT_FLUSH_TIMEOUT))
-            .await
-            .map_err(|e| SpoolError::Flush(e.to_string()))?
-            .map_err(|e| SpoolError::Flush(e.to_string()));
+        let flushed =
+            tokio::task::spawn_blocking(move || Pipeline::flush(&pipeline, DEFAULT_FLUSH_TIMEOUT))
+                .await
+                .map_err(SpoolError::task("flush"))?
+                .map_err(SpoolError::from);
         if let Some(uploader) = &self.inner.uploader {
             // The files just finalized are queued now rather than at the next scan.
             uploader.scan_now();
@@ -273,13 +250,11 @@ impl Spool {
         http_addr: SocketAddr,
     ) -> Result<ServeAddrs, SpoolError> {
         if grpc_addr == http_addr && grpc_addr.port() != 0 {
-            return Err(SpoolError::Serve(format!(
-                "{grpc_addr} given for both gRPC and HTTP; the two endpoints need different ports"
-            )));
+            return Err(ServeError::SamePort(grpc_addr).into());
         }
         let mut serving = self.inner.serving.lock().await;
         if serving.is_some() {
-            return Err(SpoolError::Serve("already serving".into()));
+            return Err(ServeError::AlreadyServing.into());
         }
         let c = &self.inner.config;
         let r = &c.receiver;
@@ -300,20 +275,15 @@ impl Spool {
             .http2_keepalive(Some((r.keepalive.time.0, r.keepalive.timeout.0)))
             .readiness(self.inner.readiness.clone())
             .health(self.health())
-            .metrics_provider(Arc::new({
-                let pipeline = self.inner.pipeline.clone();
-                let forwarder = self.inner.forwarder.clone();
-                let uploader = self.inner.uploader.clone();
-                move |out: &mut String| {
-                    pipeline.render_metrics(out);
-                    if let Some(f) = &forwarder {
-                        crate::forward::render_metrics(f, out);
-                    }
-                    if let Some(u) = &uploader {
-                        u.render_metrics(out);
-                    }
-                }
-            }));
+            .metrics_collector(self.inner.pipeline.metrics_collector());
+        if let Some(forwarder) = &self.inner.forwarder {
+            builder = builder.metrics_collector(Box::new(crate::forward::ForwarderCollector(
+                forwarder.clone(),
+            )));
+        }
+        if let Some(uploader) = &self.inner.uploader {
+            builder = builder.metrics_collector(uploader.metrics_collector());
+        }
         if let Some(token) = &c.receiver.bearer_token {
             builder = builder.bearer_token(token.expose());
         }
@@ -326,18 +296,14 @@ impl Spool {
                 .pending(Arc::new(LanePending(self.inner.pipeline.clone()))),
         );
         builder = builder.http_extension(Arc::new(ViewerMount(viewer)));
-        let receiver = builder
-            .build()
-            .map_err(|e| SpoolError::Serve(e.to_string()))?;
+        let receiver = builder.build().map_err(ServeError::from)?;
         let sink: Arc<dyn Sink> = self.inner.pipeline.clone();
         let running = receiver
             .serve(sink, std::future::pending::<()>())
             .await
-            .map_err(|e| SpoolError::Serve(e.to_string()))?;
+            .map_err(ServeError::from)?;
         let (Some(grpc), Some(http)) = (running.grpc_addr(), running.http_addr()) else {
-            return Err(SpoolError::Serve(
-                "the receiver did not report its addresses".into(),
-            ));
+            return Err(ServeError::NoAddresses.into());
         };
         tracing::info!(grpc = %grpc, http = %http, "otlp-spool listening");
         *self.inner.receiver_metrics.lock() = Some(running.metrics());
@@ -404,7 +370,7 @@ impl Spool {
         if let Some(running) = self.inner.serving.lock().await.take() {
             match running.shutdown_within(timeout / 2).await {
                 Ok(()) => {}
-                Err(ServeError::ShutdownTimeout {
+                Err(otlp_spool_receiver::ServeError::ShutdownTimeout {
                     open_connections, ..
                 }) => {
                     report.timed_out = true;
@@ -430,7 +396,7 @@ impl Spool {
                 report.timed_out |= Instant::now() >= deadline;
                 report.errors.push(e.to_string());
             }
-            Err(e) => return Err(SpoolError::Flush(format!("the shutdown task failed: {e}"))),
+            Err(e) => return Err(SpoolError::task("shutdown")(e)),
         }
         if let Some(forward) = forward {
             tracing::info!(?forward, "forwarder stopped");

@@ -383,16 +383,14 @@ async fn connections_past_max_connections_are_closed_at_once() {
         .await;
         let first = TcpStream::connect(server.http()).await.unwrap();
         let _second = TcpStream::connect(server.grpc()).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        assert_eq!(server.running.metrics().open_connections(), 2);
+        open_connections_reach(&server, 2).await;
         let mut third = TcpStream::connect(server.http()).await.unwrap();
         let took = closed_within(&mut third, Duration::from_secs(2)).await;
         assert!(took.is_some(), "the third connection is closed at once");
         assert_eq!(server.running.metrics().connections_refused(), 1);
 
         drop(first);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        assert_eq!(server.running.metrics().open_connections(), 1);
+        open_connections_reach(&server, 1).await;
         let reply = post(
             &server,
             "/v1/traces",
@@ -597,5 +595,22 @@ async fn a_body_buffer_below_the_body_limit_is_refused_naming_both() {
     assert!(
         text.contains("max_body_buffer") && text.contains("max_body_size"),
         "{text}"
+    );
+}
+
+/// Waits (polling, at most 5 s) until the server counts `n` open connections: the accept loop
+/// and the close of a dropped connection happen on the server's tasks, after the client's call.
+async fn open_connections_reach(server: &Server, n: u64) {
+    let metrics = server.running.metrics();
+    let reached = tokio::time::timeout(Duration::from_secs(5), async {
+        while metrics.open_connections() != n {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(
+        reached.is_ok(),
+        "open connections: {} (waited for {n})",
+        metrics.open_connections()
     );
 }

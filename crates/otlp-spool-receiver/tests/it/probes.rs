@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use otlp_spool_core::metrics::{self, Collector, DescriptorEncoder};
 use otlp_spool_receiver::{BuildError, Readiness, Receiver, ServeError};
 use prost::Message;
 
@@ -34,10 +35,15 @@ async fn ready_follows_the_flag_the_checks_and_shutdown() {
 
 #[tokio::test]
 async fn metrics_page_has_receiver_counters_then_the_providers() {
-    let server = start_with(builder().metrics_provider(Arc::new(|out: &mut String| {
-        out.push_str("# TYPE otlp_spool_buffer_bytes gauge\notlp_spool_buffer_bytes 42\n");
-    })))
-    .await;
+    /// The embedding application's part of the page.
+    #[derive(Debug)]
+    struct Buffer;
+    impl Collector for Buffer {
+        fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
+            metrics::gauge(&mut encoder, "otlp_spool_buffer_bytes", "Bytes held.")?.value(42)
+        }
+    }
+    let server = start_with(builder().metrics_collector(Box::new(Buffer))).await;
     let body = traces(vec![good_span(1, "x"), span(&[1], &[1; 8], "bad")]).encode_to_vec();
     post(&server, "/v1/traces", "application/x-protobuf", None, body).await;
     post(&server, "/v1/traces", "text/plain", None, "x").await;

@@ -4,6 +4,7 @@
 //! every error names the key (`forward.retry.max_attempts`) and where the bad value came from
 //! (the file, an environment variable or a flag), so start-up fails before any port is bound.
 
+mod forward;
 mod model;
 mod secret;
 mod units;
@@ -11,6 +12,7 @@ mod units;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub(crate) use forward::forwarder_builder;
 pub use model::*;
 pub use secret::{Secret, redact_url_userinfo};
 pub use units::{ByteSize, HumanDuration};
@@ -47,7 +49,7 @@ impl fmt::Display for Origin {
 }
 
 impl ConfigError {
-    fn new(key: impl Into<String>, problem: impl Into<String>) -> Self {
+    pub(crate) fn new(key: impl Into<String>, problem: impl Into<String>) -> Self {
         Self {
             key: key.into(),
             origin: Origin::None,
@@ -341,7 +343,7 @@ impl Config {
             upload.to_options(s)?;
         }
         if let Some(f) = &self.forward {
-            validate_forward(f)?;
+            forward::forwarder_builder(f)?;
         }
         if self.log.level.trim().is_empty() {
             return Err(ConfigError::new(
@@ -351,123 +353,6 @@ impl Config {
         }
         Ok(())
     }
-}
-
-fn validate_forward(f: &ForwardConfig) -> Result<(), ConfigError> {
-    let shown = redact_url_userinfo(&f.endpoint);
-    let rest = f
-        .endpoint
-        .strip_prefix("http://")
-        .or_else(|| f.endpoint.strip_prefix("https://"))
-        .ok_or_else(|| {
-            ConfigError::new(
-                "forward.endpoint",
-                format!("`{shown}` must start with http:// or https://"),
-            )
-        })?;
-    let authority = rest.split('/').next().unwrap_or("");
-    if authority.is_empty() {
-        return Err(ConfigError::new(
-            "forward.endpoint",
-            format!("`{shown}` has no host"),
-        ));
-    }
-    let kinds = [
-        f.auth.bearer_token.is_some(),
-        f.auth.api_key.is_some(),
-        f.auth.basic.is_some(),
-    ];
-    if kinds.iter().filter(|k| **k).count() > 1 {
-        return Err(ConfigError::new(
-            "forward.auth",
-            "give one of bearer_token, api_key or basic, not several",
-        ));
-    }
-    if let Some(key) = &f.auth.api_key
-        && key.header.trim().is_empty()
-    {
-        return Err(ConfigError::new(
-            "forward.auth.api_key.header",
-            "must not be empty",
-        ));
-    }
-    if let Some(ca) = &f.tls.ca_file {
-        if f.endpoint.starts_with("http://") {
-            return Err(ConfigError::new(
-                "forward.tls.ca_file",
-                format!("is set but forward.endpoint `{shown}` is not https://"),
-            ));
-        }
-        file_exists("forward.tls.ca_file", ca)?;
-    }
-    for name in f.headers.keys() {
-        if name.is_empty()
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
-        {
-            return Err(ConfigError::new(
-                format!("forward.headers.{name}"),
-                "is not a valid header name",
-            ));
-        }
-    }
-    if f.timeout.0.is_zero() {
-        return Err(ConfigError::new(
-            "forward.timeout",
-            "must be greater than zero",
-        ));
-    }
-    if f.queue_size.0 == 0 {
-        return Err(ConfigError::new(
-            "forward.queue_size",
-            "must be greater than zero",
-        ));
-    }
-    if f.retry.max_attempts == Some(0) {
-        return Err(ConfigError::new(
-            "forward.retry.max_attempts",
-            "must be at least 1",
-        ));
-    }
-    if f.retry.max_backoff < f.retry.initial_backoff {
-        return Err(ConfigError::new(
-            "forward.retry.max_backoff",
-            "must not be shorter than forward.retry.initial_backoff",
-        ));
-    }
-    let br = &f.breaker;
-    if br.failure_threshold == 0 {
-        return Err(ConfigError::new(
-            "forward.breaker.failure_threshold",
-            "must be at least 1",
-        ));
-    }
-    if br.half_open_probes == 0 {
-        return Err(ConfigError::new(
-            "forward.breaker.half_open_probes",
-            "must be at least 1",
-        ));
-    }
-    if br.successes_to_close == 0 {
-        return Err(ConfigError::new(
-            "forward.breaker.successes_to_close",
-            "must be at least 1",
-        ));
-    }
-    if br.open_duration.0.is_zero() {
-        return Err(ConfigError::new(
-            "forward.breaker.open_duration",
-            "must be greater than zero",
-        ));
-    }
-    if br.max_open_duration < br.open_duration {
-        return Err(ConfigError::new(
-            "forward.breaker.max_open_duration",
-            "must not be shorter than forward.breaker.open_duration",
-        ));
-    }
-    Ok(())
 }
 
 fn file_exists(key: &str, path: &Path) -> Result<(), ConfigError> {

@@ -394,15 +394,7 @@ impl UploadConfig {
         let invalid = |key: &str, problem: String| {
             super::ConfigError::new(format!("storage.upload.{key}"), problem)
         };
-        let b = &self.breaker;
-        let breaker = otlp_spool_breaker::CircuitBreaker::builder()
-            .failure_threshold(b.failure_threshold)
-            .open_duration(b.open_duration.0)
-            .max_open_duration(b.max_open_duration.0)
-            .half_open_probes(b.half_open_probes)
-            .successes_to_close(b.successes_to_close)
-            .build()
-            .map_err(|e| invalid("breaker", e.to_string()))?;
+        let breaker = super::forward::breaker("storage.upload", &self.breaker)?;
         let credentials = match &self.profile {
             Some(name) if name.trim().is_empty() => {
                 return Err(invalid("profile", "must not be empty".into()));

@@ -33,6 +33,7 @@ use otlp_spool_core::Signal;
 use otlp_spool_storage::{BatchLimits, Converter, SignalWriter, WriteReceipt};
 
 use super::buffered::Buffered;
+use super::error::LaneFlushError;
 use super::fault::{Fault, Faults};
 use super::health::{Progress, panic_message};
 use super::item::Item;
@@ -153,7 +154,7 @@ impl Lane {
 
     /// Asks the flusher to write and finalize everything accepted so far; waits up to
     /// `timeout` for it.
-    pub(crate) fn flush(&self, timeout: Duration) -> Result<(), String> {
+    pub(crate) fn flush(&self, timeout: Duration) -> Result<(), LaneFlushError> {
         let deadline = Instant::now() + timeout;
         let mut state = self.flush.lock().unwrap_or_else(|e| e.into_inner());
         state.requested += 1;
@@ -163,10 +164,10 @@ impl Lane {
         while state.done < ticket {
             let now = Instant::now();
             if now >= deadline {
-                return Err(format!(
-                    "{} flush did not finish within {timeout:?}",
-                    self.signal
-                ));
+                return Err(LaneFlushError::TimedOut {
+                    signal: self.signal,
+                    timeout,
+                });
             }
             state = self
                 .flushed
@@ -175,7 +176,7 @@ impl Lane {
                 .0;
         }
         match state.error.take() {
-            Some(e) => Err(e),
+            Some(e) => Err(LaneFlushError::Write(e)),
             None => Ok(()),
         }
     }

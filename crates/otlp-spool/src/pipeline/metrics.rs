@@ -1,16 +1,19 @@
-//! Self-metrics of the pipeline: lock-free counters per signal, rendered as Prometheus text.
+//! Self-metrics of the pipeline: lock-free counters per signal, and the collector that reads
+//! them (with the lanes' gauges and the workers' progress) at every scrape.
 //!
 //! Invariant (what makes "never a silent drop" checkable): for every signal,
 //! `accepted_items = written_items + dropped_items (all reasons) + items still buffered or in
 //! flight`.
 
-use std::fmt::Write as _;
+use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use otlp_spool_core::Signal;
+use otlp_spool_core::metrics::{self, Collector, DescriptorEncoder};
 
+use super::Pipeline;
 use super::health::Progress;
+use super::lane::Lane;
 
 /// Why acknowledged items were given up (the `reason` label of
 /// `otlp_spool_dropped_items_total`).
@@ -111,170 +114,180 @@ impl LaneMetrics {
     }
 }
 
-/// A gauge reading taken at render time.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct LaneGauges {
-    pub(crate) buffer_bytes: u64,
-    pub(crate) writing_bytes: u64,
-    pub(crate) buffer_requests: u64,
-    pub(crate) buffer_capacity_bytes: u64,
+/// The pipeline's self-metrics as a collector: every scrape reads the lanes' counters and
+/// gauges and the workers' progress (register it with [`Pipeline::metrics_collector`]).
+#[derive(Debug)]
+pub(crate) struct PipelineCollector(pub(crate) Arc<Pipeline>);
+
+/// A per-lane metric: its name, help text and how to read it.
+type LaneDef = (&'static str, &'static str, fn(&Lane) -> u64);
+/// A `reason` label value and the counter it reads.
+type ReasonDef = (&'static str, fn(&LaneMetrics) -> &AtomicU64);
+
+const LANE_COUNTERS: [LaneDef; 7] = [
+    (
+        "otlp_spool_received_requests_total",
+        "Requests offered to the pipeline.",
+        |l| load(&l.metrics.received_requests),
+    ),
+    (
+        "otlp_spool_accepted_requests_total",
+        "Requests acknowledged (held by the pipeline).",
+        |l| load(&l.metrics.accepted_requests),
+    ),
+    (
+        "otlp_spool_accepted_items_total",
+        "Spans, data points or log records acknowledged.",
+        |l| load(&l.metrics.accepted_items),
+    ),
+    (
+        "otlp_spool_written_items_total",
+        "Rows written to files.",
+        |l| load(&l.metrics.written_items),
+    ),
+    (
+        "otlp_spool_written_bytes_total",
+        "Bytes written to files.",
+        |l| load(&l.metrics.written_bytes),
+    ),
+    (
+        "otlp_spool_write_errors_total",
+        "Failed write attempts (retried, data kept).",
+        |l| load(&l.metrics.write_errors),
+    ),
+    (
+        "otlp_spool_files_finalized_total",
+        "Files finalized.",
+        Lane::files_finalized,
+    ),
+];
+
+const LANE_GAUGES: [LaneDef; 4] = [
+    (
+        "otlp_spool_buffer_bytes",
+        "Memory held by the requests in the buffer, in bytes.",
+        |l| l.buffer.bytes(),
+    ),
+    (
+        "otlp_spool_lane_writing_bytes",
+        "Memory held by requests drained from the buffer and not yet written, in bytes.",
+        Lane::writing_bytes,
+    ),
+    (
+        "otlp_spool_buffer_requests",
+        "Requests held in the buffer.",
+        |l| l.buffer.len() as u64,
+    ),
+    (
+        "otlp_spool_buffer_capacity_bytes",
+        "The buffer's byte bound.",
+        |l| l.capacity,
+    ),
+];
+
+/// The `reason` label of `otlp_spool_rejected_requests_total`, and where to read it.
+const REJECTIONS: [ReasonDef; 3] = [
+    ("full", |m| &m.rejected_full),
+    ("closed", |m| &m.rejected_closed),
+    ("too_large", |m| &m.rejected_too_large),
+];
+
+fn load(counter: &AtomicU64) -> u64 {
+    counter.load(Ordering::Relaxed)
 }
 
-/// A counter's name (optionally with extra labels), help text and where to read it.
-type CounterDef = (&'static str, &'static str, fn(&LaneMetrics) -> &AtomicU64);
-/// A gauge's name, help text and how to read it.
-type GaugeDef = (&'static str, &'static str, fn(&LaneGauges) -> u64);
-
-/// Renders every lane in the Prometheus text exposition format.
-pub(crate) fn render(out: &mut String, lanes: &[(Signal, &LaneMetrics, LaneGauges)]) {
-    let counters: [CounterDef; 9] = [
-        (
-            "otlp_spool_received_requests_total",
-            "Requests offered to the pipeline.",
-            |m| &m.received_requests,
-        ),
-        (
-            "otlp_spool_accepted_requests_total",
-            "Requests acknowledged (held by the pipeline).",
-            |m| &m.accepted_requests,
-        ),
-        (
-            "otlp_spool_accepted_items_total",
-            "Spans, data points or log records acknowledged.",
-            |m| &m.accepted_items,
-        ),
-        (
-            "otlp_spool_rejected_requests_total{reason=\"full\"}",
-            "Requests refused with backpressure.",
-            |m| &m.rejected_full,
-        ),
-        (
-            "otlp_spool_rejected_requests_total{reason=\"closed\"}",
-            "",
-            |m| &m.rejected_closed,
-        ),
-        (
-            "otlp_spool_rejected_requests_total{reason=\"too_large\"}",
-            "",
-            |m| &m.rejected_too_large,
-        ),
-        (
-            "otlp_spool_written_items_total",
-            "Rows written to files.",
-            |m| &m.written_items,
-        ),
-        (
-            "otlp_spool_written_bytes_total",
-            "Bytes written to files.",
-            |m| &m.written_bytes,
-        ),
-        (
-            "otlp_spool_write_errors_total",
-            "Failed write attempts (retried, data kept).",
-            |m| &m.write_errors,
-        ),
-    ];
-    for (name, help, get) in counters {
-        let (base, extra) = match name.split_once('{') {
-            Some((base, rest)) => (base, Some(rest.trim_end_matches('}'))),
-            None => (name, None),
-        };
-        if !help.is_empty() {
-            let _ = writeln!(out, "# HELP {base} {help}");
-            let _ = writeln!(out, "# TYPE {base} counter");
+impl Collector for PipelineCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
+        let lanes = &self.0.lanes;
+        per_lane(&mut encoder, lanes, &LANE_COUNTERS, metrics::counter)?;
+        let mut rejected = metrics::counter(
+            &mut encoder,
+            "otlp_spool_rejected_requests_total",
+            "Requests refused, by reason (full: backpressure).",
+        )?;
+        for (reason, get) in REJECTIONS {
+            for lane in lanes {
+                let labels = [("signal", lane.signal.as_str()), ("reason", reason)];
+                rejected.sample(labels, load(get(&lane.metrics)))?;
+            }
         }
-        for (signal, metrics, _) in lanes {
-            let labels = match extra {
-                Some(extra) => format!("signal=\"{signal}\",{extra}"),
-                None => format!("signal=\"{signal}\""),
-            };
-            let _ = writeln!(
-                out,
-                "{base}{{{labels}}} {}",
-                get(metrics).load(Ordering::Relaxed)
-            );
+        let mut dropped = metrics::counter(
+            &mut encoder,
+            "otlp_spool_dropped_items_total",
+            "Acknowledged items given up, by reason.",
+        )?;
+        for lane in lanes {
+            for reason in DropReason::ALL {
+                let labels = [
+                    ("signal", lane.signal.as_str()),
+                    ("reason", reason.as_str()),
+                ];
+                dropped.sample(labels, lane.metrics.dropped(reason))?;
+            }
         }
-    }
-    let _ = writeln!(
-        out,
-        "# HELP otlp_spool_dropped_items_total Acknowledged items given up, by reason.\n# TYPE otlp_spool_dropped_items_total counter"
-    );
-    for (signal, metrics, _) in lanes {
-        for reason in DropReason::ALL {
-            let _ = writeln!(
-                out,
-                "otlp_spool_dropped_items_total{{signal=\"{signal}\",reason=\"{}\"}} {}",
-                reason.as_str(),
-                metrics.dropped(reason)
-            );
-        }
-    }
-    let gauges: [GaugeDef; 4] = [
-        (
-            "otlp_spool_buffer_bytes",
-            "Memory held by the requests in the buffer, in bytes.",
-            |g| g.buffer_bytes,
-        ),
-        (
-            "otlp_spool_lane_writing_bytes",
-            "Memory held by requests drained from the buffer and not yet written, in bytes.",
-            |g| g.writing_bytes,
-        ),
-        (
-            "otlp_spool_buffer_requests",
-            "Requests held in the buffer.",
-            |g| g.buffer_requests,
-        ),
-        (
-            "otlp_spool_buffer_capacity_bytes",
-            "The buffer's byte bound.",
-            |g| g.buffer_capacity_bytes,
-        ),
-    ];
-    for (name, help, get) in gauges {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} gauge");
-        for (signal, _, g) in lanes {
-            let _ = writeln!(out, "{name}{{signal=\"{signal}\"}} {}", get(g));
-        }
+        per_lane(&mut encoder, lanes, &LANE_GAUGES, metrics::gauge)?;
+        encode_workers(&mut encoder, self.0.progress())
     }
 }
 
-/// Renders the progress of every worker: healthy (1/0), failures in a row, panics caught.
-pub(crate) fn render_workers<'a>(
-    out: &mut String,
+/// Starts a family (`metrics::counter` or `metrics::gauge`).
+type Start = for<'a, 'e> fn(
+    &'a mut DescriptorEncoder<'e>,
+    &'a str,
+    &str,
+) -> Result<metrics::Family<'a>, fmt::Error>;
+
+/// One family per definition, one sample per lane labelled with its signal.
+fn per_lane(
+    encoder: &mut DescriptorEncoder<'_>,
+    lanes: &[Arc<Lane>],
+    defs: &[LaneDef],
+    start: Start,
+) -> fmt::Result {
+    for (name, help, get) in defs {
+        let mut family = start(encoder, name, help)?;
+        for lane in lanes {
+            family.sample([("signal", lane.signal.as_str())], get(lane))?;
+        }
+    }
+    Ok(())
+}
+
+/// The progress of every worker: healthy (1/0), failures in a row, panics caught.
+fn encode_workers<'a>(
+    encoder: &mut DescriptorEncoder<'_>,
     workers: impl Iterator<Item = &'a Progress> + Clone,
-) {
-    type WorkerDef = (
-        &'static str,
-        &'static str,
-        &'static str,
-        fn(&Progress) -> u64,
-    );
+) -> fmt::Result {
+    type WorkerDef = (&'static str, &'static str, bool, fn(&Progress) -> u64);
     let defs: [WorkerDef; 3] = [
         (
             "otlp_spool_worker_healthy",
-            "gauge",
             "1 while the worker makes progress, 0 while it cannot (see /health).",
+            false,
             |p| u64::from(p.problem().is_none()),
         ),
         (
             "otlp_spool_worker_consecutive_failures",
-            "gauge",
             "Attempts of the worker that failed or panicked in a row.",
+            false,
             |p| u64::from(p.consecutive_failures()),
         ),
         (
             "otlp_spool_worker_panics_total",
-            "counter",
             "Panics caught in the worker (its batch dropped, the worker carried on).",
+            true,
             Progress::panics,
         ),
     ];
-    for (name, kind, help, get) in defs {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    for (name, help, is_counter, get) in defs {
+        let mut family = if is_counter {
+            metrics::counter(encoder, name, help)?
+        } else {
+            metrics::gauge(encoder, name, help)?
+        };
         for p in workers.clone() {
-            let _ = writeln!(out, "{name}{{worker=\"{}\"}} {}", p.name(), get(p));
+            family.sample([("worker", p.name())], get(p))?;
         }
     }
+    Ok(())
 }

@@ -16,12 +16,14 @@
 //!   workers that cannot make progress (see `health.rs`).
 
 mod buffered;
+mod error;
 mod fault;
 mod health;
 mod item;
 mod lane;
 mod metrics;
 
+pub use error::{FlushError, LaneFlushError, StartError};
 #[doc(hidden)]
 pub use fault::Fault;
 pub use metrics::DropReason;
@@ -32,6 +34,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use otlp_spool_buffer::{BatchBuffer, Policy, PushError, Weighted as _};
+use otlp_spool_core::metrics::{Collector, Registry};
 use otlp_spool_core::{Signal, Sink, SinkError, Telemetry};
 use otlp_spool_storage::{BatchLimits, FileStore, RetentionGuard, StoreOptions};
 use parking_lot::Mutex;
@@ -40,31 +43,7 @@ use crate::config::{BufferPolicy, Config, FileCompression, FileFormat, FsyncPoli
 use buffered::Buffered;
 use item::Item;
 use lane::Lane;
-use metrics::{LaneGauges, LaneMetrics};
-
-/// Why the pipeline could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// The output directory cannot be used (missing permissions, locked by another instance...).
-    #[error("config key `output_dir`: {0}")]
-    Storage(String),
-    /// A buffer or storage setting was refused.
-    #[error("config key `{key}`: {problem}")]
-    Config {
-        /// The key.
-        key: &'static str,
-        /// The problem.
-        problem: String,
-    },
-    /// A flusher thread could not be started.
-    #[error("starting a flusher thread: {0}")]
-    Thread(#[from] std::io::Error),
-}
-
-/// A flush or shutdown that did not complete.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct FlushError(pub(crate) String);
+use metrics::{LaneMetrics, PipelineCollector};
 
 /// The running pipeline. Cheap to share behind an `Arc`; see the module docs.
 pub struct Pipeline {
@@ -96,7 +75,7 @@ impl Pipeline {
         retention_guard: Option<Arc<dyn RetentionGuard>>,
     ) -> Result<Arc<Self>, StartError> {
         let store = FileStore::open(store_options(config, retention_guard)?)
-            .map_err(|e| StartError::Storage(e.to_string()))?;
+            .map_err(StartError::Storage)?;
         let recovery = store.recovery_report();
         if !recovery.is_clean() {
             tracing::warn!(?recovery, "recovered leftovers of an earlier run");
@@ -163,7 +142,7 @@ impl Pipeline {
     pub fn flush(&self, timeout: Duration) -> Result<(), FlushError> {
         // After shutdown the flushers are gone: answer at once instead of waiting out `timeout`.
         if self.closing.load(Ordering::SeqCst) {
-            return Err(FlushError("the pipeline is shut down".into()));
+            return Err(FlushError::ShutDown);
         }
         let deadline = Instant::now() + timeout;
         let mut errors = Vec::new();
@@ -176,7 +155,7 @@ impl Pipeline {
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(FlushError(errors.join("; ")))
+            Err(FlushError::Lanes(errors))
         }
     }
 
@@ -206,26 +185,23 @@ impl Pipeline {
         }
         let dropped: u64 = self.lanes.iter().map(|l| l.metrics.dropped_total()).sum();
         if !stuck.is_empty() {
-            let mut names = Vec::new();
+            let mut lanes = Vec::new();
             for (i, lane) in self.lanes.iter().enumerate() {
                 if !lane.buffer.is_empty() || lane.writing_bytes() > 0 {
                     self.abandoned[i].store(self.held_items(lane.signal), Ordering::SeqCst);
-                    names.push(lane.signal.to_string());
+                    lanes.push(lane.signal);
                 }
             }
-            tracing::error!(dropped_items = dropped, lanes = ?names,
-                "pipeline shutdown timed out: writers still busy, their data abandoned");
+            tracing::error!(
+                dropped_items = dropped,
+                ?lanes,
+                "pipeline shutdown timed out: writers still busy, their data abandoned"
+            );
             // The stuck threads keep running detached; their files are recovered at next start.
             self.threads.lock().extend(stuck);
-            return Err(FlushError(format!(
-                "the writers did not finish within {timeout:?} (lanes still holding data: {})",
-                names.join(", ")
-            )));
+            return Err(FlushError::WritersBusy { timeout, lanes });
         }
-        let closed = self
-            .store
-            .close()
-            .map_err(|e| FlushError(format!("finalizing files: {e}")));
+        let closed = self.store.close().map_err(FlushError::Finalize);
         tracing::info!(dropped_items = dropped, "pipeline stopped");
         closed.map(|_| ())
     }
@@ -280,40 +256,17 @@ impl Pipeline {
         !self.closing.load(Ordering::SeqCst) && self.lanes.iter().all(|l| l.has_room())
     }
 
-    /// Appends the pipeline's self-metrics in Prometheus text format.
-    pub fn render_metrics(&self, out: &mut String) {
-        let rows: Vec<(Signal, &LaneMetrics, LaneGauges)> = self
-            .lanes
-            .iter()
-            .map(|l| {
-                (
-                    l.signal,
-                    &l.metrics,
-                    LaneGauges {
-                        buffer_bytes: l.buffer.bytes(),
-                        writing_bytes: l.writing_bytes(),
-                        buffer_requests: l.buffer.len() as u64,
-                        buffer_capacity_bytes: l.capacity,
-                    },
-                )
-            })
-            .collect();
-        metrics::render(out, &rows);
-        metrics::render_workers(out, self.progress());
-        use std::fmt::Write as _;
-        let _ = writeln!(
-            out,
-            "# HELP otlp_spool_files_finalized_total Files finalized."
-        );
-        let _ = writeln!(out, "# TYPE otlp_spool_files_finalized_total counter");
-        for l in &self.lanes {
-            let _ = writeln!(
-                out,
-                "otlp_spool_files_finalized_total{{signal=\"{}\"}} {}",
-                l.signal,
-                l.files_finalized()
-            );
-        }
+    /// The pipeline's self-metrics (per-lane counters and gauges, workers' progress), read at
+    /// every scrape: register it in the service's one registry.
+    pub fn metrics_collector(self: &Arc<Self>) -> Box<dyn Collector> {
+        Box::new(PipelineCollector(Arc::clone(self)))
+    }
+
+    /// Appends the pipeline's self-metrics, alone, in the Prometheus text format.
+    pub fn render_metrics(self: &Arc<Self>, out: &mut String) {
+        let mut registry = Registry::default();
+        registry.register_collector(self.metrics_collector());
+        out.push_str(&otlp_spool_core::metrics::render(&registry));
     }
 
     /// What a lane holds that is not in any file yet: (requests buffered, bytes held in memory,

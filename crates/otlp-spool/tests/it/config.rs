@@ -261,6 +261,21 @@ fn bad_values_are_named() {
             "forward:\n  endpoint: http://x:1\n  breaker: { half_open_probes: 0 }\n",
             "forward.breaker.half_open_probes",
         ),
+        // Refused by the breaker's and the forwarder's builders (checked once, there), at load
+        // time and under the key.
+        (
+            "forward:\n  endpoint: http://x:1\n  breaker: { failure_threshold: 4000000000 }\n",
+            "forward.breaker.failure_threshold",
+        ),
+        ("forward:\n  endpoint: http://\n", "forward.endpoint"),
+        (
+            "forward:\n  endpoint: http://x:1\n  queue_size: 0\n",
+            "forward.queue_size",
+        ),
+        (
+            "forward:\n  endpoint: http://x:1\n  retry: { initial_backoff: 2s, max_backoff: 1s }\n",
+            "forward.retry.max_backoff",
+        ),
         (
             "forward:\n  endpoint: http://x:1\n  auth: { bearer_token: a, basic: { username: u, password: p } }\n",
             "forward.auth",

@@ -84,7 +84,17 @@ async fn a_second_signal_exits_at_once_with_130_or_143_logging_what_was_abandone
         acknowledge_then_fail(&server).await;
         let (status, log, took) = tokio::task::spawn_blocking(move || {
             server.signal(signal);
-            std::thread::sleep(Duration::from_millis(500));
+            // The second signal must land during the shutdown the first one started: wait
+            // for the service to say it began (bounded), not for a guessed time.
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while !server.log().contains("shutting down: draining buffers") {
+                assert!(
+                    Instant::now() < deadline,
+                    "no shutdown began:\n{}",
+                    server.log()
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
             let started = Instant::now();
             server.signal(signal);
             let status = server.wait(Duration::from_secs(30));

@@ -8,6 +8,7 @@ mod contained;
 mod e2e_python;
 mod e2e_rust;
 mod embedded;
+mod errors;
 mod exit_codes;
 mod forward;
 mod lanes;

@@ -160,7 +160,12 @@ fn a_signal_interrupts_between_requests_and_the_rerun_completes() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    // SIGTERM once the run is under way: the target has taken its first items.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while accepted_items(&server) == 0 {
+        assert!(Instant::now() < deadline, "replay delivered nothing");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -226,4 +231,21 @@ fn bad_arguments_are_named() {
         "unknown protocol",
     );
     check(&["--to", "ftp://x"], "forward.endpoint");
+}
+
+/// Items the target spool has acknowledged so far, read from its `/metrics` with a plain
+/// HTTP/1.0 GET (0 while it cannot be read).
+fn accepted_items(server: &Server) -> u64 {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(server.http) else {
+        return 0;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = stream.write_all(b"GET /metrics HTTP/1.0\r\nhost: x\r\n\r\n");
+    let mut page = String::new();
+    let _ = stream.read_to_string(&mut page);
+    page.lines()
+        .filter(|l| l.starts_with("otlp_spool_accepted_items_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
 }

@@ -14,23 +14,34 @@ async fn sigterm_under_load_keeps_every_acknowledged_item() {
     let mut server = Server::start(dir.path(), &[]);
     let http = server.http;
     let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
+    // SIGTERM goes out once the load is under way: after this many acknowledged requests.
+    let under_way = Arc::new(tokio::sync::Semaphore::new(0));
     let mut senders = tokio::task::JoinSet::new();
     for client_id in 0..4u32 {
         let acknowledged = acknowledged.clone();
+        let under_way = under_way.clone();
         senders.spawn(async move {
             let client = reqwest::Client::new();
             // Bounded: at most 2000 requests per client, and stop at the first refusal.
             for n in 0..2000u32 {
                 let req = request(client_id * 100_000 + n, 50);
                 match post(&client, http, &req).await {
-                    Ok(a) if a.status == 200 => acknowledged.lock().unwrap().extend(ids(&req)),
+                    Ok(a) if a.status == 200 => {
+                        acknowledged.lock().unwrap().extend(ids(&req));
+                        under_way.add_permits(1);
+                    }
                     Ok(a) if a.status == 503 => tokio::time::sleep(Duration::from_millis(20)).await,
                     _ => break, // connection refused or reset: the server is going away
                 }
             }
         });
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Every client keeps sending after this: the signal lands in the middle of the load.
+    tokio::time::timeout(Duration::from_secs(60), under_way.acquire_many(40))
+        .await
+        .unwrap_or_else(|_| panic!("40 requests were not acknowledged:\n{}", server.log()))
+        .unwrap()
+        .forget();
     let before = acknowledged.lock().unwrap().len();
     assert!(
         before > 0,
