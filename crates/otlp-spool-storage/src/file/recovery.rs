@@ -22,6 +22,7 @@ use super::durable;
 use super::error::FileError;
 use super::name::{FileName, Kind};
 use super::options::{Format, StoreOptions};
+use crate::MAX_HARD_BATCH_BYTES;
 use crate::Signal;
 
 /// Name of the quarantine folder inside the output directory.
@@ -248,8 +249,10 @@ struct Scan {
 
 fn scan(bytes: Vec<u8>) -> Scan {
     let data = Buffer::from_vec(bytes);
-    let total = data.len();
-    let mut rest = data.clone();
+    // Only the messages before the first implausible one reach the decoder (see
+    // `plausible_prefix`); what follows is reported as corrupt.
+    let (total, implausible) = plausible_prefix(&data);
+    let mut rest = data.slice_with_length(0, total);
     let mut decoder = StreamDecoder::new();
     let mut batches = Vec::new();
     let mut good_end = 0u64;
@@ -288,6 +291,9 @@ fn scan(bytes: Vec<u8>) -> Scan {
             }
         }
     }
+    if corrupt.is_none() {
+        corrupt = implausible;
+    }
     let has_schema = decoder.schema().is_some();
     if batches.is_empty() && has_schema {
         good_end = schema_message_end(&data);
@@ -302,6 +308,81 @@ fn scan(bytes: Vec<u8>) -> Scan {
         good_end,
         clean_end,
         corrupt,
+    }
+}
+
+/// The length of the leading messages of an IPC stream that are safe to hand to arrow-ipc's
+/// decoder, and why the next one is not (if one is not).
+///
+/// arrow-ipc 60 allocates a compressed buffer's declared uncompressed length before it
+/// decompresses (found by the `recovery` fuzz target: a zstd buffer declaring 5 TB aborted the
+/// process on the allocation, which no `catch_unwind` can contain). Every buffer of a
+/// compressed record or dictionary batch here declares at most `MAX_HARD_BATCH_BYTES` (no batch
+/// this crate writes is larger), so a message declaring more is damage. Framing this pass
+/// cannot follow (a torn or unparsable message) is left to the decoder, which reports it.
+fn plausible_prefix(data: &[u8]) -> (usize, Option<String>) {
+    let word = |at: usize| -> Option<u32> {
+        data.get(at..at.checked_add(4)?)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let all = (data.len(), None);
+    let mut pos = 0usize;
+    loop {
+        let (meta_len, meta_start) = match word(pos) {
+            None => return all,
+            Some(0xFFFF_FFFF) => match word(pos + 4) {
+                None => return all,
+                Some(len) => (len as usize, pos + 8),
+            },
+            Some(len) => (len as usize, pos + 4),
+        };
+        if meta_len == 0 {
+            return all; // end of stream
+        }
+        let Some(meta) = meta_start
+            .checked_add(meta_len)
+            .and_then(|end| data.get(meta_start..end))
+        else {
+            return all;
+        };
+        let Ok(message) = arrow_ipc::root_as_message(meta) else {
+            return all;
+        };
+        let body_start = meta_start + meta_len;
+        let Ok(body_len) = usize::try_from(message.bodyLength()) else {
+            return all;
+        };
+        let batch = message
+            .header_as_record_batch()
+            .or_else(|| message.header_as_dictionary_batch().and_then(|d| d.data()));
+        if let Some(batch) = batch
+            && batch.compression().is_some()
+        {
+            for buffer in batch.buffers().into_iter().flatten() {
+                let at = usize::try_from(buffer.offset())
+                    .ok()
+                    .and_then(|off| body_start.checked_add(off));
+                let declared = at
+                    .and_then(|at| data.get(at..at.checked_add(8)?))
+                    .filter(|_| buffer.length() >= 8)
+                    .map(|b| i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]));
+                if let Some(declared) = declared
+                    && declared > MAX_HARD_BATCH_BYTES as i64
+                {
+                    return (
+                        pos,
+                        Some(format!(
+                            "a compressed buffer at byte {} declares {declared} bytes uncompressed, more than any batch ({MAX_HARD_BATCH_BYTES})",
+                            at.unwrap_or(0)
+                        )),
+                    );
+                }
+            }
+        }
+        match body_start.checked_add(body_len) {
+            Some(end) if end <= data.len() => pos = end,
+            _ => return all,
+        }
     }
 }
 

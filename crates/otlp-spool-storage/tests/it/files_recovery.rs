@@ -303,3 +303,23 @@ fn a_message_that_panics_the_ipc_decoder_is_quarantined_not_fatal() {
     assert_eq!(r.quarantined.len(), 1, "{r:?}");
     assert_eq!(std::fs::read(&r.quarantined[0]).unwrap(), bytes);
 }
+
+/// Found by the `recovery` fuzz target next: a zstd buffer declaring 5 TB uncompressed made
+/// arrow-ipc allocate that much before decompressing, and the failed allocation aborted the
+/// process (no unwinding to catch). The message is refused before the decoder sees it; the
+/// file is quarantined and the store opens.
+#[test]
+fn a_buffer_declaring_an_impossible_uncompressed_size_is_quarantined_before_decoding() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bytes = include_bytes!("data/recovery-crash-04fad206.bin");
+    place(
+        tmp.path(),
+        Signal::Traces,
+        &temp_name(Signal::Traces, Format::Arrow),
+        bytes,
+    );
+    let store = open(tmp.path(), &clock());
+    let r = store.recovery_report();
+    assert_eq!(r.quarantined.len(), 1, "{r:?}");
+    assert_eq!(std::fs::read(&r.quarantined[0]).unwrap(), bytes);
+}
