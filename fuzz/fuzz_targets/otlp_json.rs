@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use otlp_spool_receiver::{Encoding, Format, Signal, decode_request};
+use otlp_spool_receiver::{Encoding, Format, Limits, Signal, decode_request};
 
 const MAX_BODY: usize = 1 << 20;
 
@@ -16,7 +16,8 @@ fuzz_target!(|data: &[u8]| {
     };
     let signal = Signal::ALL[usize::from(selector) % 3];
     let body = bytes::Bytes::copy_from_slice(body);
-    match decode_request(signal, Format::Json, Encoding::Identity, body, MAX_BODY) {
+    let limits = Limits::default().with_max_body_bytes(MAX_BODY);
+    match decode_request(signal, Format::Json, Encoding::Identity, body, &limits) {
         Ok(decoded) => {
             assert_eq!(decoded.telemetry.signal(), signal);
             // Validation leaves no item with an invalid id behind, and counts what it removed.
