@@ -502,8 +502,8 @@ fn body_of(bytes: usize) -> Vec<u8> {
     traces(spans).encode_to_vec()
 }
 
-/// Posts `body` until it is answered 200 or `limit` passes; the last status.
-async fn post_until_accepted(server: &Server, body: &[u8], limit: Duration) -> u16 {
+/// Posts `body` until it is answered `want` or `limit` passes; the last reply.
+async fn post_until(server: &Server, body: &[u8], want: u16, limit: Duration) -> Reply {
     let deadline = Instant::now() + limit;
     loop {
         let reply = post(
@@ -514,8 +514,8 @@ async fn post_until_accepted(server: &Server, body: &[u8], limit: Duration) -> u
             body.to_vec(),
         )
         .await;
-        if reply.status == 200 || Instant::now() >= deadline {
-            return reply.status;
+        if reply.status == want || Instant::now() >= deadline {
+            return reply;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -538,21 +538,14 @@ async fn bodies_in_flight_share_one_byte_budget_and_the_excess_gets_503_naming_i
         let mut declared = TcpStream::connect(server.http()).await.unwrap();
         declared.write_all(export_head(40 << 10).as_bytes()).await.unwrap();
         declared.write_all(b"\x0a").await.unwrap();
-        let mut refused = None;
-        for _ in 0..100 {
-            let reply = post(&server, "/v1/traces", "application/x-protobuf", None, other.clone()).await;
-            if reply.status == 503 {
-                refused = Some(reply);
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let reply = refused.expect("the 30 KiB request found the budget held by the slow body");
+        // The slow head reaches the server soon after the write: poll until it holds the budget.
+        let reply = post_until(&server, &other, 503, Duration::from_secs(2)).await;
+        assert_eq!(reply.status, 503, "the 30 KiB request found the budget held by the slow body");
         assert!(reply.text().contains("receiver.max_body_buffer"), "{}", reply.text());
         assert!(reply.header("retry-after").is_some());
         drop(declared);
         // The closed connection gives its bytes back: the same request now goes through.
-        assert_eq!(post_until_accepted(&server, &other, Duration::from_secs(5)).await, 200);
+        assert_eq!(post_until(&server, &other, 200, Duration::from_secs(5)).await.status, 200);
 
         // 2. A chunked body that sent 40 KiB and stalls: what arrived is held.
         let mut chunked = TcpStream::connect(server.http()).await.unwrap();
@@ -566,19 +559,10 @@ async fn bodies_in_flight_share_one_byte_budget_and_the_excess_gets_503_naming_i
         chunked.write_all(format!("{:x}\r\n", part.len()).as_bytes()).await.unwrap();
         chunked.write_all(&part).await.unwrap();
         chunked.write_all(b"\r\n").await.unwrap();
-        let mut status = 0;
-        for _ in 0..100 {
-            status = post(&server, "/v1/traces", "application/x-protobuf", None, other.clone())
-                .await
-                .status;
-            if status == 503 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let status = post_until(&server, &other, 503, Duration::from_secs(2)).await.status;
         assert_eq!(status, 503, "the chunked body's 40 KiB are held as they arrive");
         drop(chunked);
-        assert_eq!(post_until_accepted(&server, &other, Duration::from_secs(5)).await, 200);
+        assert_eq!(post_until(&server, &other, 200, Duration::from_secs(5)).await.status, 200);
         assert_eq!(server.sink.calls(), 2);
     })
     .await;
