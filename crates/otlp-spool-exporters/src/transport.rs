@@ -416,10 +416,11 @@ impl HttpTransport {
             .map(|collected| collected.to_bytes())
             .unwrap_or_default();
         if status.is_success() {
-            let (rejected, message) = match encoded.signal {
-                Signal::Traces => http_partial::<ExportTraceServiceResponse>(&body, json),
-                Signal::Metrics => http_partial::<ExportMetricsServiceResponse>(&body, json),
-                Signal::Logs => http_partial::<ExportLogsServiceResponse>(&body, json),
+            let (rejected, message) = match (json, encoded.signal) {
+                (true, signal) => json_partial(&body, signal),
+                (false, Signal::Traces) => proto_partial::<ExportTraceServiceResponse>(&body),
+                (false, Signal::Metrics) => proto_partial::<ExportMetricsServiceResponse>(&body),
+                (false, Signal::Logs) => proto_partial::<ExportLogsServiceResponse>(&body),
             };
             return SendOutcome::Delivered { rejected, message };
         }
@@ -436,24 +437,85 @@ impl HttpTransport {
     }
 }
 
-fn http_partial<R>(body: &[u8], json: bool) -> (u64, String)
-where
-    R: PartialSuccess + serde::de::DeserializeOwned,
-{
+/// The partial success of an OTLP/HTTP protobuf response (none when the body is empty or does
+/// not decode: the request was delivered either way).
+fn proto_partial<R: PartialSuccess>(body: &[u8]) -> (u64, String) {
     if body.is_empty() {
         return (0, String::new());
     }
-    let decoded = if json {
-        serde_json::from_slice::<R>(body).ok()
-    } else {
-        R::decode(body).ok()
+    R::decode(body).map_or((0, String::new()), |r| r.rejected())
+}
+
+/// The partial success of an OTLP/JSON response. Proto3's JSON mapping writes an int64 as a
+/// string (`"rejectedSpans":"3"`, what the Collector sends), and a parser must accept a number
+/// too, and the proto field name beside the lowerCamelCase one; a typed serde decode of the
+/// generated structs accepts only numbers and would read such an answer as "nothing rejected".
+fn json_partial(body: &[u8], signal: Signal) -> (u64, String) {
+    use serde_json::Value;
+    let none = (0, String::new());
+    let Ok(Value::Object(top)) = serde_json::from_slice::<Value>(body) else {
+        return none;
     };
-    decoded.map_or((0, String::new()), |r| r.rejected())
+    let field = |object: &serde_json::Map<String, Value>, camel: &str, snake: &str| {
+        object.get(camel).or_else(|| object.get(snake)).cloned()
+    };
+    let Some(Value::Object(partial)) = field(&top, "partialSuccess", "partial_success") else {
+        return none;
+    };
+    let (camel, snake) = match signal {
+        Signal::Traces => ("rejectedSpans", "rejected_spans"),
+        Signal::Metrics => ("rejectedDataPoints", "rejected_data_points"),
+        Signal::Logs => ("rejectedLogRecords", "rejected_log_records"),
+    };
+    let rejected = match field(&partial, camel, snake) {
+        Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
+        Some(Value::String(s)) => s.trim().parse().unwrap_or(0),
+        _ => 0,
+    };
+    let message = match field(&partial, "errorMessage", "error_message") {
+        Some(Value::String(s)) => s,
+        _ => String::new(),
+    };
+    (rejected, message)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_partial_success_reads_int64_as_string_or_number_and_both_field_names() {
+        let read = |body: &str, signal| json_partial(body.as_bytes(), signal);
+        assert_eq!(
+            read(
+                r#"{"partialSuccess":{"rejectedSpans":"3","errorMessage":"bad ids"}}"#,
+                Signal::Traces
+            ),
+            (3, "bad ids".to_owned())
+        );
+        assert_eq!(
+            read(
+                r#"{"partial_success":{"rejected_data_points":7}}"#,
+                Signal::Metrics
+            ),
+            (7, String::new())
+        );
+        assert_eq!(
+            read(
+                r#"{"partialSuccess":{"rejectedLogRecords":"2"}}"#,
+                Signal::Logs
+            ),
+            (2, String::new())
+        );
+        // Another signal's field, an empty object, garbage, nothing: nothing rejected.
+        assert_eq!(
+            read(r#"{"partialSuccess":{"rejectedSpans":"3"}}"#, Signal::Logs),
+            (0, String::new())
+        );
+        for body in ["{}", "", "not json", "[1]", r#"{"partialSuccess":1}"#] {
+            assert_eq!(read(body, Signal::Traces), (0, String::new()), "{body}");
+        }
+    }
 
     #[test]
     fn grpc_codes_are_classified_like_the_spec() {

@@ -40,11 +40,30 @@ struct Running {
     thread: std::thread::JoinHandle<()>,
 }
 
-/// Holds writes while `hold` is true; counts the writes waiting.
+/// Holds writes while `hold` is true; counts the writes waiting and the writes being handled.
 #[derive(Debug)]
 struct Gate {
     hold: watch::Sender<bool>,
     waiting: AtomicUsize,
+    /// Writes between arrival and their end: answered, or dropped with their connection.
+    in_flight: AtomicUsize,
+}
+
+/// Decrements its counter when dropped: when the write ends, whether it was answered or its
+/// future dropped (a client killed mid-request: hyper drops the handler).
+struct Counted<'a>(&'a AtomicUsize);
+
+impl<'a> Counted<'a> {
+    fn new(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Self(counter)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Gate {
@@ -53,9 +72,8 @@ impl Gate {
         if !*hold.borrow() {
             return;
         }
-        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let _waiting = Counted::new(&self.waiting);
         let _ = hold.wait_for(|h| !*h).await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -71,6 +89,7 @@ impl S3TestServer {
             gate: Arc::new(Gate {
                 hold,
                 waiting: AtomicUsize::new(0),
+                in_flight: AtomicUsize::new(0),
             }),
             running: None,
         };
@@ -112,6 +131,12 @@ impl S3TestServer {
     /// Writes waiting at the gate now.
     pub fn held_writes(&self) -> usize {
         self.gate.waiting.load(Ordering::SeqCst)
+    }
+
+    /// Writes the server is handling now, held or not: zero once every write that arrived was
+    /// answered or abandoned with its connection.
+    pub fn writes_in_flight(&self) -> usize {
+        self.gate.in_flight.load(Ordering::SeqCst)
     }
 
     /// Every object of the bucket as `(key, size)`, sorted, read from the server's files.
@@ -291,6 +316,7 @@ macro_rules! gated_s3 {
             }
             $(
                 async fn $g(&self, req: S3Request<$gi>) -> S3Result<S3Response<$go>> {
+                    let _in_flight = Counted::new(&self.gate.in_flight);
                     self.gate.pass().await;
                     self.fs.$g(req).await
                 }

@@ -1,11 +1,18 @@
 //! One test (or a few) per full-buffer policy.
 
-use std::future::{pending, ready};
+use std::future::{Future, pending, poll_fn, ready};
+use std::pin::{Pin, pin};
+use std::task::Poll;
 use std::time::Duration;
 
 use otlp_spool_buffer::{BatchBuffer, Policy, PushError, PushWaitError};
 
 use crate::{Item, ids, item};
+
+/// Polls `f` exactly once (registering its waker), returning what that poll said.
+async fn poll_once<F: Future>(mut f: Pin<&mut F>) -> Poll<F::Output> {
+    poll_fn(|cx| Poll::Ready(f.as_mut().poll(cx))).await
+}
 
 fn buffer(policy: Policy, max_bytes: u64) -> BatchBuffer<Item> {
     BatchBuffer::builder()
@@ -80,19 +87,14 @@ async fn block_push_wait_resolves_when_a_drain_frees_room() {
     let buf = buffer(Policy::Block, 4);
     let producer = buf.producer();
     producer.push(item(1, 3)).unwrap();
-    let waiter = tokio::spawn(async move {
-        producer
-            .push_wait(item(2, 3), tokio::time::sleep(Duration::from_secs(30)))
-            .await
-    });
-    // Let the waiter register; it must still be waiting.
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    assert!(!waiter.is_finished());
+    let mut waiter =
+        pin!(producer.push_wait(item(2, 3), tokio::time::sleep(Duration::from_secs(30))));
+    // Polled once: the buffer is full, so the waiter registers and stays pending.
+    assert!(poll_once(waiter.as_mut()).await.is_pending());
     assert_eq!(ids(buf.drain_all()), vec![1]);
     tokio::time::timeout(Duration::from_secs(5), waiter)
         .await
         .expect("push_wait woke up")
-        .unwrap()
         .unwrap();
     assert_eq!(ids(buf.drain_all()), vec![2]);
 }
@@ -101,14 +103,12 @@ async fn block_push_wait_resolves_when_a_drain_frees_room() {
 async fn block_push_wait_is_released_by_close() {
     let buf = buffer(Policy::Block, 4);
     buf.push(item(1, 4)).unwrap();
-    let b = buf.clone();
-    let waiter = tokio::spawn(async move { b.push_wait(item(2, 1), pending()).await });
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    let mut waiter = pin!(buf.push_wait(item(2, 1), pending()));
+    assert!(poll_once(waiter.as_mut()).await.is_pending());
     buf.close();
     let result = tokio::time::timeout(Duration::from_secs(5), waiter)
         .await
-        .expect("close woke the waiter")
-        .unwrap();
+        .expect("close woke the waiter");
     assert!(matches!(result, Err(PushWaitError::Closed(it)) if it.id == 2));
     assert_eq!(ids(buf.drain_all()), vec![1]);
 }

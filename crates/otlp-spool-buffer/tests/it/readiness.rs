@@ -92,10 +92,16 @@ async fn ready_future_wakes_on_a_push_from_another_task() {
         .max_batch_items(2)
         .build()
         .unwrap();
-    let ready = buf.ready();
+    let mut ready = std::pin::pin!(buf.ready());
+    // Polled once first: nothing is queued, so the future registers and is pending; only the
+    // other task's pushes can wake it.
+    let first = std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(std::future::Future::poll(ready.as_mut(), cx))
+    })
+    .await;
+    assert!(first.is_pending());
     let b = buf.clone();
     let producer = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(20)).await;
         b.push(item(1, 1)).unwrap();
         b.push(item(2, 1)).unwrap();
     });

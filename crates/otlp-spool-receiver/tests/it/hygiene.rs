@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use otlp_spool_receiver::{CloseReason, Health, ServeError};
+use otlp_spool_receiver::{CloseReason, Health, ServeError, Signal, Transport};
 use prost::Message;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -280,7 +280,7 @@ async fn a_slow_body_gets_408_and_never_holds_the_only_concurrency_slot() {
         )
         .await;
         let mut slow = slow_body(&server).await;
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        requests_reach(&server, Transport::Http, 1).await;
 
         // The only slot is free: a normal client is served at once.
         let started = Instant::now();
@@ -353,7 +353,7 @@ async fn a_stalled_grpc_message_gets_deadline_exceeded_and_never_holds_the_slot(
         .body(Stalled)
         .unwrap();
         let stalled = tokio::spawn(sender.send_request(request));
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        requests_reach(&server, Transport::Grpc, 1).await;
 
         let started = Instant::now();
         let mut grpc = TraceServiceClient::connect(server.grpc_url())
@@ -443,7 +443,7 @@ async fn shutdown_within_drops_connections_still_open_at_its_deadline() {
     bounded(async {
         let server = start_with(builder().read_timeout(Duration::from_secs(30))).await;
         let mut slow = slow_body(&server).await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        requests_reach(&server, Transport::Http, 1).await;
         let started = Instant::now();
         let result = server
             .running
@@ -584,6 +584,23 @@ async fn a_body_buffer_below_the_body_limit_is_refused_naming_both() {
 
 /// Waits (polling, at most 5 s) until the server counts `n` open connections: the accept loop
 /// and the close of a dropped connection happen on the server's tasks, after the client's call.
+/// Waits until `n` export requests over `transport` reached their handler (the request head is
+/// parsed and the body is being read): the point a slow body is holding what it can hold.
+async fn requests_reach(server: &Server, transport: Transport, n: u64) {
+    let metrics = server.running.metrics();
+    let reached = tokio::time::timeout(Duration::from_secs(5), async {
+        while metrics.requests(transport, Signal::Traces) < n {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(
+        reached.is_ok(),
+        "{transport:?} trace requests: {} (waited for {n})",
+        metrics.requests(transport, Signal::Traces)
+    );
+}
+
 async fn open_connections_reach(server: &Server, n: u64) {
     let metrics = server.running.metrics();
     let reached = tokio::time::timeout(Duration::from_secs(5), async {

@@ -144,7 +144,19 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
     );
     stream.write_all(head.as_bytes()).await.unwrap();
     stream.write_all(&body[..4]).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The request reached its handler (its body is being read) before shutdown starts.
+    let metrics = running.metrics();
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while metrics.requests(
+            otlp_spool_receiver::Transport::Http,
+            otlp_spool_receiver::Signal::Traces,
+        ) == 0
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the slow request reached its handler");
 
     stop.send(()).unwrap();
     let waiting = tokio::spawn(running.wait());

@@ -183,40 +183,46 @@ pub(crate) fn recover_temp(
         report.torn_files += 1;
         report.torn_bytes += torn;
     }
+    let mut corrupt = scan.corrupt;
     if batches > 0 {
         let part = dir.join(name.part_name());
         let _ = fs::remove_file(&part);
-        match name.format {
-            Format::Arrow => {
-                let mut out = scan.data[..scan.good_end as usize].to_vec();
-                out.extend_from_slice(&IPC_EOS);
-                let mut f = durable::create_new(&part)?;
-                let written = std::io::Write::write_all(&mut f, &out)
-                    .map_err(|e| FileError::io("write", &part, e))
-                    .and_then(|()| durable::sync_file(&f, &part, opts.fsync));
-                if let Err(e) = written {
-                    let _ = fs::remove_file(&part);
-                    return Err(e);
-                }
+        // The decoder accepted these batches, but a damaged file can still hold arrays the
+        // Parquet encoder (or its reader) panics on; such a panic is damage like a bad byte: the
+        // partial copy goes, the temporary file is quarantined below, start-up goes on.
+        let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            write_part(
+                &part,
+                name.format,
+                &scan.data[..scan.good_end as usize],
+                scan.batches,
+                rows,
+                opts,
+            )
+        }));
+        match written {
+            Ok(Ok(None)) => {
+                durable::publish(&part, &final_path, opts.fsync)?;
+                report.recovered_files.push(final_path.clone());
+                report.recovered_batches += batches;
+                report.recovered_rows += rows;
+                tracing::info!(path = %final_path.display(), batches, rows, torn_bytes = torn, "otlp-spool: recovered a temporary file");
             }
-            Format::Parquet => {
-                let schema = scan.batches[0].schema();
-                durable::write_parquet(
-                    &part,
-                    schema,
-                    scan.batches.into_iter().map(Ok),
-                    opts.compression,
-                    opts.fsync,
-                )?;
+            Ok(Ok(Some(unusable))) => {
+                let _ = fs::remove_file(&part);
+                corrupt = Some(unusable);
+            }
+            Ok(Err(e)) => return Err(e),
+            Err(panic) => {
+                let _ = fs::remove_file(&part);
+                corrupt = Some(format!(
+                    "its batches could not be written again: {}",
+                    panic_text(panic.as_ref())
+                ));
             }
         }
-        durable::publish(&part, &final_path, opts.fsync)?;
-        report.recovered_files.push(final_path.clone());
-        report.recovered_batches += batches;
-        report.recovered_rows += rows;
-        tracing::info!(path = %final_path.display(), batches, rows, torn_bytes = torn, "otlp-spool: recovered a temporary file");
     }
-    if let Some(err) = scan.corrupt {
+    if let Some(err) = corrupt {
         let q = quarantine(
             root,
             signal,
@@ -233,6 +239,73 @@ pub(crate) fn recover_temp(
         durable::sync_dir(&dir, opts.fsync)?;
     }
     Ok(())
+}
+
+/// Writes the recovered batches to `part`, synced: Arrow copies the stream prefix (`prefix`)
+/// and adds an end-of-stream marker; Parquet encodes `batches` and reads the copy back (its
+/// encoder and decoder are other code than the IPC decoder that accepted the batches).
+/// `Ok(Some(why))` when the copy is unusable (the caller removes it).
+fn write_part(
+    part: &Path,
+    format: Format,
+    prefix: &[u8],
+    batches: Vec<RecordBatch>,
+    rows: u64,
+    opts: &StoreOptions,
+) -> Result<Option<String>, FileError> {
+    match format {
+        Format::Arrow => {
+            let mut f = durable::create_new(part)?;
+            let written = std::io::Write::write_all(&mut f, prefix)
+                .and_then(|()| std::io::Write::write_all(&mut f, &IPC_EOS))
+                .map_err(|e| FileError::io("write", part, e))
+                .and_then(|()| durable::sync_file(&f, part, opts.fsync));
+            if let Err(e) = written {
+                let _ = fs::remove_file(part);
+                return Err(e);
+            }
+            Ok(None)
+        }
+        Format::Parquet => {
+            let schema = batches[0].schema();
+            durable::write_parquet(
+                part,
+                schema,
+                batches.into_iter().map(Ok),
+                opts.compression,
+                opts.fsync,
+            )?;
+            Ok(match parquet_rows(part) {
+                Ok(n) if n == rows => None,
+                Ok(n) => Some(format!("its Parquet copy reads back {n} rows of {rows}")),
+                Err(e) => Some(e),
+            })
+        }
+    }
+}
+
+/// Rows of a Parquet file, read back in full.
+fn parquet_rows(path: &Path) -> Result<u64, String> {
+    let file = fs::File::open(path).map_err(|e| e.to_string())?;
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .map_err(|e| format!("its Parquet copy does not read back: {e}"))?;
+    let mut rows = 0u64;
+    for batch in reader {
+        rows += batch
+            .map_err(|e| format!("its Parquet copy does not read back: {e}"))?
+            .num_rows() as u64;
+    }
+    Ok(rows)
+}
+
+/// The message of a caught panic.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic")
 }
 
 /// The decodable prefix of an IPC stream.
@@ -275,12 +348,10 @@ fn scan(bytes: Vec<u8>) -> Scan {
                 break;
             }
             Err(panic) => {
-                let what = panic
-                    .downcast_ref::<String>()
-                    .map(String::as_str)
-                    .or_else(|| panic.downcast_ref::<&str>().copied())
-                    .unwrap_or("a panic");
-                corrupt = Some(format!("the Arrow IPC decoder failed on a message: {what}"));
+                corrupt = Some(format!(
+                    "the Arrow IPC decoder failed on a message: {}",
+                    panic_text(panic.as_ref())
+                ));
                 return Scan {
                     data,
                     batches,

@@ -98,11 +98,19 @@ async fn a_receiver_that_cannot_drain_does_not_skip_draining_the_lanes() {
         let req = request(1, 50);
         assert_eq!(post(&client, http, &req).await.unwrap().status, 200);
         // Headers, then one byte of a body that never completes.
+        let open_before = spool.held().open_connections;
         let mut slow = tokio::net::TcpStream::connect(http).await.unwrap();
         slow.write_all(b"POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-protobuf\r\ncontent-length: 100\r\n\r\n!")
             .await
             .unwrap();
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // The server holds the slow connection before shutdown starts.
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while spool.held().open_connections <= open_before {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("the slow connection is open");
 
         let started = std::time::Instant::now();
         let report = spool.shutdown().await.unwrap();
