@@ -236,12 +236,14 @@ impl Lane {
                 }
                 continue;
             }
-            if st.opened.is_none() {
-                self.commit_scanned(feed);
-            }
             let now = Instant::now();
             if now >= st.next_tick {
                 self.tick();
+                // Once a tick, not at every wake-up: a commit is an fdatasync, and an idle
+                // lane wakes at every group commit of the other signals.
+                if st.opened.is_none() {
+                    self.commit_scanned(feed);
+                }
                 st.next_tick = now + TICK;
             }
             let mut wait = st.next_tick.saturating_duration_since(now);
@@ -432,7 +434,7 @@ impl Lane {
     }
 
     /// With no file open, moves the position over what was read (records of other signals
-    /// included), so that they do not pin segments.
+    /// included), so that they do not pin segments (at most a tick longer than needed).
     fn commit_scanned(&self, feed: &WalFeed) {
         let mut cursor = feed.cursor.lock();
         let scanned = cursor.scanned();
