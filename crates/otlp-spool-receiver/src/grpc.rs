@@ -117,11 +117,8 @@ impl tonic::server::UnaryService<Bytes> for Export {
     type Future = Pin<Box<dyn Future<Output = Result<tonic::Response<Bytes>, Status>> + Send>>;
 
     fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
-        let (shared, signal, outcome) = (
-            Arc::clone(&self.shared),
-            self.signal,
-            self.outcome.clone(),
-        );
+        let (shared, signal, outcome) =
+            (Arc::clone(&self.shared), self.signal, self.outcome.clone());
         Box::pin(async move {
             let result = Export::ingest(&shared, signal, request.into_inner()).await;
             let _ = outcome.0.set(result.as_ref().err().map(Rejection::reason));

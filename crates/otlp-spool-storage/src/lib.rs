@@ -71,9 +71,9 @@ pub use convert::{
 pub use file::MockClock;
 pub use file::{
     Batches, Clock, Compression, ConfigError, FileError, FileInfo, FileReader, FileStore,
-    Finalization, FinalizeHook, FinalizeInfo, Format, FsyncPolicy, LOCK_FILE_NAME, OpenError, OtlpRequest, ParseOptionError, QUARANTINE_DIR,
-    ReadError, RecoveryReport, Requests, RetentionGuard, RetentionReport, SignalWriter,
-    StoreOptions, StoreOptionsBuilder, SystemClock, TempOutcome, TickReport, WriteError,
-    WriteErrorKind, WriteReceipt,
+    Finalization, FinalizeHook, FinalizeInfo, Format, FsyncPolicy, LOCK_FILE_NAME, OpenError,
+    OtlpRequest, ParseOptionError, QUARANTINE_DIR, ReadError, RecoveryReport, Requests,
+    RetentionGuard, RetentionReport, SignalWriter, StoreOptions, StoreOptionsBuilder, SystemClock,
+    TempOutcome, TickReport, WriteError, WriteErrorKind, WriteReceipt,
 };
 pub use signal::Signal;

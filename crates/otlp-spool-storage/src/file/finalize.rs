@@ -83,7 +83,10 @@ pub(crate) fn finish_temp(
     }
     let part = dir.join(name.part_name());
     if part.exists() {
-        remove_logged(&part, "an interrupted partial copy; its source is published again")?;
+        remove_logged(
+            &part,
+            "an interrupted partial copy; its source is published again",
+        )?;
     }
     recovery::recover_temp(root, name, None, opts, report)?;
     if final_path.exists() {

@@ -43,8 +43,8 @@ pub use lane::WriteReceipt;
 pub use lock::LOCK_FILE_NAME;
 pub use name::FileInfo;
 pub use options::{
-    Compression, ConfigError, Finalization, Format, FsyncPolicy, ParseOptionError, RetentionGuard, StoreOptions,
-    StoreOptionsBuilder,
+    Compression, ConfigError, Finalization, Format, FsyncPolicy, ParseOptionError, RetentionGuard,
+    StoreOptions, StoreOptionsBuilder,
 };
 pub use reader::{Batches, FileReader, OtlpRequest, Requests};
 pub use recovery::{QUARANTINE_DIR, RecoveryReport};

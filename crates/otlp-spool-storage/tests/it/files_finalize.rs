@@ -28,14 +28,25 @@ fn open_caller(dir: &Path, format: Format) -> FileStore {
 
 /// A hook that records what it saw (and whether the final file existed then), failing while
 /// `fail` is set.
-fn recording_hook(dir: &Path) -> (FinalizeHook, Arc<Mutex<Vec<(FinalizeInfo, bool, bool)>>>, Arc<Mutex<bool>>) {
+fn recording_hook(
+    dir: &Path,
+) -> (
+    FinalizeHook,
+    Arc<Mutex<Vec<(FinalizeInfo, bool, bool)>>>,
+    Arc<Mutex<bool>>,
+) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let fail = Arc::new(Mutex::new(false));
     let traces = dir.join("traces");
     let hook: FinalizeHook = {
         let (seen, fail) = (seen.clone(), fail.clone());
         Arc::new(move |info: &FinalizeInfo| {
-            let name = info.final_path.file_name().unwrap().to_string_lossy().into_owned();
+            let name = info
+                .final_path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             let temp_there = traces.join(format!(".{name}.tmp")).exists();
             seen.lock()
                 .unwrap()
@@ -63,7 +74,10 @@ fn the_caller_rotates_and_the_hook_runs_before_the_rename() {
             let receipt = writer.write(batch(i * 10, 10)).unwrap();
             assert!(receipt.finalized.is_empty());
         }
-        assert_eq!(store.tick().unwrap().finalized, Vec::<std::path::PathBuf>::new());
+        assert_eq!(
+            store.tick().unwrap().finalized,
+            Vec::<std::path::PathBuf>::new()
+        );
         let path = writer.rotate().unwrap().expect("a file");
         let seen = seen.lock().unwrap();
         assert_eq!(seen.len(), 1);
@@ -85,13 +99,20 @@ fn a_failed_hook_keeps_the_file_temporary_and_is_retried_first() {
     *fail.lock().unwrap() = true;
     assert!(writer.rotate().is_err());
     assert_eq!(writer.pending_files(), 1);
-    assert!(ids(dir.path(), Signal::Traces).is_empty(), "nothing published");
+    assert!(
+        ids(dir.path(), Signal::Traces).is_empty(),
+        "nothing published"
+    );
     // Nothing is written past a file whose finalization failed.
     assert!(writer.write(batch(100, 5)).is_err());
     *fail.lock().unwrap() = false;
     writer.rotate().unwrap();
     assert_eq!(writer.pending_files(), 0);
-    assert_eq!(seen.lock().unwrap().len(), 3, "hook: failed, failed (write), then ok");
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        3,
+        "hook: failed, failed (write), then ok"
+    );
     assert_eq!(ids(dir.path(), Signal::Traces).len(), 5);
 }
 
@@ -127,9 +148,16 @@ fn leftover_temporary_files_wait_for_the_caller() {
             std::fs::rename(dir.path().join("other"), traces.join(&second)).unwrap();
             (first, second)
         };
-        let final_of = |temp: &str| temp.trim_start_matches('.').trim_end_matches(".tmp").to_owned();
+        let final_of = |temp: &str| {
+            temp.trim_start_matches('.')
+                .trim_end_matches(".tmp")
+                .to_owned()
+        };
         let store = open_caller(dir.path(), format);
-        assert!(store.recovery_report().is_clean(), "recovery left them alone");
+        assert!(
+            store.recovery_report().is_clean(),
+            "recovery left them alone"
+        );
         assert_eq!(names(&dir.path().join("traces")).len(), 2);
         let outcome = store.finish_temp(Signal::Traces, &final_of(&keep)).unwrap();
         assert!(matches!(outcome, TempOutcome::Finished(_)), "{outcome:?}");
@@ -137,7 +165,9 @@ fn leftover_temporary_files_wait_for_the_caller() {
         let again = store.finish_temp(Signal::Traces, &final_of(&keep)).unwrap();
         assert!(matches!(again, TempOutcome::AlreadyFinal(_)), "{again:?}");
         assert_eq!(
-            store.finish_temp(Signal::Traces, "traces-20200101T000000Z-000099.arrow").unwrap(),
+            store
+                .finish_temp(Signal::Traces, "traces-20200101T000000Z-000099.arrow")
+                .unwrap(),
             TempOutcome::Absent
         );
         assert!(store.finish_temp(Signal::Traces, "not-a-name").is_err());
@@ -145,6 +175,9 @@ fn leftover_temporary_files_wait_for_the_caller() {
         assert_eq!(removed.len(), 1, "{removed:?}");
         assert!(removed[0].ends_with(&other));
         let stored = ids(dir.path(), Signal::Traces);
-        assert_eq!(stored.keys().copied().collect::<Vec<_>>(), (0..7).collect::<Vec<_>>());
+        assert_eq!(
+            stored.keys().copied().collect::<Vec<_>>(),
+            (0..7).collect::<Vec<_>>()
+        );
     }
 }

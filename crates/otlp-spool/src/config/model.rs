@@ -229,7 +229,9 @@ impl Durability {
         match s.trim() {
             "memory" => Ok(Self::Memory),
             "wal" => Ok(Self::Wal),
-            other => Err(format!("unknown durability `{other}` (expected memory or wal)")),
+            other => Err(format!(
+                "unknown durability `{other}` (expected memory or wal)"
+            )),
         }
     }
 }

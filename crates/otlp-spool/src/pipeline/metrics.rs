@@ -263,21 +263,61 @@ fn per_lane(
 /// below `appended_records` under concurrency) and its refusals.
 fn encode_wal(encoder: &mut DescriptorEncoder<'_>, s: &otlp_spool_wal::WalStats) -> fmt::Result {
     let gauges: [(&str, &str, u64); 3] = [
-        ("otlp_spool_wal_used_bytes", "Bytes of the write-ahead log in use (segments and records waiting for their sync).", s.used_bytes),
-        ("otlp_spool_wal_max_bytes", "The write-ahead log's bound (wal.max_bytes).", s.max_bytes),
-        ("otlp_spool_wal_segments", "Segment files retained.", s.segments as u64),
+        (
+            "otlp_spool_wal_used_bytes",
+            "Bytes of the write-ahead log in use (segments and records waiting for their sync).",
+            s.used_bytes,
+        ),
+        (
+            "otlp_spool_wal_max_bytes",
+            "The write-ahead log's bound (wal.max_bytes).",
+            s.max_bytes,
+        ),
+        (
+            "otlp_spool_wal_segments",
+            "Segment files retained.",
+            s.segments as u64,
+        ),
     ];
     for (name, help, value) in gauges {
         metrics::gauge(encoder, name, help)?.value(value)?;
     }
     let counters: [(&str, &str, u64); 7] = [
-        ("otlp_spool_wal_appended_records_total", "Requests appended to the log.", s.appended_records),
-        ("otlp_spool_wal_appended_bytes_total", "Their bytes.", s.appended_bytes),
-        ("otlp_spool_wal_data_syncs_total", "fdatasync calls on segments (one per commit group).", s.data_syncs),
-        ("otlp_spool_wal_meta_syncs_total", "fsync calls on new files and directories.", s.meta_syncs),
-        ("otlp_spool_wal_commit_groups_total", "Groups of records written together.", s.commit_groups),
-        ("otlp_spool_wal_failed_records_total", "Records whose write or sync failed (the client got 503 / UNAVAILABLE).", s.failed_records),
-        ("otlp_spool_wal_deleted_segments_total", "Segments deleted once every cursor was past them.", s.deleted_segments),
+        (
+            "otlp_spool_wal_appended_records_total",
+            "Requests appended to the log.",
+            s.appended_records,
+        ),
+        (
+            "otlp_spool_wal_appended_bytes_total",
+            "Their bytes.",
+            s.appended_bytes,
+        ),
+        (
+            "otlp_spool_wal_data_syncs_total",
+            "fdatasync calls on segments (one per commit group).",
+            s.data_syncs,
+        ),
+        (
+            "otlp_spool_wal_meta_syncs_total",
+            "fsync calls on new files and directories.",
+            s.meta_syncs,
+        ),
+        (
+            "otlp_spool_wal_commit_groups_total",
+            "Groups of records written together.",
+            s.commit_groups,
+        ),
+        (
+            "otlp_spool_wal_failed_records_total",
+            "Records whose write or sync failed (the client got 503 / UNAVAILABLE).",
+            s.failed_records,
+        ),
+        (
+            "otlp_spool_wal_deleted_segments_total",
+            "Segments deleted once every cursor was past them.",
+            s.deleted_segments,
+        ),
     ];
     for (name, help, value) in counters {
         metrics::counter(encoder, name, help)?.value(value)?;

@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 use otlp_spool_buffer::{BatchBuffer, Policy, PushError, Weighted as _};
 use otlp_spool_core::metrics::{Collector, Registry};
 use otlp_spool_core::{Ack, Signal, Sink, SinkError, Telemetry};
-use otlp_spool_storage::{BatchLimits, Finalization, FileStore, RetentionGuard, StoreOptions};
+use otlp_spool_storage::{BatchLimits, FileStore, Finalization, RetentionGuard, StoreOptions};
 use otlp_spool_wal::{AppendError, Ticket, TicketError, Wal};
 use parking_lot::Mutex;
 
@@ -530,7 +530,11 @@ fn open_wal(config: &Config, store: &FileStore) -> Result<(Wal, [lane::WalFeed; 
     let feed = |signal| {
         lane::resolve(store, &wal, signal, first_start, limits).map_err(|p| fail(p.clone()))
     };
-    let feeds = [feed(Signal::Traces)?, feed(Signal::Metrics)?, feed(Signal::Logs)?];
+    let feeds = [
+        feed(Signal::Traces)?,
+        feed(Signal::Metrics)?,
+        feed(Signal::Logs)?,
+    ];
     Ok((wal, feeds))
 }
 

@@ -72,7 +72,12 @@ static BATCH: AtomicU32 = AtomicU32::new(1);
 
 /// Sends 20-span requests until `stop`: OTLP/HTTP protobuf through reqwest, or OTLP/gRPC
 /// through the generated tonic client; records the spans of every acknowledged request.
-async fn load(grpc: bool, addrs: (SocketAddr, SocketAddr), acked: Arc<Acked>, stop: Arc<AtomicBool>) {
+async fn load(
+    grpc: bool,
+    addrs: (SocketAddr, SocketAddr),
+    acked: Arc<Acked>,
+    stop: Arc<AtomicBool>,
+) {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()
@@ -231,7 +236,9 @@ fn mount_tmpfs(at: &Path, size: &str) -> bool {
     let uid = Command::new("id").arg("-u").output();
     let root = uid.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
     if !root {
-        eprintln!("SKIPPED disk_full_turns_answers_503_and_recovers: not running as root (no tmpfs)");
+        eprintln!(
+            "SKIPPED disk_full_turns_answers_503_and_recovers: not running as root (no tmpfs)"
+        );
         return false;
     }
     let mounted = Command::new("mount")
@@ -274,7 +281,11 @@ async fn disk_full_turns_answers_503_and_recovers_by_itself() {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut refused = None;
     while refused.is_none() {
-        assert!(Instant::now() < deadline, "the disk never filled:\n{}", server.log());
+        assert!(
+            Instant::now() < deadline,
+            "the disk never filled:\n{}",
+            server.log()
+        );
         let req = request(BATCH.fetch_add(1, Ordering::Relaxed), 100);
         let answer = post(&client, server.http, &req).await.unwrap();
         match answer.status {
@@ -285,7 +296,11 @@ async fn disk_full_turns_answers_503_and_recovers_by_itself() {
     }
     let refused = refused.unwrap();
     assert!(refused.retry_after.is_some(), "503 without Retry-After");
-    eprintln!("disk full after {} acknowledged spans: {}", acked.len(), refused.body);
+    eprintln!(
+        "disk full after {} acknowledged spans: {}",
+        acked.len(),
+        refused.body
+    );
     // gRPC says UNAVAILABLE too.
     let mut grpc = TraceServiceClient::connect(format!("http://{}", server.grpc))
         .await
@@ -311,7 +326,11 @@ async fn disk_full_turns_answers_503_and_recovers_by_itself() {
             acked.extend(ids(&req));
             break;
         }
-        assert!(Instant::now() < deadline, "never recovered:\n{}", server.log());
+        assert!(
+            Instant::now() < deadline,
+            "never recovered:\n{}",
+            server.log()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let status = tokio::task::spawn_blocking(move || (server.terminate(), server.log()))
@@ -321,5 +340,9 @@ async fn disk_full_turns_answers_503_and_recovers_by_itself() {
     let stored = stored(&dir);
     let lost = acked.iter().filter(|id| !stored.contains_key(id)).count();
     let duplicated = stored.values().filter(|&&n| n > 1).count();
-    assert_eq!((lost, duplicated), (0, 0), "acknowledged spans lost, spans stored twice");
+    assert_eq!(
+        (lost, duplicated),
+        (0, 0),
+        "acknowledged spans lost, spans stored twice"
+    );
 }

@@ -181,7 +181,11 @@ impl Lane {
                 feed.cursor.lock().wait(Duration::from_millis(20));
                 continue;
             }
-            let batch = match feed.cursor.lock().next_batch(feed.max_records, feed.max_bytes) {
+            let batch = match feed
+                .cursor
+                .lock()
+                .next_batch(feed.max_records, feed.max_bytes)
+            {
                 Ok(batch) => batch,
                 Err(e) => {
                     // Damage is skipped by the log (and reported); read again.
@@ -335,10 +339,7 @@ impl Lane {
         let attempt = panic::catch_unwind(AssertUnwindSafe(|| {
             self.faults
                 .maybe_panic(crate::pipeline::fault::Fault::WritePanic);
-            if self
-                .faults
-                .fire(crate::pipeline::fault::Fault::WriteError)
-            {
+            if self.faults.fire(crate::pipeline::fault::Fault::WriteError) {
                 return Err("injected fault: WriteError".to_owned());
             }
             self.writer.write(rb).map_err(|e| e.to_string())
@@ -372,7 +373,11 @@ impl Lane {
         st.opened = None;
         st.converter = Converter::new(self.signal, self.limits);
         feed.cursor.lock().rewind();
-        self.back_off(st, &error, "write failed; the records are written again from the log")
+        self.back_off(
+            st,
+            &error,
+            "write failed; the records are written again from the log",
+        )
     }
 
     /// Sleeps the back-off (never past the shutdown deadline); false once it has passed.
@@ -444,7 +449,6 @@ impl Lane {
             tracing::warn!(signal = %self.signal, error = %e, "cannot commit the cursor");
         }
     }
-
 }
 
 /// Items in a record (only on the failure paths: a walk of its bytes).
