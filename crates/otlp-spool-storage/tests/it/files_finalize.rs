@@ -26,15 +26,11 @@ fn open_caller(dir: &Path, format: Format) -> FileStore {
     FileStore::open(opts).unwrap()
 }
 
-/// A hook that records what it saw (and whether the final file existed then), failing while
-/// `fail` is set.
-fn recording_hook(
-    dir: &Path,
-) -> (
-    FinalizeHook,
-    Arc<Mutex<Vec<(FinalizeInfo, bool, bool)>>>,
-    Arc<Mutex<bool>>,
-) {
+/// What the hook saw: the info, whether the final file existed then, whether the temp did.
+type Seen = Arc<Mutex<Vec<(FinalizeInfo, bool, bool)>>>;
+
+/// A hook that records what it saw, failing while `fail` is set.
+fn recording_hook(dir: &Path) -> (FinalizeHook, Seen, Arc<Mutex<bool>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let fail = Arc::new(Mutex::new(false));
     let traces = dir.join("traces");
