@@ -380,6 +380,9 @@ async fn worker(
 struct Drained {
     accepted_items: Option<f64>,
     written_items: Option<f64>,
+    /// `durability: wal`: records appended to the log and the fsyncs that made them durable.
+    wal_appends: Option<f64>,
+    wal_data_syncs: Option<f64>,
     waited: Duration,
 }
 
@@ -389,6 +392,8 @@ impl Drained {
         Self {
             accepted_items: None,
             written_items: None,
+            wal_appends: None,
+            wal_data_syncs: None,
             waited: Duration::ZERO,
         }
     }
@@ -400,12 +405,17 @@ async fn wait_drained(addr: SocketAddr) -> Drained {
     let url = format!("http://{addr}/metrics");
     let started = tokio::time::Instant::now();
     let mut last = (None, None);
+    let mut wal = (None, None);
     while started.elapsed() < Duration::from_secs(60) {
         if let Ok(page) = fetch(&client, &url).await {
             let signal = [("signal", "traces")];
             let accepted = metric_value(&page, "otlp_spool_accepted_items_total", &signal);
             let written = metric_value(&page, "otlp_spool_written_items_total", &signal);
             last = (accepted, written);
+            wal = (
+                metric_value(&page, "otlp_spool_wal_appended_records_total", &[]),
+                metric_value(&page, "otlp_spool_wal_data_syncs_total", &[]),
+            );
             if let (Some(a), Some(w)) = (accepted, written)
                 && w >= a
             {
@@ -417,6 +427,8 @@ async fn wait_drained(addr: SocketAddr) -> Drained {
     Drained {
         accepted_items: last.0,
         written_items: last.1,
+        wal_appends: wal.0,
+        wal_data_syncs: wal.1,
         waited: started.elapsed(),
     }
 }
@@ -779,6 +791,17 @@ fn report(
                 s.drained.written_items,
                 run.total_accepted_spans
             );
+        }
+        if let (Some(appends), Some(syncs)) = (s.drained.wal_appends, s.drained.wal_data_syncs) {
+            // Over warm-up and window: the log's counters cover the whole run.
+            let run_secs = args.warmup + args.duration;
+            println!(
+                "write-ahead log: {appends:.0} requests appended, {syncs:.0} data fsyncs ({:.1} requests per fsync; {:.0} requests/s, {:.0} fsyncs/s over warm-up + window)",
+                appends / syncs.max(1.0),
+                appends / run_secs,
+                syncs / run_secs
+            );
+            result += &format!(" wal_requests_per_fsync={:.2}", appends / syncs.max(1.0));
         }
         match &s.exit {
             Ok(code) => println!(

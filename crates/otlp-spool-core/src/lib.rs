@@ -36,7 +36,9 @@
 //!   (buffered, written or otherwise owned) and the caller may tell its client so.
 //! * `Err(_)` means the sink took nothing: the batch was dropped untouched, and the caller
 //!   answers its client with the matching retryable or permanent error (see [`SinkError`]).
-//! * `accept` never blocks for long: it either takes the batch or refuses it at once.
+//! * `accept` never blocks for long: it either takes the batch or refuses it at once (a
+//!   durable sink's `accept` waits for its fsync; servers call [`Sink::submit`] instead and
+//!   await the [`Ack`] before answering).
 //! * A [`Telemetry`]'s bytes are a valid request of its signal, and its item count and write
 //!   cost describe those bytes (see the `telemetry` module).
 #![forbid(unsafe_code)]
@@ -49,7 +51,7 @@ mod telemetry;
 pub mod wire;
 
 pub use signal::Signal;
-pub use sink::{Sink, SinkError};
+pub use sink::{Ack, AckFuture, Sink, SinkError};
 pub use telemetry::{ConcatError, DecodeError, ExportRequest, Telemetry};
 
 /// The OTLP protobuf types this crate speaks, re-exported so that users need not depend on

@@ -1,10 +1,19 @@
-//! [`Sink`]: where telemetry goes, and [`SinkError`]: why it may refuse it.
+//! [`Sink`]: where telemetry goes, [`SinkError`]: why it may refuse it, and [`Ack`]: the
+//! acknowledgement that may still be on its way.
 //!
 //! Contract: `accept` returns `Ok(())` only once the sink holds the data (that is the
 //! acknowledgement a server passes on to its client), returns an error without keeping
 //! anything otherwise, and never blocks for long (a full sink refuses at once with
 //! [`SinkError::Full`] instead of waiting for room).
+//!
+//! `submit` is the asynchronous form a server uses: `Ok(Ack::Now)` is `accept`'s `Ok(())`;
+//! `Ok(Ack::Pending(f))` means the sink took the data and will hold it once `f` resolves `Ok`
+//! (a write-ahead log's fsync). The server answers its client only then; `Err` from `f` means
+//! nothing was kept after all, with the same meaning as an `Err` from `accept`.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::Telemetry;
@@ -19,6 +28,13 @@ pub trait Sink: Send + Sync + 'static {
     /// Takes `telemetry`. `Ok(())` means the data is held and the sender may be acknowledged;
     /// an error means nothing was kept.
     fn accept(&self, telemetry: Telemetry) -> Result<(), SinkError>;
+
+    /// Like [`accept`](Sink::accept), for a caller that can wait for the acknowledgement
+    /// without blocking (an async server). The default is `accept`, acknowledged at once; a
+    /// durable sink returns [`Ack::Pending`] and `accept` then blocks until it resolves.
+    fn submit(&self, telemetry: Telemetry) -> Result<Ack, SinkError> {
+        self.accept(telemetry).map(|()| Ack::Now)
+    }
 
     /// Returns once everything accepted before the call is durable: written to its files,
     /// delivered, or otherwise as safe as the sink can make it; or an error once `timeout` has
@@ -35,6 +51,10 @@ impl<S: Sink + ?Sized> Sink for std::sync::Arc<S> {
         (**self).accept(telemetry)
     }
 
+    fn submit(&self, telemetry: Telemetry) -> Result<Ack, SinkError> {
+        (**self).submit(telemetry)
+    }
+
     fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
         (**self).flush(timeout)
     }
@@ -43,6 +63,10 @@ impl<S: Sink + ?Sized> Sink for std::sync::Arc<S> {
 impl<S: Sink + ?Sized> Sink for Box<S> {
     fn accept(&self, telemetry: Telemetry) -> Result<(), SinkError> {
         (**self).accept(telemetry)
+    }
+
+    fn submit(&self, telemetry: Telemetry) -> Result<Ack, SinkError> {
+        (**self).submit(telemetry)
     }
 
     fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
@@ -59,6 +83,7 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
 /// | [`Full`](SinkError::Full) | `UNAVAILABLE` + `google.rpc.RetryInfo` | 503 + `Retry-After` | yes |
 /// | [`Closed`](SinkError::Closed) | `UNAVAILABLE` | 503 | yes (elsewhere / later) |
 /// | [`TooLarge`](SinkError::TooLarge) | `RESOURCE_EXHAUSTED` | 413 | no |
+/// | [`Unavailable`](SinkError::Unavailable) | `UNAVAILABLE` + `google.rpc.RetryInfo` | 503 + `Retry-After` | yes |
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SinkError {
@@ -79,11 +104,66 @@ pub enum SinkError {
         /// The sink's total capacity in bytes.
         capacity: u64,
     },
+    /// The sink could not store the batch (a write-ahead log's write or fsync failed: a full
+    /// disk, an I/O error); nothing was kept and the sender should retry after `retry_after`.
+    #[error("the data could not be stored ({reason}), retry after {retry_after:?}")]
+    Unavailable {
+        /// What failed.
+        reason: String,
+        /// The suggested wait before a retry.
+        retry_after: Duration,
+    },
 }
 
 impl SinkError {
     /// Whether the sender may retry the same batch later.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, SinkError::Full { .. } | SinkError::Closed)
+        matches!(
+            self,
+            SinkError::Full { .. } | SinkError::Closed | SinkError::Unavailable { .. }
+        )
+    }
+}
+
+/// What [`Sink::submit`] promises for a batch it took.
+#[derive(Debug)]
+#[must_use = "the batch is acknowledged only once a pending ack resolves Ok"]
+pub enum Ack {
+    /// Held now: acknowledge at once.
+    Now,
+    /// Held once this resolves `Ok`; an `Err` means nothing was kept.
+    Pending(AckFuture),
+}
+
+impl Ack {
+    /// A pending acknowledgement from any future (boxed once).
+    pub fn pending(f: impl Future<Output = Result<(), SinkError>> + Send + 'static) -> Ack {
+        Ack::Pending(AckFuture(Box::pin(f)))
+    }
+
+    /// Waits for the acknowledgement (at once for [`Ack::Now`]).
+    pub async fn resolve(self) -> Result<(), SinkError> {
+        match self {
+            Ack::Now => Ok(()),
+            Ack::Pending(f) => f.await,
+        }
+    }
+}
+
+/// The future of an [`Ack::Pending`]: no runtime needed, any executor polls it.
+#[must_use = "futures do nothing unless polled"]
+pub struct AckFuture(Pin<Box<dyn Future<Output = Result<(), SinkError>> + Send>>);
+
+impl std::fmt::Debug for AckFuture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AckFuture")
+    }
+}
+
+impl Future for AckFuture {
+    type Output = Result<(), SinkError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.0.as_mut().poll(cx)
     }
 }

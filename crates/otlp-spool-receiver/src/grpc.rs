@@ -16,7 +16,7 @@
 //! rejection reason; the handler is the only caller of the sink; no response is INTERNAL.
 
 use std::convert::Infallible;
-use std::future::{Future, Ready, ready};
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 
@@ -106,27 +106,26 @@ struct Export {
 }
 
 impl Export {
-    fn ingest(&self, body: Bytes) -> Result<Refused, Rejection> {
-        let (telemetry, refused) = validate_protobuf(self.signal, body, &self.shared.limits())?;
-        self.shared.ingest(telemetry, refused)
+    async fn ingest(shared: &Shared, signal: Signal, body: Bytes) -> Result<Refused, Rejection> {
+        let (telemetry, refused) = validate_protobuf(signal, body, &shared.limits())?;
+        shared.ingest(telemetry, refused).await
     }
 }
 
 impl tonic::server::UnaryService<Bytes> for Export {
     type Response = Bytes;
-    type Future = Ready<Result<tonic::Response<Bytes>, Status>>;
+    type Future = Pin<Box<dyn Future<Output = Result<tonic::Response<Bytes>, Status>> + Send>>;
 
     fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
-        let result = self.ingest(request.into_inner());
-        let _ = self
-            .outcome
-            .0
-            .set(result.as_ref().err().map(Rejection::reason));
-        ready(
+        let (shared, signal, outcome) =
+            (Arc::clone(&self.shared), self.signal, self.outcome.clone());
+        Box::pin(async move {
+            let result = Export::ingest(&shared, signal, request.into_inner()).await;
+            let _ = outcome.0.set(result.as_ref().err().map(Rejection::reason));
             result
-                .map(|refused| tonic::Response::new(response(self.signal, &refused)))
-                .map_err(|rejection| rejection.grpc_status()),
-        )
+                .map(|refused| tonic::Response::new(response(signal, &refused)))
+                .map_err(|rejection| rejection.grpc_status())
+        })
     }
 }
 

@@ -178,7 +178,7 @@ async fn export(
         .ok_or_else(|| Rejection::too_many_requests(shared.limit.max()))?;
 
     let decoded = decode_request(signal, format, encoding, body, &shared.limits())?;
-    let refused = shared.ingest(decoded.telemetry, decoded.refused)?;
+    let refused = shared.ingest(decoded.telemetry, decoded.refused).await?;
     Ok(success(signal, format, &refused))
 }
 

@@ -66,10 +66,13 @@ pub enum RejectReason {
     TooManyRequests,
     /// The body did not arrive within `read_timeout` (408 / DEADLINE_EXCEEDED).
     Timeout,
+    /// The sink could not store the request (a write-ahead log's write or fsync failed, e.g.
+    /// a full disk; 503 / UNAVAILABLE + retry hint).
+    Storage,
 }
 
 impl RejectReason {
-    const ALL: [RejectReason; 8] = [
+    const ALL: [RejectReason; 9] = [
         RejectReason::Invalid,
         RejectReason::TooLarge,
         RejectReason::UnsupportedMediaType,
@@ -78,10 +81,11 @@ impl RejectReason {
         RejectReason::ShuttingDown,
         RejectReason::TooManyRequests,
         RejectReason::Timeout,
+        RejectReason::Storage,
     ];
 
     /// The label value: `invalid`, `too_large`, `unsupported_media_type`, `unauthenticated`,
-    /// `backpressure`, `shutting_down`, `too_many_requests` or `timeout`.
+    /// `backpressure`, `shutting_down`, `too_many_requests`, `timeout` or `storage`.
     pub const fn as_str(self) -> &'static str {
         match self {
             RejectReason::Invalid => "invalid",
@@ -92,6 +96,7 @@ impl RejectReason {
             RejectReason::ShuttingDown => "shutting_down",
             RejectReason::TooManyRequests => "too_many_requests",
             RejectReason::Timeout => "timeout",
+            RejectReason::Storage => "storage",
         }
     }
 

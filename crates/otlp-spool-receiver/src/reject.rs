@@ -8,7 +8,7 @@
 //! | `TooLarge` (body over the limit after decompression) | 413 | RESOURCE_EXHAUSTED |
 //! | `UnsupportedMediaType` (`Content-Type`/`Content-Encoding`) | 415 | (tonic: UNIMPLEMENTED) |
 //! | `Unauthenticated` | 401 + `WWW-Authenticate` | UNAUTHENTICATED |
-//! | `Busy` (sink full, or too many concurrent requests) | 503 + `Retry-After` | UNAVAILABLE + `google.rpc.RetryInfo` |
+//! | `Busy` (sink full or unable to store, or too many concurrent requests) | 503 + `Retry-After` | UNAVAILABLE + `google.rpc.RetryInfo` |
 //! | `ShuttingDown` | 503 | UNAVAILABLE |
 //! | `Timeout` (body not complete within `read_timeout`) | 408 | DEADLINE_EXCEEDED |
 //!
@@ -152,6 +152,11 @@ impl From<SinkError> for Rejection {
             },
             SinkError::Closed => Rejection::ShuttingDown,
             SinkError::TooLarge { .. } => Rejection::TooLarge(error.to_string()),
+            SinkError::Unavailable { retry_after, .. } => Rejection::Busy {
+                reason: RejectReason::Storage,
+                retry_after,
+                message: error.to_string(),
+            },
             // A variant added later: refuse as retryable rather than guess.
             _ => Rejection::Busy {
                 reason: RejectReason::Backpressure,

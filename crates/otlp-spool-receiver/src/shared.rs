@@ -2,7 +2,8 @@
 //! where validated telemetry meets the sink.
 //!
 //! Invariants: the sink is called at most once per request, only with a non-empty batch, and
-//! only after the whole request was validated; a request whose items were all refused
+//! only after the whole request was validated; the answer waits for the sink's [`Ack`]
+//! (`otlp_spool_core::Ack`) to resolve, holding the request's concurrency slot meanwhile; a request whose items were all refused
 //! (or that held none) is acknowledged without calling the sink.
 
 use std::sync::Arc;
@@ -41,8 +42,10 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Hands the valid part of a request to the sink; `Ok` is the acknowledgement.
-    pub(crate) fn ingest(
+    /// Hands the valid part of a request to the sink and waits for its acknowledgement (at
+    /// once in memory mode, after the log's fsync in `wal` mode); `Ok` is the
+    /// acknowledgement.
+    pub(crate) async fn ingest(
         &self,
         telemetry: Telemetry,
         refused: Refused,
@@ -54,7 +57,7 @@ impl Shared {
             items + usize::try_from(refused.count).unwrap_or(usize::MAX),
         );
         if items > 0 {
-            self.sink.accept(telemetry)?;
+            self.sink.submit(telemetry)?.resolve().await?;
         }
         self.metrics.accepted(signal, items, refused.count);
         Ok(refused)

@@ -70,10 +70,10 @@ pub use convert::{
 #[cfg(feature = "test-util")]
 pub use file::MockClock;
 pub use file::{
-    Batches, Clock, Compression, ConfigError, FileError, FileInfo, FileReader, FileStore, Format,
-    FsyncPolicy, LOCK_FILE_NAME, OpenError, OtlpRequest, ParseOptionError, QUARANTINE_DIR,
-    ReadError, RecoveryReport, Requests, RetentionGuard, RetentionReport, SignalWriter,
-    StoreOptions, StoreOptionsBuilder, SystemClock, TickReport, WriteError, WriteErrorKind,
-    WriteReceipt,
+    Batches, Clock, Compression, ConfigError, FileError, FileInfo, FileReader, FileStore,
+    Finalization, FinalizeHook, FinalizeInfo, Format, FsyncPolicy, LOCK_FILE_NAME, OpenError,
+    OtlpRequest, ParseOptionError, QUARANTINE_DIR, ReadError, RecoveryReport, Requests,
+    RetentionGuard, RetentionReport, SignalWriter, StoreOptions, StoreOptionsBuilder, SystemClock,
+    TempOutcome, TickReport, WriteError, WriteErrorKind, WriteReceipt,
 };
 pub use signal::Signal;

@@ -51,6 +51,10 @@
 //! - `accept` returns `Ok` only once the request is in its lane; a full lane refuses at once
 //!   (backpressure), never blocks and never drops silently: for every signal, accepted items
 //!   = written + dropped (by reason, counted) + still held.
+//! - With `durability: wal`, a request is acknowledged (`Sink::submit`'s `Ack` resolves, or
+//!   `accept` returns) only once it is in a synced write-ahead log under `<output_dir>/wal/`;
+//!   the file writers read the log and put every record in exactly one finalized file, across
+//!   crashes at any point (the protocol of `crates/otlp-spool-wal/README.md`).
 //! - Local files never wait on the forwarder: it gets its own copy of each accepted request
 //!   into its own bounded queue, and its refusals are its own counts.
 //! - A setting is checked once, at start-up, by the builder that takes it; the error names

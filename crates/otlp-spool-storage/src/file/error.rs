@@ -41,6 +41,21 @@ pub enum FileError {
         #[source]
         source: ParquetError,
     },
+    /// The caller's finalize hook refused (or failed) to let a file be finalized; the file
+    /// stays temporary, complete and synced, and finalization is retried.
+    #[error("the finalize hook failed for {path}: {message}")]
+    Hook {
+        /// The final path the file was to get.
+        path: PathBuf,
+        /// The hook's error.
+        message: String,
+    },
+    /// A file name given to the store is not one of its names.
+    #[error("{path} is not an otlp-spool file name of this signal")]
+    BadName {
+        /// The name.
+        path: PathBuf,
+    },
 }
 
 impl FileError {
@@ -88,7 +103,9 @@ impl FileError {
         match self {
             FileError::Io { path, .. }
             | FileError::Arrow { path, .. }
-            | FileError::Parquet { path, .. } => path,
+            | FileError::Parquet { path, .. }
+            | FileError::Hook { path, .. }
+            | FileError::BadName { path } => path,
         }
     }
 

@@ -17,8 +17,9 @@ use std::time::SystemTime;
 use arrow_array::RecordBatch;
 
 use super::error::{FileError, WriteError, WriteErrorKind};
+use super::finalize::{self, FinalizeHook, FinalizeInfo};
 use super::name::FileName;
-use super::options::StoreOptions;
+use super::options::{Finalization, StoreOptions};
 use super::recovery::{self, RecoveryReport};
 use super::segment::Segment;
 use crate::Signal;
@@ -32,7 +33,17 @@ pub struct WriteReceipt {
     pub finalized: Vec<PathBuf>,
 }
 
-#[derive(Debug)]
+/// A temporary file whose finalization failed, to retry.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    name: FileName,
+    /// Leading bytes known to be good.
+    good: u64,
+    rows: u64,
+    /// Whether the finalize hook had succeeded for it (then only the publication is retried).
+    hooked: bool,
+}
+
 pub(crate) struct Lane {
     signal: Signal,
     root: PathBuf,
@@ -40,8 +51,10 @@ pub(crate) struct Lane {
     active: Option<Segment>,
     next_seq: u64,
     /// Temporary files to finalize, with the number of leading bytes known to be good.
-    pending: Vec<(FileName, u64)>,
+    pending: Vec<Pending>,
     closed: bool,
+    /// The caller's finalize hook ([`Finalization::Caller`]).
+    hook: Option<FinalizeHook>,
     /// What in-process recoveries (after failed writes) did.
     pub(crate) recovery: RecoveryReport,
 }
@@ -56,11 +69,19 @@ impl Lane {
             next_seq,
             pending: Vec::new(),
             closed: false,
+            hook: None,
             recovery: RecoveryReport::default(),
         }
     }
 
+    pub(crate) fn set_hook(&mut self, hook: Option<FinalizeHook>) {
+        self.hook = hook;
+    }
+
     fn too_old(seg: &Segment, now: SystemTime, opts: &StoreOptions) -> bool {
+        if opts.finalization == Finalization::Caller {
+            return false;
+        }
         match (opts.max_file_age, now.duration_since(seg.opened_at)) {
             (Some(max), Ok(age)) => age >= max,
             _ => false,
@@ -74,6 +95,12 @@ impl Lane {
     ) -> Result<WriteReceipt, WriteError> {
         if self.closed {
             return Err(WriteError::new(WriteErrorKind::Closed, batch));
+        }
+        if opts.finalization == Finalization::Caller
+            && let Err(e) = self.retry_pending(opts)
+        {
+            // Nothing is written past a file the caller has not seen finalized.
+            return Err(WriteError::new(e, batch));
         }
         let now = opts.clock.now();
         let mut receipt = WriteReceipt {
@@ -105,7 +132,7 @@ impl Lane {
             }
             return Err(WriteError::new(e, batch));
         }
-        if seg.bytes() >= opts.max_file_bytes {
+        if seg.bytes() >= opts.max_file_bytes && opts.finalization == Finalization::Store {
             self.finish_logged(opts, &mut receipt.finalized);
         }
         Ok(receipt)
@@ -116,12 +143,17 @@ impl Lane {
         let Some(seg) = self.active.take() else {
             return Ok(None);
         };
-        let (name, good) = (seg.name, seg.bytes());
-        match seg.finish(&self.dir, opts) {
+        let (name, good, rows) = (seg.name, seg.bytes(), seg.rows);
+        match seg.finish(&self.dir, opts, self.hook.as_ref()) {
             Ok(path) => Ok(Some(path)),
             Err(e) => {
-                self.pending.push((name, good));
-                Err(e)
+                self.pending.push(Pending {
+                    name,
+                    good,
+                    rows,
+                    hooked: e.hooked,
+                });
+                Err(e.error)
             }
         }
     }
@@ -136,10 +168,17 @@ impl Lane {
         }
     }
 
-    /// After a failed append: cut the file back to its last complete batch and publish that.
+    /// After a failed append: cut the file back to its last complete batch and publish that
+    /// (under [`Finalization::Caller`]: remove it, the caller writes its records again).
     fn abandon(&mut self, seg: Segment, opts: &StoreOptions) {
-        let (name, good, temp) = (seg.name, seg.bytes(), seg.temp_path.clone());
+        let (name, good, rows, temp) = (seg.name, seg.bytes(), seg.rows, seg.temp_path.clone());
         drop(seg);
+        if opts.finalization == Finalization::Caller {
+            if let Err(e) = finalize::remove_logged(&temp, "a write into it failed") {
+                tracing::warn!(error = %e, "otlp-spool: cannot remove a temporary file after a failed write");
+            }
+            return;
+        }
         if let Ok(f) = std::fs::OpenOptions::new().write(true).open(&temp) {
             let _ = f.set_len(good);
         }
@@ -147,26 +186,64 @@ impl Lane {
             recovery::recover_temp(&self.root, name, Some(good), opts, &mut self.recovery)
         {
             tracing::warn!(error = %e, "otlp-spool: cannot recover a file after a failed write; will retry");
-            self.pending.push((name, good));
+            self.pending.push(Pending {
+                name,
+                good,
+                rows,
+                hooked: true,
+            });
         }
     }
 
     fn retry_pending(&mut self, opts: &StoreOptions) -> Result<(), FileError> {
         let mut first_err = None;
-        for (name, good) in std::mem::take(&mut self.pending) {
-            if let Err(e) =
-                recovery::recover_temp(&self.root, name, Some(good), opts, &mut self.recovery)
-            {
-                self.pending.push((name, good));
+        for mut p in std::mem::take(&mut self.pending) {
+            let retried = self.run_hook(&mut p).and_then(|()| {
+                recovery::recover_temp(&self.root, p.name, Some(p.good), opts, &mut self.recovery)
+            });
+            if let Err(e) = retried {
+                self.pending.push(p);
                 first_err.get_or_insert(e);
             }
         }
         first_err.map_or(Ok(()), Err)
     }
 
-    /// Finalizes the active file now (if any).
+    /// Runs the finalize hook for a pending file whose hook had not succeeded (its temporary
+    /// file fsynced first, as for a first attempt).
+    fn run_hook(&self, p: &mut Pending) -> Result<(), FileError> {
+        let Some(hook) = self.hook.as_ref().filter(|_| !p.hooked) else {
+            return Ok(());
+        };
+        let temp = self.dir.join(p.name.temp_name());
+        let synced = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&temp)
+            .and_then(|f| f.sync_all());
+        synced.map_err(|e| FileError::io("fsync", &temp, e))?;
+        let final_path = self.dir.join(p.name.final_name());
+        let info = FinalizeInfo {
+            signal: self.signal,
+            final_path: final_path.clone(),
+            rows: p.rows,
+            bytes: p.good,
+        };
+        hook(&info).map_err(|message| FileError::Hook {
+            path: final_path,
+            message,
+        })?;
+        p.hooked = true;
+        Ok(())
+    }
+
+    /// Finalizes the active file now (if any). Under [`Finalization::Caller`] a file whose
+    /// earlier finalization failed is finished first, and the active one only after it.
     pub(crate) fn rotate(&mut self, opts: &StoreOptions) -> Result<Option<PathBuf>, FileError> {
         let retried = self.retry_pending(opts);
+        if opts.finalization == Finalization::Caller {
+            retried?;
+            return self.finish_active(opts);
+        }
         let finished = self.finish_active(opts)?;
         retried.map(|()| finished)
     }
@@ -192,8 +269,26 @@ impl Lane {
         self.closed
     }
 
+    /// Files whose finalization failed and is to be retried.
+    pub(crate) fn pending_files(&self) -> usize {
+        self.pending.len()
+    }
+
     /// Bytes and rows in the active file.
     pub(crate) fn active_stats(&self) -> Option<(u64, u64)> {
         self.active.as_ref().map(|s| (s.bytes(), s.rows))
+    }
+}
+
+impl std::fmt::Debug for Lane {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lane")
+            .field("signal", &self.signal)
+            .field("active", &self.active)
+            .field("next_seq", &self.next_seq)
+            .field("pending", &self.pending)
+            .field("closed", &self.closed)
+            .field("hook", &self.hook.is_some())
+            .finish_non_exhaustive()
     }
 }

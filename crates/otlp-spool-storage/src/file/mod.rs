@@ -14,13 +14,15 @@
 //!
 //! Code map: `options` (builder, validation), `clock`, `name` (file names, listing), `lock`
 //! (directory lock), `segment` (the active temp file), `durable` (fsync, rename, Parquet
-//! encoding), `lane` (per-signal writer core, rotation hand-over), `store` (FileStore and
+//! encoding), `finalize` (caller-driven finalization: the hook, finishing or removing
+//! temporary files at start-up), `lane` (per-signal writer core, rotation hand-over), `store` (FileStore and
 //! SignalWriter), `retention`, `recovery` (start-up recovery, quarantine), `reader`, `error`,
 //! `sync` (loom shim).
 
 mod clock;
 mod durable;
 mod error;
+mod finalize;
 mod lane;
 mod lock;
 mod name;
@@ -36,12 +38,13 @@ mod sync;
 pub use clock::MockClock;
 pub use clock::{Clock, SystemClock};
 pub use error::{FileError, OpenError, ReadError, WriteError, WriteErrorKind};
+pub use finalize::{FinalizeHook, FinalizeInfo, TempOutcome};
 pub use lane::WriteReceipt;
 pub use lock::LOCK_FILE_NAME;
 pub use name::FileInfo;
 pub use options::{
-    Compression, ConfigError, Format, FsyncPolicy, ParseOptionError, RetentionGuard, StoreOptions,
-    StoreOptionsBuilder,
+    Compression, ConfigError, Finalization, Format, FsyncPolicy, ParseOptionError, RetentionGuard,
+    StoreOptions, StoreOptionsBuilder,
 };
 pub use reader::{Batches, FileReader, OtlpRequest, Requests};
 pub use recovery::{QUARANTINE_DIR, RecoveryReport};

@@ -44,6 +44,35 @@ pub enum Compression {
     Lz4,
 }
 
+/// Who decides when files are finalized and what becomes of the temporary files a crash left.
+///
+/// `Store` (the default) is the store on its own: it rotates by size and age, a failed write
+/// publishes the complete prefix of its file, and start-up recovery publishes every leftover
+/// temporary file. `Caller` is for a caller that can replay what it wrote from its own log
+/// (otlp-spool's `durability: wal`), so it can make files exactly once:
+/// - the store never rotates by itself (`max_file_bytes`, `max_file_age` are not applied:
+///   the caller reads [`SignalWriter::active_file`](super::SignalWriter::active_file) and calls
+///   [`SignalWriter::rotate`](super::SignalWriter::rotate) between its records);
+/// - start-up recovery leaves temporary files where they are (the caller finishes one with
+///   [`FileStore::finish_temp`](super::FileStore::finish_temp) and removes the others with
+///   [`FileStore::remove_temps`](super::FileStore::remove_temps));
+/// - a failed write removes the active temporary file instead of publishing its prefix
+///   (the caller writes its records again);
+/// - the fsync policy is at least `OnRotate`;
+/// - a file is finalized through the writer's finalize hook
+///   ([`SignalWriter::set_finalize_hook`](super::SignalWriter::set_finalize_hook)), called
+///   once the temporary file is complete and fsynced, before its rename (or Parquet encoding);
+///   a finalization that failed is retried (hook first, if it had not succeeded) by the next
+///   `rotate` or `tick`, and the store writes nothing else meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Finalization {
+    /// The store rotates and recovers on its own (the default).
+    #[default]
+    Store,
+    /// The caller rotates and resolves temporary files (see the type's docs).
+    Caller,
+}
+
 /// When written bytes are forced to stable storage with `fsync`.
 ///
 /// Whatever the policy, a *process* crash loses nothing that a `write` call accepted: the bytes
@@ -134,6 +163,7 @@ pub struct StoreOptions {
     pub(crate) retention_max_bytes: Option<u64>,
     pub(crate) retention_guard: Option<Arc<dyn RetentionGuard>>,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) finalization: Finalization,
 }
 
 /// What retention asks before it deletes a finalized file (for example: "is it uploaded?").
@@ -167,6 +197,7 @@ impl fmt::Debug for StoreOptions {
             .field("retention_max_bytes", &self.retention_max_bytes)
             .field("retention_guard", &self.retention_guard)
             .field("clock", &self.clock)
+            .field("finalization", &self.finalization)
             .finish()
     }
 }
@@ -191,6 +222,7 @@ impl StoreOptions {
                 retention_max_bytes: None,
                 retention_guard: None,
                 clock: Arc::new(SystemClock),
+                finalization: Finalization::Store,
             },
             zero_age: false,
             zero_retention_age: false,
@@ -233,6 +265,11 @@ impl StoreOptions {
     pub fn retention_guard(&self) -> Option<&Arc<dyn RetentionGuard>> {
         self.retention_guard.as_ref()
     }
+    /// Who finalizes files (see [`Finalization`]).
+    pub fn finalization(&self) -> Finalization {
+        self.finalization
+    }
+
     /// The clock.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
@@ -297,10 +334,21 @@ impl StoreOptionsBuilder {
         self.opts.clock = clock;
         self
     }
+    /// Who finalizes files and resolves leftover temporary files (default
+    /// [`Finalization::Store`]).
+    pub fn finalization(mut self, finalization: Finalization) -> Self {
+        self.opts.finalization = finalization;
+        self
+    }
 
-    /// Validates the options.
+    /// Validates the options. Under [`Finalization::Caller`] an fsync policy of `None` becomes
+    /// `OnRotate`: the caller records a file as holding its data, so the file and its rename
+    /// must reach the disk.
     pub fn build(self) -> Result<StoreOptions, ConfigError> {
-        let o = self.opts;
+        let mut o = self.opts;
+        if o.finalization == Finalization::Caller && o.fsync == FsyncPolicy::None {
+            o.fsync = FsyncPolicy::OnRotate;
+        }
         if o.dir.as_os_str().is_empty() {
             return Err(ConfigError::EmptyDir);
         }

@@ -21,7 +21,7 @@ use arrow_ipc::reader::StreamDecoder;
 use super::durable;
 use super::error::FileError;
 use super::name::{FileName, Kind};
-use super::options::{Format, StoreOptions};
+use super::options::{Finalization, Format, StoreOptions};
 use crate::MAX_HARD_BATCH_BYTES;
 use crate::Signal;
 
@@ -83,7 +83,8 @@ pub(crate) fn quarantine(
 }
 
 /// Scans one signal directory at start-up: removes stale `.part` copies, recovers every
-/// temporary file, and returns the next free sequence number.
+/// temporary file (under [`Finalization::Caller`], leaves them to the caller), and returns
+/// the next free sequence number.
 pub(crate) fn recover_signal_dir(
     root: &Path,
     signal: Signal,
@@ -126,6 +127,10 @@ pub(crate) fn recover_signal_dir(
             let q = quarantine(root, signal, &part, "partial copy without its source")?;
             report.quarantined.push(q);
         }
+    }
+    if opts.finalization == Finalization::Caller {
+        // The caller resolves them (`FileStore::finish_temp`, `FileStore::remove_temps`).
+        return Ok(max_seq + 1);
     }
     temps.sort_by_key(|n| (n.unix_secs, n.seq));
     for name in temps {

@@ -22,6 +22,7 @@ use arrow_schema::SchemaRef;
 
 use super::durable;
 use super::error::FileError;
+use super::finalize::{FinalizeHook, FinalizeInfo};
 use super::name::FileName;
 use super::options::{Compression, Format, FsyncPolicy, StoreOptions};
 
@@ -155,18 +156,57 @@ impl Segment {
     }
 
     /// Ends the stream and publishes the file under its final name (encoding it to Parquet
-    /// first for that format). On error the temporary file stays on disk, complete up to
-    /// `good_bytes`, for the caller to retry through recovery.
-    pub(crate) fn finish(mut self, dir: &Path, opts: &StoreOptions) -> Result<PathBuf, FileError> {
+    /// first for that format). With a finalize `hook`, the temporary file is fsynced whatever
+    /// the policy and the hook runs before the rename (or encoding). On error the temporary
+    /// file stays on disk, complete up to `good_bytes`, for the caller to retry through
+    /// recovery; the error says whether the hook had succeeded.
+    pub(crate) fn finish(
+        mut self,
+        dir: &Path,
+        opts: &StoreOptions,
+        hook: Option<&FinalizeHook>,
+    ) -> Result<PathBuf, Unfinished> {
+        let not_hooked = |error| Unfinished {
+            error,
+            hooked: false,
+        };
         let final_path = dir.join(self.name.final_name());
         self.writer
             .finish()
-            .map_err(|e| FileError::arrow("write", &self.temp_path, e))?;
+            .map_err(|e| not_hooked(FileError::arrow("write", &self.temp_path, e)))?;
+        let file = self.writer.get_ref().inner.get_ref();
+        if let Some(hook) = hook {
+            // The hook's caller records "this file holds my records" before the rename: the
+            // temporary file must be on disk by then, whatever the policy.
+            file.sync_all()
+                .map_err(|e| not_hooked(FileError::io("fsync", &self.temp_path, e)))?;
+            let info = FinalizeInfo {
+                signal: self.name.signal,
+                final_path: final_path.clone(),
+                rows: self.rows,
+                bytes: self.good_bytes,
+            };
+            hook(&info).map_err(|message| {
+                not_hooked(FileError::Hook {
+                    path: final_path.clone(),
+                    message,
+                })
+            })?;
+        }
+        let hooked = |error| Unfinished {
+            error,
+            hooked: true,
+        };
+        self.publish(dir, &final_path, opts).map_err(hooked)?;
+        Ok(final_path)
+    }
+
+    fn publish(self, dir: &Path, final_path: &Path, opts: &StoreOptions) -> Result<(), FileError> {
         let file = self.writer.get_ref().inner.get_ref();
         match opts.format {
             Format::Arrow => {
                 durable::sync_file(file, &self.temp_path, opts.fsync)?;
-                durable::publish(&self.temp_path, &final_path, opts.fsync)?;
+                durable::publish(&self.temp_path, final_path, opts.fsync)?;
             }
             Format::Parquet => {
                 let part = dir.join(self.name.part_name());
@@ -183,11 +223,18 @@ impl Segment {
                     opts.compression,
                     opts.fsync,
                 )?;
-                durable::publish(&part, &final_path, opts.fsync)?;
+                durable::publish(&part, final_path, opts.fsync)?;
                 fs::remove_file(&self.temp_path)
                     .map_err(|e| FileError::io("remove", &self.temp_path, e))?;
             }
         }
-        Ok(final_path)
+        Ok(())
     }
+}
+
+/// A [`Segment::finish`] that failed: why, and whether the finalize hook had succeeded.
+#[derive(Debug)]
+pub(crate) struct Unfinished {
+    pub(crate) error: FileError,
+    pub(crate) hooked: bool,
 }

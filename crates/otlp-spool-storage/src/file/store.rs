@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use arrow_array::RecordBatch;
 
 use super::error::{FileError, OpenError, WriteError};
+use super::finalize::{self, FinalizeHook, TempOutcome};
 use super::lane::{Lane, WriteReceipt};
 use super::lock::DirLock;
 use super::options::StoreOptions;
@@ -167,6 +168,40 @@ impl FileStore {
         &self.shared.opts.dir
     }
 
+    /// Publishes the temporary file of `final_name` (a finalized name of `signal`, such as
+    /// `traces-20260101T000000Z-000042.arrow`) if it is still temporary: the start-up
+    /// resolution of [`Finalization::Caller`](super::Finalization::Caller). Idempotent; see
+    /// [`TempOutcome`].
+    pub fn finish_temp(&self, signal: Signal, final_name: &str) -> Result<TempOutcome, FileError> {
+        let mut report = RecoveryReport::default();
+        let outcome = finalize::finish_temp(&self.shared.opts, signal, final_name, &mut report)?;
+        if !report.is_clean() {
+            tracing::info!(?report, "otlp-spool: finished a temporary file");
+        }
+        Ok(outcome)
+    }
+
+    /// Publishes every temporary file of `signal` (their complete batches), as start-up
+    /// recovery does under [`Finalization::Store`](super::Finalization::Store): for a caller
+    /// that finds temporary files it has no record of (written before it kept one).
+    pub fn finish_temps(&self, signal: Signal) -> Result<Vec<PathBuf>, FileError> {
+        let _lane = lock(self.shared.lane(signal));
+        let mut report = RecoveryReport::default();
+        finalize::finish_temps(&self.shared.opts, signal, &mut report)
+    }
+
+    /// Removes every temporary (and partial) file of `signal`, each with a log line; returns
+    /// their paths. For [`Finalization::Caller`](super::Finalization::Caller) at start-up,
+    /// before any write: the caller writes their contents again.
+    pub fn remove_temps(&self, signal: Signal) -> Result<Vec<PathBuf>, FileError> {
+        let lane = lock(self.shared.lane(signal));
+        if lane.active_stats().is_some() {
+            // Never the file being written.
+            return Ok(Vec::new());
+        }
+        finalize::remove_temps(&self.shared.opts, signal)
+    }
+
     /// Housekeeping for every signal: rotation by age, retries of files that could not be
     /// finalized, and retention. Call it periodically (for example every second). Every signal
     /// is visited even if one fails; the first error is returned.
@@ -232,6 +267,18 @@ impl SignalWriter {
     /// Rotation by age, retries, and retention for this signal.
     pub fn tick(&self) -> Result<TickReport, FileError> {
         self.shared.tick(self.signal)
+    }
+
+    /// Sets (or clears) the hook run when a file of this signal is finalized, between "its
+    /// temporary file is complete and fsynced" and "rename" (see
+    /// [`Finalization::Caller`](super::Finalization::Caller)).
+    pub fn set_finalize_hook(&self, hook: Option<FinalizeHook>) {
+        lock(self.shared.lane(self.signal)).set_hook(hook);
+    }
+
+    /// Temporary files whose finalization failed and is retried by `rotate` and `tick`.
+    pub fn pending_files(&self) -> usize {
+        lock(self.shared.lane(self.signal)).pending_files()
     }
 
     /// Bytes and rows in the active (temporary) file, if one is open.

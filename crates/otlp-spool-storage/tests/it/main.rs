@@ -9,6 +9,7 @@ mod convert_roundtrip;
 mod convert_wire;
 mod files_concurrency;
 mod files_disk_full;
+mod files_finalize;
 mod files_python;
 mod files_recovery;
 mod files_rotation;

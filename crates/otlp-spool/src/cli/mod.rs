@@ -83,6 +83,11 @@ struct ServeArgs {
     /// Default 30s.
     #[arg(long, value_name = "DURATION")]
     shutdown_timeout: Option<String>,
+    /// memory | wal: acknowledge once buffered in memory (default), or once in an fsynced
+    /// write-ahead log that a restart replays into files exactly once (also
+    /// OTLP_SPOOL_DURABILITY).
+    #[arg(long, value_name = "MODE")]
+    durability: Option<String>,
     /// Print the effective configuration (secrets redacted) and exit.
     #[arg(long)]
     print_config: bool,
@@ -125,6 +130,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         forward_endpoint: args.forward_endpoint,
         forward_protocol: args.forward_protocol,
         shutdown_timeout: args.shutdown_timeout,
+        durability: args.durability,
     };
     let config = match Config::load(&overrides) {
         Ok(config) => config,

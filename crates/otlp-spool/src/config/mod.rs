@@ -80,6 +80,8 @@ pub struct Overrides {
     pub forward_protocol: Option<String>,
     /// `--shutdown-timeout DURATION`.
     pub shutdown_timeout: Option<String>,
+    /// `--durability memory|wal`.
+    pub durability: Option<String>,
 }
 
 /// The environment variables read, with the key each one sets.
@@ -92,6 +94,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("OTLP_SPOOL_FORWARD_PROTOCOL", "forward.protocol"),
     ("OTLP_SPOOL_LOG_LEVEL", "log.level"),
     ("OTLP_SPOOL_SHUTDOWN_TIMEOUT", "shutdown_timeout"),
+    ("OTLP_SPOOL_DURABILITY", "durability"),
 ];
 
 impl Config {
@@ -151,6 +154,10 @@ impl Config {
             config.shutdown_timeout = parse_duration("shutdown_timeout", &v)
                 .map_err(|e| e.with_origin(Origin::Env("OTLP_SPOOL_SHUTDOWN_TIMEOUT")))?;
         }
+        if let Some(v) = env("OTLP_SPOOL_DURABILITY") {
+            config.durability = parse_durability(&v)
+                .map_err(|e| e.with_origin(Origin::Env("OTLP_SPOOL_DURABILITY")))?;
+        }
 
         // Command line.
         if let Some(v) = &overrides.output_dir {
@@ -175,6 +182,10 @@ impl Config {
         if let Some(v) = &overrides.shutdown_timeout {
             config.shutdown_timeout = parse_duration("shutdown_timeout", v)
                 .map_err(|e| e.with_origin(Origin::Flag("--shutdown-timeout")))?;
+        }
+        if let Some(v) = &overrides.durability {
+            config.durability =
+                parse_durability(v).map_err(|e| e.with_origin(Origin::Flag("--durability")))?;
         }
 
         config.validate()?;
@@ -345,6 +356,9 @@ impl Config {
         if let Some(f) = &self.forward {
             forward::forwarder_builder(f)?;
         }
+        // Checked in both modes, so switching to `wal` never meets a bad `wal:` section late.
+        self.wal
+            .to_options(&self.output_dir, self.receiver.max_body_size.0)?;
         if self.log.level.trim().is_empty() {
             return Err(ConfigError::new(
                 "log.level",
@@ -368,6 +382,10 @@ fn file_exists(key: &str, path: &Path) -> Result<(), ConfigError> {
 
 fn parse_duration(key: &str, value: &str) -> Result<HumanDuration, ConfigError> {
     HumanDuration::parse(value).map_err(|problem| ConfigError::new(key, problem))
+}
+
+fn parse_durability(value: &str) -> Result<Durability, ConfigError> {
+    Durability::parse(value).map_err(|problem| ConfigError::new("durability", problem))
 }
 
 fn parse_addr(key: &str, value: &str) -> Result<std::net::SocketAddr, ConfigError> {

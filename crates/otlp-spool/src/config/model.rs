@@ -26,6 +26,12 @@ pub struct Config {
     pub buffer: BufferConfig,
     /// The files.
     pub storage: StorageConfig,
+    /// `memory` (default): a request is acknowledged once it is in a lane's memory buffer;
+    /// `wal`: only once its bytes are in a synced write-ahead log (`<output_dir>/wal/`), from
+    /// which the file writers read and which a restart replays into files exactly once.
+    pub durability: Durability,
+    /// The write-ahead log of `durability: wal` (ignored in `memory` mode).
+    pub wal: WalConfig,
     /// Forwarding to a remote OTLP endpoint; absent means no forwarding.
     pub forward: Option<ForwardConfig>,
     /// The process's own logs.
@@ -45,6 +51,8 @@ impl Default for Config {
             receiver: ReceiverConfig::default(),
             buffer: BufferConfig::default(),
             storage: StorageConfig::default(),
+            durability: Durability::Memory,
+            wal: WalConfig::default(),
             forward: None,
             log: LogConfig::default(),
             shutdown_timeout: HumanDuration(Duration::from_secs(30)),
@@ -202,6 +210,94 @@ impl Default for BufferConfig {
         }
     }
 }
+
+/// When a request is acknowledged (`durability:`), and so what a crash can lose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Durability {
+    /// Acknowledged once buffered in memory; a `kill -9` loses what the lanes held.
+    #[default]
+    Memory,
+    /// Acknowledged once in an fsynced write-ahead log; nothing acknowledged is lost by a
+    /// crash, and files get every record exactly once.
+    Wal,
+}
+
+impl Durability {
+    /// Parses the spelling of YAML, flag and environment: `memory` or `wal`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "memory" => Ok(Self::Memory),
+            "wal" => Ok(Self::Wal),
+            other => Err(format!(
+                "unknown durability `{other}` (expected memory or wal)"
+            )),
+        }
+    }
+}
+
+/// `wal:` the write-ahead log of `durability: wal`, in `<output_dir>/wal/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WalConfig {
+    /// Disk bound of the log: when it is full, clients get 503 / UNAVAILABLE with a retry
+    /// hint (the backpressure of a full lane) until the writers free segments. At least twice
+    /// `segment_bytes`. Default 1GiB.
+    pub max_bytes: ByteSize,
+    /// Size of one segment file, the unit of deletion (at least 4KiB). Default 64MiB.
+    pub segment_bytes: ByteSize,
+    /// Longest wait for more requests to share one fsync (group commit), taken only while
+    /// fewer requests are pending than the last group held; `0s` turns it off. At most 1s.
+    /// Default 1ms.
+    pub group_commit_max_delay: HumanDuration,
+    /// Pending bytes that end that wait at once. Default 1MiB.
+    pub group_commit_max_bytes: ByteSize,
+}
+
+impl Default for WalConfig {
+    fn default() -> Self {
+        Self {
+            max_bytes: ByteSize(otlp_spool_wal::DEFAULT_MAX_BYTES),
+            segment_bytes: ByteSize(otlp_spool_wal::DEFAULT_SEGMENT_BYTES),
+            group_commit_max_delay: HumanDuration(otlp_spool_wal::DEFAULT_GROUP_COMMIT_MAX_DELAY),
+            group_commit_max_bytes: ByteSize(otlp_spool_wal::DEFAULT_GROUP_COMMIT_MAX_BYTES as u64),
+        }
+    }
+}
+
+impl WalConfig {
+    /// The log's options for `<output_dir>/wal/`; every error names its `wal.*` key. A record
+    /// is one request's bytes, so the largest is `receiver.max_body_size` (capped at half of
+    /// `wal.max_bytes`; a larger request is refused with 413).
+    pub fn to_options(
+        &self,
+        output_dir: &std::path::Path,
+        max_body_size: u64,
+    ) -> Result<otlp_spool_wal::WalOptions, super::ConfigError> {
+        let half = (self.max_bytes.0 / 2).saturating_sub(otlp_spool_wal::RECORD_HEADER_LEN as u64);
+        let max_record = usize::try_from(max_body_size.min(half).max(1)).unwrap_or(usize::MAX);
+        otlp_spool_wal::WalOptions::builder(output_dir.join(WAL_DIR))
+            .max_bytes(self.max_bytes.0)
+            .segment_bytes(self.segment_bytes.0)
+            .max_record_bytes(max_record)
+            .group_commit_max_delay(self.group_commit_max_delay.0)
+            .group_commit_max_bytes(
+                usize::try_from(self.group_commit_max_bytes.0).unwrap_or(usize::MAX),
+            )
+            .build()
+            .map_err(|e| {
+                let key = match e.option {
+                    "max_record_bytes" => "wal.max_bytes".to_owned(),
+                    "dir" => "output_dir".to_owned(),
+                    other => format!("wal.{other}"),
+                };
+                super::ConfigError::new(key, e.problem)
+            })
+    }
+}
+
+/// The log's folder inside the output directory.
+pub const WAL_DIR: &str = "wal";
 
 /// File format of the spool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -25,6 +25,15 @@ pub enum StartError {
     /// A flusher thread could not be started.
     #[error("starting a flusher thread: {0}")]
     Thread(#[from] std::io::Error),
+    /// `durability: wal`: the write-ahead log could not be opened, or its start-up
+    /// resolution against the files failed.
+    #[error("write-ahead log ({dir}): {problem}")]
+    Wal {
+        /// The log's directory.
+        dir: std::path::PathBuf,
+        /// What failed.
+        problem: String,
+    },
 }
 
 /// A flush or shutdown that did not complete.

@@ -32,6 +32,9 @@ use otlp_spool_buffer::{Batch, BatchBuffer, Weighted as _};
 use otlp_spool_core::Signal;
 use otlp_spool_storage::{BatchLimits, Converter, SignalWriter, WriteReceipt};
 
+mod wal;
+pub(crate) use wal::{WalFeed, resolve};
+
 use super::buffered::Buffered;
 use super::error::LaneFlushError;
 use super::fault::{Fault, Faults};
@@ -86,6 +89,8 @@ pub(crate) struct Lane {
     pub(crate) housekeeping_progress: Progress,
     /// Test hook: faults armed by `Pipeline::inject_fault`.
     pub(crate) faults: Faults,
+    /// `durability: wal`: the flusher reads the log instead of `buffer` (see `lane/wal.rs`).
+    pub(crate) wal: Option<WalFeed>,
 }
 
 impl Lane {
@@ -96,7 +101,11 @@ impl Lane {
         writer: SignalWriter,
         retry_after: Duration,
         limits: BatchLimits,
+        wal: Option<WalFeed>,
     ) -> Self {
+        if let Some(feed) = &wal {
+            writer.set_finalize_hook(Some(feed.hook()));
+        }
         Self {
             signal,
             buffer,
@@ -117,6 +126,7 @@ impl Lane {
             writer_progress: Progress::new(format!("{signal}_writer")),
             housekeeping_progress: Progress::new(format!("{signal}_housekeeping")),
             faults: Faults::default(),
+            wal,
         }
     }
 
@@ -127,7 +137,11 @@ impl Lane {
         let handle = thread::Builder::new()
             .name(format!("otlp-spool-flush-{}", self.signal))
             .spawn(move || {
-                while let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| lane.run())) {
+                let run = || match &lane.wal {
+                    Some(feed) => lane.run_wal(feed),
+                    None => lane.run(),
+                };
+                while let Err(payload) = panic::catch_unwind(AssertUnwindSafe(run)) {
                     let message = panic_message(payload.as_ref());
                     lane.writer_progress.panicked(&message);
                     tracing::error!(signal = %lane.signal, panic = %message,
@@ -142,6 +156,9 @@ impl Lane {
     }
 
     fn wake(&self) {
+        if let Some(feed) = &self.wal {
+            feed.wal.notify_readers();
+        }
         if let Some(t) = self
             .thread
             .lock()

@@ -71,6 +71,8 @@ pub(crate) struct LaneMetrics {
     pub(crate) rejected_closed: AtomicU64,
     /// Requests refused because they were larger than the whole lane.
     pub(crate) rejected_too_large: AtomicU64,
+    /// Requests whose write-ahead-log write or fsync failed (`wal` mode; a full disk).
+    pub(crate) rejected_storage: AtomicU64,
     /// Rows written to files.
     pub(crate) written_items: AtomicU64,
     /// Bytes written to files (Arrow IPC / Parquet bytes on disk).
@@ -186,10 +188,11 @@ const LANE_GAUGES: [LaneDef; 4] = [
 ];
 
 /// The `reason` label of `otlp_spool_rejected_requests_total`, and where to read it.
-const REJECTIONS: [ReasonDef; 3] = [
+const REJECTIONS: [ReasonDef; 4] = [
     ("full", |m| &m.rejected_full),
     ("closed", |m| &m.rejected_closed),
     ("too_large", |m| &m.rejected_too_large),
+    ("storage", |m| &m.rejected_storage),
 ];
 
 fn load(counter: &AtomicU64) -> u64 {
@@ -226,6 +229,9 @@ impl Collector for PipelineCollector {
             }
         }
         per_lane(&mut encoder, lanes, &LANE_GAUGES, metrics::gauge)?;
+        if let Some(wal) = self.0.wal() {
+            encode_wal(&mut encoder, &wal.stats())?;
+        }
         encode_workers(&mut encoder, self.0.progress())
     }
 }
@@ -250,6 +256,79 @@ fn per_lane(
             family.sample([("signal", lane.signal.as_str())], get(lane))?;
         }
     }
+    Ok(())
+}
+
+/// The write-ahead log (`wal` mode): its fill, its fsyncs (group commit: `data_syncs` far
+/// below `appended_records` under concurrency) and its refusals.
+fn encode_wal(encoder: &mut DescriptorEncoder<'_>, s: &otlp_spool_wal::WalStats) -> fmt::Result {
+    let gauges: [(&str, &str, u64); 3] = [
+        (
+            "otlp_spool_wal_used_bytes",
+            "Bytes of the write-ahead log in use (segments and records waiting for their sync).",
+            s.used_bytes,
+        ),
+        (
+            "otlp_spool_wal_max_bytes",
+            "The write-ahead log's bound (wal.max_bytes).",
+            s.max_bytes,
+        ),
+        (
+            "otlp_spool_wal_segments",
+            "Segment files retained.",
+            s.segments as u64,
+        ),
+    ];
+    for (name, help, value) in gauges {
+        metrics::gauge(encoder, name, help)?.value(value)?;
+    }
+    let counters: [(&str, &str, u64); 7] = [
+        (
+            "otlp_spool_wal_appended_records_total",
+            "Requests appended to the log.",
+            s.appended_records,
+        ),
+        (
+            "otlp_spool_wal_appended_bytes_total",
+            "Their bytes.",
+            s.appended_bytes,
+        ),
+        (
+            "otlp_spool_wal_data_syncs_total",
+            "fdatasync calls on segments (one per commit group).",
+            s.data_syncs,
+        ),
+        (
+            "otlp_spool_wal_meta_syncs_total",
+            "fsync calls on new files and directories.",
+            s.meta_syncs,
+        ),
+        (
+            "otlp_spool_wal_commit_groups_total",
+            "Groups of records written together.",
+            s.commit_groups,
+        ),
+        (
+            "otlp_spool_wal_failed_records_total",
+            "Records whose write or sync failed (the client got 503 / UNAVAILABLE).",
+            s.failed_records,
+        ),
+        (
+            "otlp_spool_wal_deleted_segments_total",
+            "Segments deleted once every cursor was past them.",
+            s.deleted_segments,
+        ),
+    ];
+    for (name, help, value) in counters {
+        metrics::counter(encoder, name, help)?.value(value)?;
+    }
+    let mut refused = metrics::counter(
+        encoder,
+        "otlp_spool_wal_refused_total",
+        "Appends refused at once, by reason (full: the log is at wal.max_bytes).",
+    )?;
+    refused.sample([("reason", "full")], s.refused_full)?;
+    refused.sample([("reason", "too_large")], s.refused_too_large)?;
     Ok(())
 }
 

@@ -2,8 +2,14 @@
 //! `BatchBuffer` lane per signal holds it; one flusher thread per lane writes it to the
 //! storage writers; the forwarder, when configured, gets its own copy.
 //!
+//! In `durability: wal` mode the lanes' buffers stay empty: `accept`/`submit` append the
+//! request's bytes to the write-ahead log and acknowledge once its ticket completes (after
+//! the group commit's fsync), and each flusher reads its signal's records from its log
+//! cursor and finalizes files exactly once (`lane/wal.rs`).
+//!
 //! Invariants:
-//! - `accept` returns `Ok` only once the request is in its lane's buffer: that is the
+//! - `accept` returns `Ok` only once the request is in its lane's buffer (`wal`: in the
+//!   synced log): that is the
 //!   acknowledgement the receiver passes on. It never blocks: a full lane answers `Full` with a
 //!   retry hint at once (or, with `drop_oldest`, makes room and counts what it dropped).
 //! - Local storage never waits on the forwarder: the forwarder's copy goes into its own bounded
@@ -35,11 +41,14 @@ use std::time::{Duration, Instant};
 
 use otlp_spool_buffer::{BatchBuffer, Policy, PushError, Weighted as _};
 use otlp_spool_core::metrics::{Collector, Registry};
-use otlp_spool_core::{Signal, Sink, SinkError, Telemetry};
-use otlp_spool_storage::{BatchLimits, FileStore, RetentionGuard, StoreOptions};
+use otlp_spool_core::{Ack, Signal, Sink, SinkError, Telemetry};
+use otlp_spool_storage::{BatchLimits, FileStore, Finalization, RetentionGuard, StoreOptions};
+use otlp_spool_wal::{AppendError, Ticket, TicketError, Wal};
 use parking_lot::Mutex;
 
-use crate::config::{BufferPolicy, Config, FileCompression, FileFormat, FsyncPolicy};
+use crate::config::{
+    BufferPolicy, Config, Durability, FileCompression, FileFormat, FsyncPolicy, WAL_DIR,
+};
 use buffered::Buffered;
 use item::Item;
 use lane::Lane;
@@ -55,6 +64,8 @@ pub struct Pipeline {
     /// Items each lane still held when a shutdown's deadline passed (fate unknown: a stuck
     /// writer may still write them).
     abandoned: [AtomicU64; 3],
+    /// `durability: wal`: the log every request is acknowledged from (`None` in memory mode).
+    wal: Option<Wal>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -63,6 +74,7 @@ impl std::fmt::Debug for Pipeline {
             .field("output_dir", &self.store.dir())
             .field("closing", &self.closing.load(Ordering::Relaxed))
             .field("forwarding", &self.forward.is_some())
+            .field("wal", &self.wal.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -80,8 +92,22 @@ impl Pipeline {
         if !recovery.is_clean() {
             tracing::warn!(?recovery, "recovered leftovers of an earlier run");
         }
+        let (wal, mut feeds) = match config.durability {
+            Durability::Wal => {
+                let (wal, feeds) = open_wal(config, &store)?;
+                (Some(wal), feeds.map(Some))
+            }
+            Durability::Memory => {
+                let dir = config.output_dir.join(WAL_DIR);
+                if dir.is_dir() {
+                    tracing::warn!(dir = %dir.display(),
+                        "a write-ahead log is here but durability is memory: records it holds that are not in files yet stay there until a start with durability: wal");
+                }
+                (None, [None, None, None])
+            }
+        };
         let b = &config.buffer;
-        let lane = |signal: Signal| -> Result<Arc<Lane>, StartError> {
+        let mut lane = |signal: Signal| -> Result<Arc<Lane>, StartError> {
             let buffer = BatchBuffer::builder()
                 .max_bytes(b.max_bytes.0)
                 .max_batch_items(b.max_batch_items as u64)
@@ -103,6 +129,7 @@ impl Pipeline {
                 store.writer(signal),
                 b.retry_after.0,
                 batch_limits(b)?,
+                feeds[signal_index(signal)].take(),
             )))
         };
         let lanes = [
@@ -117,6 +144,7 @@ impl Pipeline {
             closing: AtomicBool::new(false),
             forward,
             abandoned: Default::default(),
+            wal,
         });
         for lane in &pipeline.lanes {
             let handle = lane.spawn()?;
@@ -126,11 +154,12 @@ impl Pipeline {
     }
 
     fn lane(&self, signal: Signal) -> &Arc<Lane> {
-        match signal {
-            Signal::Traces => &self.lanes[0],
-            Signal::Metrics => &self.lanes[1],
-            Signal::Logs => &self.lanes[2],
-        }
+        &self.lanes[signal_index(signal)]
+    }
+
+    /// The write-ahead log, in `durability: wal` mode.
+    pub fn wal(&self) -> Option<&Wal> {
+        self.wal.as_ref()
     }
 
     /// The output directory.
@@ -167,6 +196,12 @@ impl Pipeline {
     pub fn shutdown(&self, timeout: Duration) -> Result<(), FlushError> {
         self.closing.store(true, Ordering::SeqCst);
         let deadline = Instant::now() + timeout;
+        if let Some(wal) = &self.wal {
+            // Appends stop; every ticket handed out completes; the lanes read the rest.
+            if let Err(e) = wal.close() {
+                tracing::error!(error = %e, "closing the write-ahead log");
+            }
+        }
         for lane in &self.lanes {
             lane.close(deadline);
         }
@@ -251,9 +286,20 @@ impl Pipeline {
     }
 
     /// False while shutting down or while any lane is full: it has no room for one more
-    /// request like its latest one (or for 5% of its bound).
+    /// request like its latest one (or for 5% of its bound); in `wal` mode, while the log is
+    /// more than 90% full.
     pub fn is_ready(&self) -> bool {
-        !self.closing.load(Ordering::SeqCst) && self.lanes.iter().all(|l| l.has_room())
+        if self.closing.load(Ordering::SeqCst) {
+            return false;
+        }
+        match &self.wal {
+            // In `wal` mode the log is the buffer: not ready past 90% of its bound.
+            Some(wal) => {
+                let stats = wal.stats();
+                stats.used_bytes.saturating_mul(10) <= stats.max_bytes.saturating_mul(9)
+            }
+            None => self.lanes.iter().all(|l| l.has_room()),
+        }
     }
 
     /// The pipeline's self-metrics (per-lane counters and gauges, workers' progress), read at
@@ -287,7 +333,109 @@ impl Pipeline {
 }
 
 impl Sink for Pipeline {
+    /// In `wal` mode this waits for the log's fsync (one group commit, typically well under
+    /// 10 ms): the SDK exporters' acknowledgement is durable too.
     fn accept(&self, telemetry: Telemetry) -> Result<(), SinkError> {
+        if let Some(wal) = &self.wal {
+            let logged = self.log(wal, telemetry)?;
+            let result = logged.ticket.wait();
+            return logged.settle.settle(result);
+        }
+        self.accept_memory(telemetry)
+    }
+
+    fn submit(&self, telemetry: Telemetry) -> Result<Ack, SinkError> {
+        let Some(wal) = &self.wal else {
+            return self.accept_memory(telemetry).map(|()| Ack::Now);
+        };
+        let Logged { ticket, settle } = self.log(wal, telemetry)?;
+        Ok(Ack::pending(async move { settle.settle(ticket.await) }))
+    }
+
+    fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
+        Pipeline::flush(self, timeout).map_err(|_| SinkError::Closed)
+    }
+}
+
+/// A request appended to the log, its acknowledgement still to come.
+struct Logged {
+    ticket: Ticket,
+    settle: Settle,
+}
+
+/// What happens once a logged request's ticket completes.
+struct Settle {
+    lane: Arc<Lane>,
+    items: u64,
+    forward: Option<(Arc<dyn Sink>, Telemetry)>,
+}
+
+impl Settle {
+    /// Counts the outcome; on success hands the forwarder its copy (forwarding is fed from
+    /// the acknowledgement in `wal` mode too, see the crate README).
+    fn settle(self, result: Result<u64, TicketError>) -> Result<(), SinkError> {
+        let m = &self.lane.metrics;
+        match result {
+            Ok(_lsn) => {
+                LaneMetrics::add(&m.accepted_requests, 1);
+                LaneMetrics::add(&m.accepted_items, self.items);
+                if let Some((forward, copy)) = self.forward {
+                    let _ = forward.accept(copy);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                LaneMetrics::add(&m.rejected_storage, 1);
+                tracing::warn!(signal = %self.lane.signal, error = %e,
+                    "a request could not be logged; the client is told to retry");
+                Err(SinkError::Unavailable {
+                    reason: e.to_string(),
+                    retry_after: self.lane.retry_after,
+                })
+            }
+        }
+    }
+}
+
+impl Pipeline {
+    /// Appends a request to the log (`wal` mode); refusals are answered at once.
+    fn log(&self, wal: &Wal, telemetry: Telemetry) -> Result<Logged, SinkError> {
+        let lane = self.lane(telemetry.signal());
+        LaneMetrics::add(&lane.metrics.received_requests, 1);
+        if self.closing.load(Ordering::SeqCst) {
+            LaneMetrics::add(&lane.metrics.rejected_closed, 1);
+            return Err(SinkError::Closed);
+        }
+        match wal.append(telemetry.signal(), telemetry.bytes()) {
+            Ok(ticket) => Ok(Logged {
+                ticket,
+                settle: Settle {
+                    lane: Arc::clone(lane),
+                    items: telemetry.item_count() as u64,
+                    forward: self.forward.as_ref().map(|f| (Arc::clone(f), telemetry)),
+                },
+            }),
+            Err(AppendError::Full { .. }) => {
+                LaneMetrics::add(&lane.metrics.rejected_full, 1);
+                Err(SinkError::Full {
+                    retry_after: lane.retry_after,
+                })
+            }
+            Err(AppendError::TooLarge { len, max }) => {
+                LaneMetrics::add(&lane.metrics.rejected_too_large, 1);
+                Err(SinkError::TooLarge {
+                    weight: len as u64,
+                    capacity: max as u64,
+                })
+            }
+            Err(_) => {
+                LaneMetrics::add(&lane.metrics.rejected_closed, 1);
+                Err(SinkError::Closed)
+            }
+        }
+    }
+
+    fn accept_memory(&self, telemetry: Telemetry) -> Result<(), SinkError> {
         let lane = self.lane(telemetry.signal());
         LaneMetrics::add(&lane.metrics.received_requests, 1);
         // The forwarder's copy shares the request's bytes (a reference count, no copy); it is
@@ -338,10 +486,56 @@ impl Sink for Pipeline {
         let _ = refused.into_inner().into_item();
         Err(error)
     }
+}
 
-    fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
-        Pipeline::flush(self, timeout).map_err(|_| SinkError::Closed)
+fn signal_index(signal: Signal) -> usize {
+    match signal {
+        Signal::Traces => 0,
+        Signal::Metrics => 1,
+        Signal::Logs => 2,
     }
+}
+
+/// Opens `<output_dir>/wal/` and resolves every signal's cursor against the files (the
+/// start-up of `wal` mode, before any port is bound).
+fn open_wal(config: &Config, store: &FileStore) -> Result<(Wal, [lane::WalFeed; 3]), StartError> {
+    let opts = config
+        .wal
+        .to_options(&config.output_dir, config.receiver.max_body_size.0)
+        .map_err(|e| StartError::Config {
+            key: "wal",
+            problem: e.to_string(),
+        })?;
+    let dir = opts.dir().to_path_buf();
+    let fail = |problem: String| StartError::Wal {
+        dir: dir.clone(),
+        problem,
+    };
+    let first_start = !dir.exists();
+    let wal = Wal::open(opts).map_err(|e| fail(e.to_string()))?;
+    let report = wal.recovery_report();
+    if report.is_clean() {
+        tracing::info!(dir = %dir.display(), durable_lsn = wal.durable_lsn(), "write-ahead log opened");
+    } else {
+        tracing::warn!(dir = %dir.display(), ?report, "write-ahead log recovered damage left by the last run");
+    }
+    let b = &config.buffer;
+    let s = &config.storage;
+    let limits = (
+        s.rotate_size.0,
+        s.rotate_age.0,
+        b.max_batch_items,
+        usize::try_from(b.max_batch_bytes.0).unwrap_or(usize::MAX),
+    );
+    let feed = |signal| {
+        lane::resolve(store, &wal, signal, first_start, limits).map_err(|p| fail(p.clone()))
+    };
+    let feeds = [
+        feed(Signal::Traces)?,
+        feed(Signal::Metrics)?,
+        feed(Signal::Logs)?,
+    ];
+    Ok((wal, feeds))
 }
 
 /// Where the lanes' converters cut record batches: `buffer.max_batch_bytes` of Arrow memory
@@ -389,6 +583,10 @@ fn store_options(
         .max_file_age(Some(s.rotate_age.0))
         .retention_max_age(s.retention_age.map(|d| d.0))
         .retention_max_bytes(s.retention_size.map(|b| b.0))
+        .finalization(match config.durability {
+            Durability::Memory => Finalization::Store,
+            Durability::Wal => Finalization::Caller,
+        })
         .build()
         .map_err(|e| StartError::Config {
             key: "storage",

@@ -342,3 +342,61 @@ fn printed_config_parses_back_to_the_same_config_without_secrets() {
         "<redacted>"
     );
 }
+
+#[test]
+fn durability_and_the_wal_section_follow_precedence_and_name_their_keys() {
+    use otlp_spool::config::Durability;
+    let c = load(None, &[], Overrides::default()).unwrap();
+    assert_eq!(c.durability, Durability::Memory);
+    assert_eq!(c.wal.max_bytes.0, 1 << 30);
+    assert_eq!(c.wal.segment_bytes.0, 64 << 20);
+    assert_eq!(c.wal.group_commit_max_delay.0, Duration::from_millis(1));
+    assert_eq!(c.wal.group_commit_max_bytes.0, 1 << 20);
+    let yaml = "durability: wal\nwal: { max_bytes: 8MiB, segment_bytes: 1MiB, group_commit_max_delay: 0s }\n";
+    let c = load(Some(yaml), &[], Overrides::default()).unwrap();
+    assert_eq!(
+        (c.durability, c.wal.max_bytes.0),
+        (Durability::Wal, 8 << 20)
+    );
+    assert_eq!(c.wal.group_commit_max_delay.0, Duration::ZERO);
+    let env = [("OTLP_SPOOL_DURABILITY", "memory")];
+    let c = load(Some(yaml), &env, Overrides::default()).unwrap();
+    assert_eq!(
+        c.durability,
+        Durability::Memory,
+        "environment beats the file"
+    );
+    let flags = Overrides {
+        durability: Some("wal".into()),
+        ..Overrides::default()
+    };
+    assert_eq!(load(None, &env, flags).unwrap().durability, Durability::Wal);
+    let e = load(
+        None,
+        &[("OTLP_SPOOL_DURABILITY", "disk")],
+        Overrides::default(),
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("`durability` (from OTLP_SPOOL_DURABILITY)"),
+        "{e}"
+    );
+    let e = error("durability: fsync\n");
+    assert!(e.contains("durability"), "{e}");
+    let e = error("wal: { max_bytes: 1MiB, segment_bytes: 1MiB }\n");
+    assert!(e.contains("`wal.max_bytes`") && e.contains("twice"), "{e}");
+    let e = error("wal: { segment_bytes: 1KiB }\n");
+    assert!(e.contains("`wal.segment_bytes`"), "{e}");
+    let e = error("wal: { group_commit_max_delay: 2s }\n");
+    assert!(e.contains("`wal.group_commit_max_delay`"), "{e}");
+    let e = error("wal: { fsync: always }\n");
+    assert!(e.contains("wal"), "{e}");
+    let printed = load(Some(yaml), &[], Overrides::default())
+        .unwrap()
+        .to_redacted_yaml();
+    assert!(
+        printed.contains("durability: wal") && printed.contains("segment_bytes"),
+        "{printed}"
+    );
+}

@@ -5,6 +5,7 @@ mod backpressure;
 mod cli;
 mod config;
 mod contained;
+mod durability;
 mod e2e_python;
 mod e2e_rust;
 mod embedded;
