@@ -266,7 +266,8 @@ fn encode_span(w: &mut Writer, span: &Bound<'_, PyAny>, types: &SdkTypes) -> Res
     if !is(&kind, &types.span_kind) {
         return not_encodable("a span kind that is not a SpanKind");
     }
-    let kind: u64 = kind.getattr(intern!(py, "value"))?.extract()?;
+    // `_value_`: what `Enum.value` (a Python-level property, a frame per call) returns.
+    let kind: u64 = kind.getattr(intern!(py, "_value_"))?.extract()?;
     if kind > 4 {
         return not_encodable(format!("span kind {kind}"));
     }
@@ -386,7 +387,7 @@ fn status(w: &mut Writer, status: &Bound<'_, PyAny>, types: &SdkTypes) -> Result
     if !is(&code, &types.status_code) {
         return not_encodable("a status code that is not a StatusCode");
     }
-    let code: u64 = code.getattr(intern!(py, "value"))?.extract()?;
+    let code: u64 = code.getattr(intern!(py, "_value_"))?.extract()?;
     if code > 2 {
         return not_encodable(format!("status code {code}"));
     }
