@@ -1,10 +1,13 @@
 """Spans/s through a BatchSpanProcessor into Arrow files: otlp_spool's in-process exporter
-beside the official OTLP gRPC exporter sending to a local ``otlp-spool serve``.
+(native span encoder, and with ``encoder="official"``) beside the official OTLP gRPC exporter
+sending to a local ``otlp-spool serve``.
 
-Both sides run the same application code (the SDK's tracer, spans of 10 attributes) and the
-same ``BatchSpanProcessor`` settings; both encode with the official ``encode_spans``. A run
-ends when every span is written to files: for the in-process side ``Spool.flush()`` (files
-finalized), for the gRPC side once the server's ``/metrics`` counts every span written.
+Every side runs the same application code (the SDK's tracer, spans of 11 attributes) and the
+same ``BatchSpanProcessor`` settings (``_processor``). The gRPC exporter and the in-process
+``official`` side encode with the official ``encode_spans``; the ``native`` side encodes in
+Rust into the same bytes. A run ends when every span is written to files: in process once
+``Spool.flush()`` returned (files finalized), for gRPC once the server's ``/metrics`` counts
+every span written.
 
     python bench/export_bench.py --server target/release/otlp-spool --spans 50000 --rounds 3
 
@@ -63,10 +66,10 @@ def _provider(exporter):
     return tp
 
 
-def run_spool(n, batch_age):
+def run_spool(n, batch_age, encoder):
     with tempfile.TemporaryDirectory() as d:
         spool = otlp_spool.Spool(d, buffer={"max_batch_age": batch_age})
-        exporter = spool.span_exporter()
+        exporter = spool.span_exporter(encoder=encoder)
         tp = _provider(exporter)
         cpu0, t0 = time.process_time(), time.perf_counter()
         _emit(tp, n)
@@ -78,6 +81,7 @@ def run_spool(n, batch_age):
         spool.shutdown()
         assert rows == n, f"{rows} rows in files, {n} spans emitted"
         assert exporter.refused_items == 0
+        assert (exporter.official_batches == 0) == (encoder == "native")
         return wall, cpu, 0.0
 
 
@@ -135,37 +139,41 @@ def run_grpc(n, server, batch_age):
             proc.wait(60)
 
 
+SIDES = ("native", "official", "grpc")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--server", required=True, help="path of a release otlp-spool binary")
     ap.add_argument("--spans", type=int, default=50_000)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--batch-age", default="100ms", help="buffer.max_batch_age on both sides")
+    ap.add_argument("--batch-age", default="100ms", help="buffer.max_batch_age on every side")
+    ap.add_argument("--sides", default=",".join(SIDES), help=f"comma-separated, of {SIDES}")
     args = ap.parse_args()
-    results = {"spool": [], "grpc": []}
+    sides = args.sides.split(",")
+    results = {side: [] for side in sides}
     for r in range(args.rounds):
-        order = ("spool", "grpc") if r % 2 == 0 else ("grpc", "spool")
+        # Rotate the order, so no side always runs first (or last) in a round.
+        order = sides[r % len(sides):] + sides[: r % len(sides)]
         for side in order:
             wall, cpu, server_cpu = (
-                run_spool(args.spans, args.batch_age)
-                if side == "spool"
-                else run_grpc(args.spans, args.server, args.batch_age)
+                run_grpc(args.spans, args.server, args.batch_age)
+                if side == "grpc"
+                else run_spool(args.spans, args.batch_age, side)
             )
             results[side].append((wall, cpu, server_cpu))
             print(
-                f"round {r} {side:5} wall {wall:7.2f}s  {args.spans / wall:9.0f} spans/s  "
-                f"client cpu {cpu:6.2f}s  server cpu {server_cpu:5.2f}s",
+                f"round {r} {side:8} wall {wall:7.2f}s  {args.spans / wall:9.0f} spans/s  "
+                f"client cpu {cpu:6.2f}s  server cpu {server_cpu:5.2f}s  load {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
-    spool_rate = median(args.spans / w for w, _, _ in results["spool"])
-    grpc_rate = median(args.spans / w for w, _, _ in results["grpc"])
-    spool_cpu = median((c + s) / args.spans * 1e6 for _, c, s in results["spool"])
-    grpc_cpu = median((c + s) / args.spans * 1e6 for _, c, s in results["grpc"])
-    print(
-        f"median: in-process {spool_rate:.0f} spans/s ({spool_cpu:.1f} us CPU/span), "
-        f"OTLP gRPC to otlp-spool {grpc_rate:.0f} spans/s ({grpc_cpu:.1f} us CPU/span, client+server); "
-        f"ratio {spool_rate / grpc_rate:.2f}x"
-    )
+    rate = {side: median(args.spans / w for w, _, _ in res) for side, res in results.items()}
+    cpu = {side: median((c + s) / args.spans * 1e6 for _, c, s in res) for side, res in results.items()}
+    for side in sides:
+        line = f"median {side:8} {rate[side]:9.0f} spans/s  {cpu[side]:6.1f} us CPU/span (client+server)"
+        if "grpc" in rate and side != "grpc":
+            line += f"  ratio to grpc: {rate[side] / rate['grpc']:.2f}x spans/s, {cpu['grpc'] / cpu[side]:.2f}x CPU"
+        print(line)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,15 @@
 //! The native half of the Python package `otlp_spool` (module `otlp_spool._native`), built by
 //! maturin into an abi3 wheel for CPython >= 3.10. The Python half (`python/otlp_spool/`)
-//! holds the SDK exporter classes; they encode each batch with the official OTLP encoders and
-//! hand the bytes here in one call.
+//! holds the SDK exporter classes; they hand each batch here in one call: spans as the SDK's
+//! objects (encoded here), metrics and logs as bytes from the official OTLP encoders.
 //!
 //! - [`NativeSpool`]: the facade's `otlp_spool::Spool` plus the tokio runtime it runs on;
 //!   every batch goes through the spool's `sink()`, never around it.
 //! - [`ArrowStream`]: finalized files handed to pyarrow through the Arrow C stream interface.
 //! - [`telemetry_from_bytes`]: the one function that builds a `Telemetry` from bytes.
+//! - `span_encoder`: the SDK's spans straight into OTLP protobuf bytes, equal to the official
+//!   encoder's (`NativeSpool.export_spans`, `encode_spans`); [`NotEncodable`] sends a batch
+//!   back to the official encoder.
 //! - [`load_config`]: `Spool(output_dir, config=..., **overrides)` into a validated `Config`.
 //!
 //! Invariants (details in each module): the GIL is released around everything that blocks or
@@ -25,15 +28,20 @@
 mod cli;
 mod config;
 mod errors;
+mod protobuf;
 mod read;
+mod span_encoder;
 mod spool;
 mod telemetry;
 
 pub use cli::exit_status;
 pub use config::{ConfigLoadError, load_config};
 pub use read::{ArrowStream, ReadSignalError, read_signal};
+pub use span_encoder::NotEncodable;
 pub use spool::NativeSpool;
-pub use telemetry::{DecodeError, UnknownSignal, parse_signal, telemetry_from_bytes};
+pub use telemetry::{
+    DecodeError, UnknownSignal, parse_signal, telemetry_from_bytes, telemetry_from_vec,
+};
 
 use pyo3::prelude::*;
 
@@ -46,6 +54,7 @@ fn otlp_spool_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ArrowStream>()?;
     m.add_function(wrap_pyfunction!(spool::read_dir, m)?)?;
     m.add_function(wrap_pyfunction!(cli::run_cli, m)?)?;
+    m.add_function(wrap_pyfunction!(span_encoder::encode_spans_py, m)?)?;
     m.add("SpoolError", py.get_type::<errors::SpoolError>())?;
     m.add("ConfigError", py.get_type::<errors::ConfigError>())?;
     m.add("BufferFullError", py.get_type::<errors::BufferFullError>())?;

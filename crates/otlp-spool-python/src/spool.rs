@@ -22,7 +22,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use otlp_spool::{Spool, SpoolError as FacadeError};
-use otlp_spool_core::{Sink, SinkError};
+use otlp_spool_core::{Signal, Sink, SinkError};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
@@ -32,7 +32,8 @@ use crate::errors::{
     SpoolClosedError, SpoolError, sink_error,
 };
 use crate::read::{ArrowStream, read_signal};
-use crate::telemetry::{DecodeError, parse_signal, telemetry_from_bytes};
+use crate::span_encoder::encode_spans;
+use crate::telemetry::{DecodeError, parse_signal, telemetry_from_bytes, telemetry_from_vec};
 
 /// How long a spool dropped without `shutdown` gives its writers.
 const DROP_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -44,6 +45,20 @@ enum ExportError {
     Decode(#[from] DecodeError),
     #[error(transparent)]
     Refused(#[from] SinkError),
+}
+
+fn export_error(err: ExportError) -> PyErr {
+    match err {
+        ExportError::Decode(d) => InvalidDataError::new_err(d.to_string()),
+        ExportError::Refused(s) => sink_error(&s),
+    }
+}
+
+/// What `export_spans` answers: spans taken, or why the batch needs the official encoder.
+#[derive(Debug, IntoPyObject)]
+enum ExportSpans {
+    Taken(usize),
+    NotEncodable(String),
 }
 
 /// A running spool: cheap to clone out of the state (two `Arc`s), so no lock is held while a
@@ -240,10 +255,29 @@ impl NativeSpool {
             }
             Ok(items)
         });
-        taken.map_err(|e| match e {
-            ExportError::Decode(d) => InvalidDataError::new_err(d.to_string()),
-            ExportError::Refused(s) => sink_error(&s),
-        })
+        taken.map_err(export_error)
+    }
+
+    /// Encodes `spans` (the SDK's `ReadableSpan`s) natively into the bytes the official
+    /// `encode_spans` produces and hands them to the spool, in one call. Returns the number of
+    /// spans taken, or, when the native encoder does not cover something in the batch, the
+    /// reason as a `str` (nothing was handed over: encode the batch with the official encoder
+    /// and call `export`). Raises as `export` does.
+    fn export_spans(&self, py: Python<'_>, spans: &Bound<'_, PyAny>) -> PyResult<ExportSpans> {
+        let running = self.running(SpoolClosedError::new_err)?;
+        let bytes = match encode_spans(spans) {
+            Ok(bytes) => bytes,
+            Err(reason) => return Ok(ExportSpans::NotEncodable(reason.0)),
+        };
+        let taken = py.detach(move || -> Result<usize, ExportError> {
+            let (telemetry, _refused) = telemetry_from_vec(Signal::Traces, bytes)?;
+            let items = telemetry.item_count();
+            if items > 0 {
+                running.sink.accept(telemetry)?;
+            }
+            Ok(items)
+        });
+        taken.map(ExportSpans::Taken).map_err(export_error)
     }
 
     /// Writes everything accepted so far into finalized files, waiting up to `timeout`

@@ -26,13 +26,14 @@ pub struct DecodeError {
 /// ([`Telemetry::from_protobuf`]): items with invalid ids are left out (the returned count
 /// says how many), malformed bytes are an error. `bytes` is copied once, since Python owns it.
 pub fn telemetry_from_bytes(signal: Signal, bytes: &[u8]) -> Result<(Telemetry, u64), DecodeError> {
-    Telemetry::from_protobuf(
-        signal,
-        Bytes::copy_from_slice(bytes),
-        &WalkLimits::default(),
-    )
-    .map(|(telemetry, refused)| (telemetry, refused.count))
-    .map_err(|source| DecodeError { signal, source })
+    telemetry_from_vec(signal, bytes.to_vec())
+}
+
+/// [`telemetry_from_bytes`] for bytes Rust owns (the native span encoder's), without a copy.
+pub fn telemetry_from_vec(signal: Signal, bytes: Vec<u8>) -> Result<(Telemetry, u64), DecodeError> {
+    Telemetry::from_protobuf(signal, Bytes::from(bytes), &WalkLimits::default())
+        .map(|(telemetry, refused)| (telemetry, refused.count))
+        .map_err(|source| DecodeError { signal, source })
 }
 
 /// An unknown signal name.

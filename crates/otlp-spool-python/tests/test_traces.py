@@ -141,5 +141,7 @@ def test_many_batches_arrive_whole(spool):
     assert table.num_rows == 1_000
     assert exporter.exported_items == 1_000 and exporter.refused_items == 0
     assert exporter.exported_batches >= 1_000 // 64
+    # The default encoder is the native one, and it covered every batch the SDK made.
+    assert exporter.native_batches == exporter.exported_batches and exporter.official_batches == 0
     assert_rows_equal(stored_rows(table), span_rows(encode_spans(memory.get_finished_spans())))
     tp.shutdown()

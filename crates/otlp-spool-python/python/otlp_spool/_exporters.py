@@ -1,5 +1,9 @@
-"""The SDK exporters: each batch is encoded with the official OTLP encoders and handed to the
-native spool in one call (no network hop, no copy of the data in Python beyond the bytes).
+"""The SDK exporters: each batch is handed to the native spool in one call (no network hop).
+Spans go as the SDK's objects, encoded natively into the bytes the official ``encode_spans``
+produces (``encoder="native"``, the default; a batch the native encoder does not cover, such as
+spans of another class or attribute values the SDK does not make, is encoded with the official
+encoder instead), or encoded with the official encoder (``encoder="official"``). Metrics and
+logs are encoded with the official encoders and handed over as bytes.
 
 Invariants: ``export`` never raises into the SDK. It answers ``SUCCESS`` only once the spool
 holds the batch, and ``FAILURE`` otherwise (full lane, closed spool, batch too large, forked
@@ -48,20 +52,31 @@ class _Feed:
         self._lock = threading.Lock()
         self._logged: set[str] = set()
         self._is_shut_down = False
+        self.native_batches = 0
+        self.official_batches = 0
         self.exported_batches = 0
         self.exported_items = 0
         self.refused_batches = 0
         self.refused_items = 0
 
-    def send(self, encode: Any, data: Any, items: int) -> bool:
-        """Encodes ``data`` and hands it over; True when the spool holds it."""
+    def send(self, encode: Any, data: Any, items: int, native: Any = None) -> bool:
+        """Encodes ``data`` and hands it over; True when the spool holds it. ``native``: a
+        native ``export_*`` method of the spool, tried first; it answers the items taken, or
+        why the batch needs the official encoder ``encode``."""
         if self._is_shut_down:
             return self._refuse("shutdown", items, f"the {self._signal} exporter is shut down")
         if items == 0:
             return True  # nothing to hold: no call, whatever the spool's state
         try:
-            payload = encode(data).SerializeToString()
-            taken = self._native.export(self._signal, payload)
+            taken = native(data) if native is not None else None
+            if isinstance(taken, int):
+                self.native_batches += 1
+            else:
+                if taken is not None:
+                    self._note_once("official", f"batch encoded with the official encoder: {taken}")
+                payload = encode(data).SerializeToString()
+                taken = self._native.export(self._signal, payload)
+                self.official_batches += 1
         except _native.SpoolError as err:
             return self._refuse(type(err).__name__, items, str(err))
         except Exception as err:  # noqa: BLE001 - the SDK must never see an exception
@@ -78,6 +93,13 @@ class _Feed:
                 f"{items - taken} of {items} items refused for invalid trace or span ids",
             )
         return True
+
+    def _note_once(self, kind: str, message: str) -> None:
+        with self._lock:
+            first = kind not in self._logged
+            self._logged.add(kind)
+        if first:
+            _logger.info("otlp_spool %s exporter: %s (logged once)", self._signal, message)
 
     def _refuse(self, kind: str, items: int, message: str) -> bool:
         self._count(kind, items, 1, message)
@@ -147,6 +169,16 @@ class _SpoolExporter:
         return self._feed.exported_items
 
     @property
+    def native_batches(self) -> int:
+        """Batches encoded by the native span encoder (spans only)."""
+        return self._feed.native_batches
+
+    @property
+    def official_batches(self) -> int:
+        """Batches encoded by the official OTLP encoder."""
+        return self._feed.official_batches
+
+    @property
     def refused_batches(self) -> int:
         """Batches answered with FAILURE."""
         return self._feed.refused_batches
@@ -157,15 +189,27 @@ class _SpoolExporter:
         return self._feed.refused_items
 
 
+ENCODERS = ("native", "official")
+
+
 class SpoolSpanExporter(_SpoolExporter, SpanExporter):
     """A ``SpanExporter`` writing into a :class:`otlp_spool.Spool`; get one from
-    ``Spool.span_exporter()``."""
+    ``Spool.span_exporter(encoder=...)``.
 
-    def __init__(self, native: _native.NativeSpool) -> None:
+    ``encoder="native"`` (default): spans are encoded in Rust into the bytes the official
+    ``encode_spans`` produces (batches it does not cover go to the official encoder);
+    ``"official"``: every batch through ``encode_spans``.
+    """
+
+    def __init__(self, native: _native.NativeSpool, encoder: str = "native") -> None:
+        if encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
         self._feed = _Feed(native, "traces")
+        self._native_export = native.export_spans if encoder == "native" else None
+        self.encoder = encoder
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        ok = self._feed.send(encode_spans, spans, len(spans))
+        ok = self._feed.send(encode_spans, spans, len(spans), self._native_export)
         return SpanExportResult.SUCCESS if ok else SpanExportResult.FAILURE
 
 

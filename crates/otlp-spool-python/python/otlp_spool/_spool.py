@@ -87,9 +87,13 @@ class Spool:
 
     # -- exporters ---------------------------------------------------------------------------
 
-    def span_exporter(self) -> SpoolSpanExporter:
-        """A new ``SpanExporter`` feeding this spool (for ``BatchSpanProcessor``)."""
-        return SpoolSpanExporter(self._native)
+    def span_exporter(self, encoder: str = "native") -> SpoolSpanExporter:
+        """A new ``SpanExporter`` feeding this spool (for ``BatchSpanProcessor``).
+
+        ``encoder``: ``"native"`` (default) encodes spans in Rust into the same bytes as the
+        official ``encode_spans``; ``"official"`` uses ``encode_spans`` itself.
+        """
+        return SpoolSpanExporter(self._native, encoder)
 
     def metric_exporter(
         self,
