@@ -23,7 +23,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -71,6 +71,8 @@ pub struct IpcStream {
     headers_only: bool,
     done: bool,
     truncated: bool,
+    /// An error to hand out at the next step (a failed seek while setting up).
+    failed: Option<FileError>,
 }
 
 impl std::fmt::Debug for IpcStream {
@@ -162,6 +164,7 @@ impl IpcStream {
             headers_only: false,
             done: false,
             truncated: false,
+            failed: None,
             path,
         };
         let meta = match s.read_next()? {
@@ -196,6 +199,13 @@ impl IpcStream {
     /// entries carry row counts and no batches.
     pub fn headers_only(mut self) -> Self {
         self.headers_only = true;
+        // Headers are a few KiB apart from bodies of MiBs: a small buffer reads each header
+        // (and little else) instead of refilling 256 KiB after every seek.
+        // (Seeking the BufReader empties its buffer, so the file is at `pos` after it.)
+        match self.r.seek(SeekFrom::Start(self.pos)) {
+            Ok(_) => self.r = BufReader::with_capacity(16 * 1024, self.r.into_inner()),
+            Err(e) => self.failed = Some(FileError::io("seek", &self.path, e)),
+        }
         self
     }
 
@@ -388,6 +398,10 @@ impl IpcStream {
     ) -> Option<Result<BatchEntry, FileError>> {
         if self.done {
             return None;
+        }
+        if let Some(e) = self.failed.take() {
+            self.done = true;
+            return Some(Err(e));
         }
         match self.step(decode) {
             Ok(Some(entry)) => Some(Ok(entry)),
