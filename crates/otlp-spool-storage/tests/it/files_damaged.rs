@@ -151,7 +151,7 @@ fn a_truncated_file_is_an_error_naming_it_and_the_next_file_is_read() {
             assert_eq!(errors.len(), 1, "cut at {cut}: {errors:?}");
             assert!(errors[0].contains(&name), "{}", errors[0]);
             // Complete batches before the cut, then every row of the second file.
-            assert!(rows >= 30 && rows < 60, "cut at {cut}: {rows}");
+            assert!((30..60).contains(&rows), "cut at {cut}: {rows}");
         }
     }
 }
