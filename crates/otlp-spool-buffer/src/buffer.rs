@@ -223,6 +223,25 @@ impl<T> BatchBuffer<T> {
         self.inner.stats()
     }
 
+    /// Looks at the buffered items without taking them, shard by shard (each shard's items
+    /// in push order; no order across shards), until `visit` returns `false`. Nothing is
+    /// removed, reserved or counted: the items stay for the consumer's next drain.
+    ///
+    /// `visit` runs under each shard's lock, so producers of that shard wait while it runs:
+    /// keep it to a few instructions per item (clone a reference-counted handle). An item
+    /// drained or pushed meanwhile may be missed or seen; the view is not atomic across
+    /// shards.
+    pub fn peek(&self, mut visit: impl FnMut(&T) -> bool) {
+        for shard in self.inner.shards.iter() {
+            let segment = shard.segment.lock();
+            for item in segment.items.iter() {
+                if !visit(item) {
+                    return;
+                }
+            }
+        }
+    }
+
     /// Registers a callback run whenever a batch may have become ready: first item into
     /// an empty buffer (a new age deadline), `max_batch_items` or `max_batch_bytes`
     /// crossed, close. It runs on the pushing (or closing) thread, outside every buffer

@@ -70,6 +70,9 @@ pub use convert::{
 #[cfg(feature = "test-util")]
 pub use file::MockClock;
 pub use file::{
+    BatchEntry, FileStats, IpcStream, MAX_LISTED, MetricStat, STATS_KEY, file_stats, read_ipc_stats,
+};
+pub use file::{
     Batches, Clock, Compression, ConfigError, FileError, FileInfo, FileReader, FileStore,
     Finalization, FinalizeHook, FinalizeInfo, Format, FsyncPolicy, LOCK_FILE_NAME, OpenError,
     OtlpRequest, ParseOptionError, QUARANTINE_DIR, ReadError, RecoveryReport, Requests,

@@ -1,6 +1,8 @@
 //! What the index buys: a trace lookup and a log search on a small spool (8 trace files of
 //! 10 batches, 8 log files), each beside the naive way a user would do it with the storage
-//! reader alone (decode every file back to OTLP and look through it).
+//! reader alone (decode every file back to OTLP and look through it). And what stored stats
+//! buy `inspect`: reading headers and each file's stats beside the projected scan of every
+//! file that `inspect` did before (the viewer's summary of each file, as `index_all` builds).
 //!
 //! ```sh
 //! cargo bench -p otlp-spool-viewer --bench lookup
@@ -198,6 +200,27 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("naive_decode_all_baseline", |b| {
         b.iter(|| black_box(naive_logs(dir.path(), black_box("needle"))))
+    });
+    g.finish();
+
+    let report = otlp_spool_viewer::inspect(dir.path(), false, &mut |_, _| {}).expect("inspect");
+    assert_eq!(report.signals[0].rows, 8 * 10 * 500);
+    assert_eq!(
+        report.signals[0].scanned_files, 0,
+        "every file has stored stats"
+    );
+    let mut g = c.benchmark_group("inspect");
+    g.bench_function("metadata_and_stored_stats", |b| {
+        b.iter(|| {
+            black_box(otlp_spool_viewer::inspect(
+                dir.path(),
+                false,
+                &mut |_, _| {},
+            ))
+        })
+    });
+    g.bench_function("projected_scan_of_every_file_baseline", |b| {
+        b.iter(|| black_box(Viewer::new(dir.path()).index_all().expect("index")))
     });
     g.finish();
 }

@@ -25,6 +25,27 @@ pub enum FileState {
     /// A `.tmp` stream: being written by a live instance, or left by a crash for the next
     /// start's recovery. Its complete batches are read; a torn tail is ignored.
     Active,
+    /// Not a file: the requests still in a live instance's lanes, converted in memory (a
+    /// snapshot taken by the query; see `Pending::peek`).
+    Pending,
+}
+
+/// Record batches held in memory (the lanes' snapshot); equal only to themselves.
+#[derive(Clone)]
+pub(crate) struct InMemory(pub(crate) std::sync::Arc<Vec<arrow_array::RecordBatch>>);
+
+impl PartialEq for InMemory {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for InMemory {}
+
+impl std::fmt::Debug for InMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "InMemory({} batches)", self.0.len())
+    }
 }
 
 /// One spool file of one signal.
@@ -44,8 +65,10 @@ pub struct SpoolFile {
     pub format: Format,
     /// Size in bytes when listed.
     pub bytes: u64,
-    /// Finalized or active.
+    /// Finalized, active, or the lanes' pending requests.
     pub state: FileState,
+    /// The batches of a [`FileState::Pending`] entry.
+    pub(crate) memory: Option<InMemory>,
 }
 
 /// A file under `<dir>/quarantine/<signal>/`.
@@ -116,6 +139,7 @@ pub fn list_files(
                 format: Format::Arrow,
                 bytes: meta.len(),
                 state: FileState::Active,
+                memory: None,
             });
         }
     }
@@ -137,6 +161,7 @@ pub fn list_files(
                 format: f.format,
                 bytes: f.bytes,
                 state: FileState::Finalized,
+                memory: None,
             })
         })
         .collect();

@@ -139,6 +139,13 @@ impl Page {
                 w.bytes_scanned as f64 / 1_048_576.0,
                 w.files_skipped
             );
+            if w.files_damaged > 0 {
+                let _ = write!(
+                    footer,
+                    " {} damaged files skipped (`otlp-spool inspect` names them).",
+                    w.files_damaged
+                );
+            }
             if w.files_left > 0 {
                 let _ = write!(
                     footer,

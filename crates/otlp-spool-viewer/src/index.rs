@@ -424,6 +424,8 @@ pub struct Work {
     pub files_skipped: u64,
     /// Files left unread because the scan budget was spent (older data not shown).
     pub files_left: u64,
+    /// Files skipped because they could not be read (damaged; logged with their path).
+    pub files_damaged: u64,
 }
 
 impl Work {
@@ -451,6 +453,9 @@ impl Index {
     }
 
     fn cached(&self, file: &SpoolFile) -> Option<Arc<FileSummary>> {
+        if file.state == FileState::Pending {
+            return None;
+        }
         self.summaries
             .lock()
             .get(&file.path)
@@ -465,6 +470,10 @@ impl Index {
         aggs: Vec<TraceAgg>,
     ) -> Arc<FileSummary> {
         let summary = Arc::new(summary);
+        if file.state == FileState::Pending {
+            // A snapshot of the lanes: summarized per query, never kept.
+            return summary;
+        }
         self.summaries.lock().insert(
             file.path.clone(),
             Cached {
@@ -530,6 +539,9 @@ impl Index {
 
     /// The per-trace aggregates of a traces file, from the cache or built now.
     pub(crate) fn trace_aggs(&self, file: &SpoolFile, work: &mut Work) -> Arc<Vec<TraceAgg>> {
+        if file.state == FileState::Pending {
+            return Arc::new(summarize(file).1);
+        }
         {
             let mut cache = self.aggs.lock();
             cache.tick += 1;

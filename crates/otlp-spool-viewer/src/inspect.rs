@@ -1,7 +1,14 @@
-//! `otlp-spool inspect DIR`: what a spool directory holds, per signal, from the file listing
-//! and one projected scan per file (the index summaries: rows, time range, services, names),
-//! plus the files recovery would deal with (temporary files left by a writer) and the
+//! `otlp-spool inspect DIR`: what a spool directory holds, per signal, from file metadata
+//! only, plus the files recovery would deal with (temporary files left by a writer) and the
 //! quarantined ones.
+//!
+//! What it reads per file: the record batch message headers (rows and batches; every body is
+//! seeked over) or a Parquet footer, and the stats the writer stored in the file when it
+//! finalized it (`otlp_spool_storage::file_stats`: time range, services, metrics; a few hundred
+//! bytes at the end of an Arrow file). Files without stored stats (written before they
+//! existed, or recovered after a crash) are summarized by a projected scan instead, within a
+//! byte budget ([`InspectOptions::scan_budget`], 256 MiB by default); past it, only their rows
+//! are counted and the report says how many files its time range and services leave out.
 //!
 //! Read-only: no lock is taken and nothing is written, so it is safe on a directory a running
 //! instance owns. Whether one does is read from the lock file's `pid N` line and `/proc`
@@ -10,12 +17,59 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use otlp_spool_storage::{LOCK_FILE_NAME, Signal};
+use otlp_spool_storage::{FileStats, Format, LOCK_FILE_NAME, Signal, file_stats};
 
 use crate::error::ViewerError;
-use crate::files::{FileState, QuarantinedFile, list_files, list_quarantined};
+use crate::files::{FileState, QuarantinedFile, SpoolFile, list_files, list_quarantined};
 use crate::index::{FileSummary, MetricInfo, Work, summarize};
+use crate::scan::file_error;
+use crate::select::{headers, row_count};
 use crate::time::format_utc;
+
+/// Where a file's time range, services and metrics came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatsSource {
+    /// Stored in the file by the writer (its trailer or Parquet footer).
+    Stored,
+    /// A projected scan of the file (it has no stored stats).
+    Scanned,
+    /// Not known: no stored stats and the scan budget was spent (rows come from headers).
+    Unknown,
+}
+
+/// Limits of [`inspect_with`].
+#[derive(Debug, Clone)]
+pub struct InspectOptions {
+    with_files: bool,
+    scan_budget: u64,
+}
+
+impl Default for InspectOptions {
+    fn default() -> Self {
+        InspectOptions {
+            with_files: false,
+            scan_budget: DEFAULT_INSPECT_SCAN_BUDGET,
+        }
+    }
+}
+
+impl InspectOptions {
+    /// Keep the per-file entries (for `--json`).
+    pub fn with_files(mut self, yes: bool) -> Self {
+        self.with_files = yes;
+        self
+    }
+
+    /// Bytes of files without stored stats that may be scanned for them (0: none).
+    pub fn scan_budget(mut self, bytes: u64) -> Self {
+        self.scan_budget = bytes;
+        self
+    }
+}
+
+/// Default bytes of files without stored stats that `inspect` scans: 256 MiB.
+pub const DEFAULT_INSPECT_SCAN_BUDGET: u64 = 256 << 20;
 
 /// One file in an [`InspectReport`].
 #[derive(Debug, Clone, serde::Serialize)]
@@ -26,7 +80,9 @@ pub struct FileEntry {
     pub state: FileState,
     /// Size in bytes.
     pub bytes: u64,
-    /// What a scan of it found.
+    /// Where its time range, services and metrics came from.
+    pub stats: StatsSource,
+    /// What its metadata (or a scan) says.
     #[serde(flatten)]
     pub summary: FileSummary,
 }
@@ -57,6 +113,11 @@ pub struct SignalReport {
     pub quarantined: Vec<QuarantinedFile>,
     /// Finalized files that could not be read to their end.
     pub unreadable: Vec<FileEntry>,
+    /// Finalized files without stored stats that were scanned for them.
+    pub scanned_files: u64,
+    /// Finalized files without stored stats left unscanned (budget spent): their rows are
+    /// counted, their time range, services and metrics are not in this report.
+    pub unknown_files: u64,
     /// Every file, newest first (JSON output only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<FileEntry>,
@@ -89,7 +150,7 @@ pub struct InspectReport {
     pub owner: Owner,
     /// Traces, metrics, logs.
     pub signals: Vec<SignalReport>,
-    /// Files scanned and bytes read.
+    /// Files looked at, files scanned (no stored stats) and the bytes those scans read.
     pub work: Work,
 }
 
@@ -108,11 +169,103 @@ fn owner(dir: &Path) -> Owner {
     }
 }
 
-/// Inspects `dir`; `progress(done, total)` is called after each file (for a progress bar);
-/// `with_files` keeps the per-file entries (for `--json`).
+/// A summary from stored stats.
+fn from_stats(stats: FileStats, rows: u64, batches: u64) -> FileSummary {
+    FileSummary {
+        rows,
+        batches,
+        min_time: stats.min_time,
+        max_time: stats.max_time,
+        services: stats.services,
+        metrics: stats
+            .metrics
+            .into_iter()
+            .map(|m| MetricInfo {
+                name: m.name,
+                kind: m.kind,
+                unit: m.unit,
+                points: m.points,
+            })
+            .collect(),
+        max_severity: stats.max_severity,
+        ..FileSummary::default()
+    }
+}
+
+/// Reads one file's metadata (and scans it when it has no stats and the budget allows).
+fn look_at(file: &SpoolFile, budget: &mut u64, work: &mut Work) -> (FileSummary, StatsSource) {
+    let counted = match file.format {
+        Format::Arrow => headers(file),
+        Format::Parquet => row_count(file).map(|rows| (rows, 0, false)),
+    };
+    let (rows, batches, torn) = match counted {
+        Ok(c) => c,
+        Err(e) => {
+            let summary = FileSummary {
+                error: Some(e.to_string()),
+                ..FileSummary::default()
+            };
+            return (summary, StatsSource::Unknown);
+        }
+    };
+    if file.state == FileState::Active {
+        let summary = FileSummary {
+            rows,
+            batches,
+            torn,
+            ..FileSummary::default()
+        };
+        return (summary, StatsSource::Unknown);
+    }
+    // Stored stats are trusted only when they describe the rows the headers count.
+    let stored = file_stats(&file.path, file.format).map_err(file_error);
+    match stored {
+        Ok(Some(stats)) if stats.rows == rows => {
+            return (from_stats(stats, rows, batches), StatsSource::Stored);
+        }
+        Err(e) => {
+            let summary = FileSummary {
+                rows,
+                batches,
+                error: Some(e.to_string()),
+                ..FileSummary::default()
+            };
+            return (summary, StatsSource::Unknown);
+        }
+        Ok(_) => {}
+    }
+    if *budget >= file.bytes {
+        *budget -= file.bytes;
+        work.scanned(file);
+        let (summary, _) = summarize(file);
+        return (summary, StatsSource::Scanned);
+    }
+    let summary = FileSummary {
+        rows,
+        batches,
+        ..FileSummary::default()
+    };
+    (summary, StatsSource::Unknown)
+}
+
+/// Inspects `dir` with the default options; `progress(done, total)` is called after each
+/// file (for a progress bar); `with_files` keeps the per-file entries (for `--json`).
 pub fn inspect(
     dir: &Path,
     with_files: bool,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<InspectReport, ViewerError> {
+    inspect_with(
+        dir,
+        &InspectOptions::default().with_files(with_files),
+        progress,
+    )
+}
+
+/// Inspects `dir` (see the module docs for what it reads).
+pub fn inspect_with(
+    dir: &Path,
+    opts: &InspectOptions,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<InspectReport, ViewerError> {
     if !dir.is_dir() {
@@ -133,6 +286,7 @@ pub fn inspect(
     let total: u64 = listed.iter().map(|(_, f, _)| f.len() as u64).sum();
     let mut done = 0;
     let mut work = Work::default();
+    let mut budget = opts.scan_budget;
     let mut signals = Vec::new();
     for (signal, files, quarantined) in listed {
         let mut r = SignalReport {
@@ -147,16 +301,18 @@ pub fn inspect(
             active: Vec::new(),
             quarantined,
             unreadable: Vec::new(),
+            scanned_files: 0,
+            unknown_files: 0,
             files: Vec::new(),
         };
         for file in files {
             work.files += 1;
-            work.scanned(&file);
-            let (summary, _) = summarize(&file);
+            let (summary, stats) = look_at(&file, &mut budget, &mut work);
             let entry = FileEntry {
                 path: file.path.clone(),
                 state: file.state,
                 bytes: file.bytes,
+                stats,
                 summary,
             };
             let s = &entry.summary;
@@ -164,7 +320,12 @@ pub fn inspect(
                 r.finalized_files += 1;
                 r.finalized_bytes += file.bytes;
                 r.rows += s.rows;
-                if s.rows > 0 {
+                match stats {
+                    StatsSource::Scanned => r.scanned_files += 1,
+                    StatsSource::Unknown if s.error.is_none() => r.unknown_files += 1,
+                    _ => {}
+                }
+                if s.min_time > 0 {
                     r.min_time = if r.min_time == 0 {
                         s.min_time
                     } else {
@@ -189,7 +350,7 @@ pub fn inspect(
             } else {
                 r.active.push(entry.clone());
             }
-            if with_files {
+            if opts.with_files {
                 r.files.push(entry);
             }
             done += 1;
@@ -241,12 +402,27 @@ impl InspectReport {
                 s.rows,
                 bytes(s.finalized_bytes)
             );
-            if s.rows > 0 {
+            if s.min_time > 0 {
                 let _ = writeln!(
                     out,
                     "  time: {} .. {}",
                     format_utc(s.min_time),
                     format_utc(s.max_time)
+                );
+            }
+            if s.scanned_files > 0 {
+                let _ = writeln!(
+                    out,
+                    "  {} files without stored stats were scanned for them",
+                    s.scanned_files
+                );
+            }
+            if s.unknown_files > 0 {
+                let _ = writeln!(
+                    out,
+                    "  {} files without stored stats not scanned (scan budget spent): their rows \
+                     are counted; time, services and metrics above leave them out",
+                    s.unknown_files
                 );
             }
             if !s.services.is_empty() {

@@ -57,7 +57,10 @@ pub use error::{QueryError, ViewerError};
 pub use files::{FileState, QuarantinedFile, SpoolFile, list_files, list_quarantined};
 pub use handler::{CONTENT_SECURITY_POLICY, MAX_CONCURRENT_PAGES, Response, serves};
 pub use index::{FileSummary, MetricInfo, NAME_CAP, Work};
-pub use inspect::{FileEntry, InspectReport, Owner, SignalReport, inspect};
+pub use inspect::{
+    DEFAULT_INSPECT_SCAN_BUDGET, FileEntry, InspectOptions, InspectReport, Owner, SignalReport,
+    StatsSource, inspect, inspect_with,
+};
 pub use logs::{LogList, LogQuery, LogRow, severity_name};
 pub use metrics::{MAX_SERIES, MetricCatalog, MetricQuery, MetricSeries, Series};
 pub use scan::FileBatches;
@@ -65,4 +68,6 @@ pub use select::{read_batches, row_count, rows_in_time};
 pub use server::{ServeError, ViewerServer};
 pub use traces::{SpanView, TraceDetail, TraceList, TraceQuery, TraceRow, parse_trace_id};
 pub use value::{any_value, hex};
-pub use viewer::{DEFAULT_CACHE_BYTES, DEFAULT_SCAN_BUDGET, Pending, Viewer, ViewerOptions};
+pub use viewer::{
+    DEFAULT_CACHE_BYTES, DEFAULT_PENDING_BYTES, DEFAULT_SCAN_BUDGET, Pending, Viewer, ViewerOptions,
+};

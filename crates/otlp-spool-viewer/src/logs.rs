@@ -140,86 +140,18 @@ impl Viewer {
                 work.files_skipped += 1;
                 continue;
             }
-            // Phase 1: the filter columns only (of the batches that mention the trace, when
-            // one is asked for); phase 2: every column of the batches with the latest hits.
-            // Without filters the hits are the last rows, known from the summary.
-            let unfiltered = q.min_severity.is_none()
-                && text.is_none()
-                && q.service.is_none()
-                && trace.is_none()
-                && q.since.is_none()
-                && q.until.is_none();
-            let batches: Vec<(u32, RecordBatch)> = match &trace {
-                _ if unfiltered => Vec::new(),
-                Some(t) => {
-                    let holding = summary.batches_holding(trace_hash(t));
-                    scan_selected(file, &holding, Some(FILTER_COLUMNS), &mut work)?
-                }
-                None => {
-                    work.scanned(file);
-                    let mut all = Vec::new();
-                    for (i, b) in scan(file, Some(FILTER_COLUMNS))?.enumerate() {
-                        all.push((i as u32, b?));
-                    }
-                    all
-                }
-            };
-            let mut hits: Vec<(u32, u32)> = Vec::new();
-            for (position, batch) in &batches {
-                let times = U64::of(batch, "time_unix_nano");
-                let observed = U64::of(batch, "observed_time_unix_nano");
-                let severity = I32::of(batch, "severity_number");
-                let body = AnyCol::of(batch, "body");
-                let ids = StrCol::of(batch, "trace_id");
-                let svc = ServiceCol::of(batch);
-                hits.extend(
-                    (0..batch.num_rows())
-                        .filter(|&r| {
-                            let t = log_time(times.get(r), observed.get(r));
-                            q.since.is_none_or(|s| t >= s)
-                                && q.until.is_none_or(|u| t < u)
-                                && q.min_severity
-                                    .is_none_or(|m| severity.get(r).unwrap_or(0) >= m)
-                                && q.service.as_deref().is_none_or(|s| svc.get(r) == Some(s))
-                                && trace.as_deref().is_none_or(|t| ids.get(r) == Some(t))
-                                && text.as_deref().is_none_or(|needle| match body.as_str(r) {
-                                    Some(s) => contains_folded(s, needle),
-                                    None => contains_folded(&body.text(r), needle),
-                                })
-                        })
-                        .map(|r| (*position, r as u32)),
-                );
-            }
-            if unfiltered {
-                let mut left = q.limit - rows.len();
-                for (position, &n) in summary.batch_rows.iter().enumerate().rev() {
-                    if left == 0 {
-                        break;
-                    }
-                    let take = (n as usize).min(left);
-                    hits.extend(
-                        (n as usize - take..n as usize).map(|r| (position as u32, r as u32)),
-                    );
-                    left -= take;
-                }
-                hits.sort_unstable();
-            }
-            // The latest hits by arrival (the end of the file) are the ones kept.
-            if hits.len() > q.limit {
-                hits.drain(..hits.len() - q.limit);
-            }
-            let mut wanted: Vec<u32> = hits.iter().map(|h| h.0).collect();
-            wanted.dedup();
-            for (position, batch) in scan_selected(file, &wanted, None, &mut work)? {
-                let picked: Vec<u32> = hits
-                    .iter()
-                    .filter(|h| h.0 == position)
-                    .map(|h| h.1)
-                    .collect();
-                let picked =
-                    arrow_select::take::take_record_batch(&batch, &UInt32Array::from(picked))
-                        .map_err(|e| ViewerError::file(&file.path, e))?;
-                rows.extend(log_rows(&picked).map_err(|e| ViewerError::file(&file.path, e))?);
+            let searched = self.search_file(
+                file,
+                &summary,
+                q,
+                text.as_deref(),
+                trace.as_deref(),
+                &mut work,
+                rows.len(),
+            );
+            match searched {
+                Ok(found) => rows.extend(found),
+                Err(e) => self.damaged(file, &e, &mut work),
             }
         }
         rows.sort_by_key(|r| std::cmp::Reverse(r.time));
@@ -230,6 +162,101 @@ impl Viewer {
             services,
             work,
         })
+    }
+
+    /// Phase 1 and 2 of one file of [`Viewer::logs`]: its matching rows, at most `q.limit -
+    /// have` of them (the latest).
+    #[allow(clippy::too_many_arguments)]
+    fn search_file(
+        &self,
+        file: &crate::files::SpoolFile,
+        summary: &crate::index::FileSummary,
+        q: &LogQuery,
+        text: Option<&str>,
+        trace: Option<&str>,
+        work: &mut Work,
+        have: usize,
+    ) -> Result<Vec<LogRow>, ViewerError> {
+        let mut out = Vec::new();
+        // Phase 1: the filter columns only (of the batches that mention the trace, when
+        // one is asked for); phase 2: every column of the batches with the latest hits.
+        // Without filters the hits are the last rows, known from the summary.
+        let unfiltered = q.min_severity.is_none()
+            && text.is_none()
+            && q.service.is_none()
+            && trace.is_none()
+            && q.since.is_none()
+            && q.until.is_none();
+        let batches: Vec<(u32, RecordBatch)> = match trace {
+            _ if unfiltered => Vec::new(),
+            Some(t) => {
+                let holding = summary.batches_holding(trace_hash(t));
+                scan_selected(file, &holding, Some(FILTER_COLUMNS), work)?
+            }
+            None => {
+                work.scanned(file);
+                let mut all = Vec::new();
+                for (i, b) in scan(file, Some(FILTER_COLUMNS))?.enumerate() {
+                    all.push((i as u32, b?));
+                }
+                all
+            }
+        };
+        let mut hits: Vec<(u32, u32)> = Vec::new();
+        for (position, batch) in &batches {
+            let times = U64::of(batch, "time_unix_nano");
+            let observed = U64::of(batch, "observed_time_unix_nano");
+            let severity = I32::of(batch, "severity_number");
+            let body = AnyCol::of(batch, "body");
+            let ids = StrCol::of(batch, "trace_id");
+            let svc = ServiceCol::of(batch);
+            hits.extend(
+                (0..batch.num_rows())
+                    .filter(|&r| {
+                        let t = log_time(times.get(r), observed.get(r));
+                        q.since.is_none_or(|s| t >= s)
+                            && q.until.is_none_or(|u| t < u)
+                            && q.min_severity
+                                .is_none_or(|m| severity.get(r).unwrap_or(0) >= m)
+                            && q.service.as_deref().is_none_or(|s| svc.get(r) == Some(s))
+                            && trace.is_none_or(|t| ids.get(r) == Some(t))
+                            && text.is_none_or(|needle| match body.as_str(r) {
+                                Some(s) => contains_folded(s, needle),
+                                None => contains_folded(&body.text(r), needle),
+                            })
+                    })
+                    .map(|r| (*position, r as u32)),
+            );
+        }
+        if unfiltered {
+            let mut left = q.limit - have;
+            for (position, &n) in summary.batch_rows.iter().enumerate().rev() {
+                if left == 0 {
+                    break;
+                }
+                let take = (n as usize).min(left);
+                hits.extend((n as usize - take..n as usize).map(|r| (position as u32, r as u32)));
+                left -= take;
+            }
+            hits.sort_unstable();
+        }
+        // The latest hits by arrival (the end of the file) are the ones kept.
+        if hits.len() > q.limit {
+            hits.drain(..hits.len() - q.limit);
+        }
+        let mut wanted: Vec<u32> = hits.iter().map(|h| h.0).collect();
+        wanted.dedup();
+        for (position, batch) in scan_selected(file, &wanted, None, work)? {
+            let picked: Vec<u32> = hits
+                .iter()
+                .filter(|h| h.0 == position)
+                .map(|h| h.1)
+                .collect();
+            let picked = arrow_select::take::take_record_batch(&batch, &UInt32Array::from(picked))
+                .map_err(|e| ViewerError::file(&file.path, e))?;
+            out.extend(log_rows(&picked).map_err(|e| ViewerError::file(&file.path, e))?);
+        }
+        Ok(out)
     }
 }
 

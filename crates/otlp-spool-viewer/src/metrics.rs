@@ -155,8 +155,21 @@ impl Viewer {
                 continue;
             }
             work.scanned(file);
-            for batch in scan(file, Some(SERIES_COLUMNS))? {
-                let batch = batch?;
+            let batches = match scan(file, Some(SERIES_COLUMNS)) {
+                Ok(b) => b,
+                Err(e) => {
+                    self.damaged(file, &e, &mut work);
+                    continue;
+                }
+            };
+            for batch in batches {
+                let batch = match batch {
+                    Ok(b) => b,
+                    Err(e) => {
+                        self.damaged(file, &e, &mut work);
+                        continue 'files;
+                    }
+                };
                 let names = StrCol::of(&batch, "metric_name");
                 let kinds = StrCol::of(&batch, "metric_type");
                 let attrs = AttrCol::of(&batch, "attributes");

@@ -14,16 +14,11 @@
 //! decode yields one error and ends. A file gone since the listing yields nothing, unless it is
 //! an active file that was just renamed into place, which is then read under its final name.
 
-use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
-use std::sync::Arc;
 
-use arrow_array::{ArrayRef, RecordBatch};
-use arrow_buffer::Buffer;
-use arrow_ipc::reader::StreamReader;
+use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
-use otlp_spool_storage::Format;
+use otlp_spool_storage::{FileError, Format, IpcStream};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
@@ -32,8 +27,9 @@ use crate::files::{FileState, SpoolFile};
 use crate::index::Work;
 
 enum Source {
-    Ipc(StreamReader<BufReader<File>>),
+    Ipc(IpcStream),
     Parquet(ParquetRecordBatchReader),
+    Memory(std::vec::IntoIter<RecordBatch>),
     Done,
 }
 
@@ -72,23 +68,27 @@ fn projection(schema: &SchemaRef, columns: Option<&[&str]>) -> Option<Vec<usize>
     })
 }
 
-/// Reads the schema message, then reopens the stream (same open file description, rewound)
-/// with the projection computed from it.
-fn open_ipc(
-    file: &File,
-    columns: Option<&[&str]>,
-) -> Result<StreamReader<BufReader<File>>, String> {
-    use std::io::Seek as _;
-    let mut handle = file.try_clone().map_err(|e| e.to_string())?;
-    let schema = StreamReader::try_new(BufReader::new(&mut handle), None)
-        .map_err(|e| e.to_string())?
-        .schema();
-    handle.rewind().map_err(|e| e.to_string())?;
-    StreamReader::try_new(
-        BufReader::with_capacity(1 << 20, handle),
-        projection(&schema, columns),
-    )
-    .map_err(|e| e.to_string())
+/// A storage error as a viewer error naming the file once.
+pub(crate) fn file_error(e: FileError) -> ViewerError {
+    match e {
+        FileError::Io { op, path, source } => ViewerError::Io { op, path, source },
+        e => {
+            let message =
+                std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string());
+            ViewerError::file(e.path(), message)
+        }
+    }
+}
+
+/// The IPC stream of `file`: an active file only up to its listed size, so a query reads what
+/// the listing saw (and the lanes' peek, taken after the listing, never repeats its rows).
+fn open_ipc(file: &SpoolFile, columns: Option<&[&str]>) -> Result<IpcStream, FileError> {
+    let limit = (file.state == FileState::Active).then_some(file.bytes);
+    let stream = IpcStream::open(&file.path, limit)?;
+    Ok(match columns {
+        Some(names) => stream.with_columns(names),
+        None => stream,
+    })
 }
 
 fn open_parquet(file: File, columns: Option<&[&str]>) -> Result<ParquetRecordBatchReader, String> {
@@ -106,39 +106,58 @@ fn open_parquet(file: File, columns: Option<&[&str]>) -> Result<ParquetRecordBat
         .map_err(|e| e.to_string())
 }
 
+/// Runs a Parquet decode step, a panic of the decoder becoming an error message.
+fn guarded<T, E: std::fmt::Display>(f: impl FnOnce() -> Result<T, E>) -> Result<T, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err("the Parquet decoder failed (a panic) on damaged data".into()),
+    }
+}
+
+/// The file under its final name, when an active file was renamed into place since the
+/// listing (it stays "active": read up to its listed size).
+fn renamed(file: &SpoolFile) -> SpoolFile {
+    let mut f = file.clone();
+    f.path = file.path.with_file_name(&file.name);
+    if file.name.ends_with(".parquet") {
+        f.format = Format::Parquet;
+    }
+    f
+}
+
+/// `batch` with only `columns` (those it has), or whole with `None`.
+fn project(batch: &RecordBatch, columns: Option<&[&str]>) -> RecordBatch {
+    match projection(batch.schema_ref(), columns) {
+        Some(indices) => batch.project(&indices).unwrap_or_else(|_| batch.clone()),
+        None => batch.clone(),
+    }
+}
+
 /// Opens `file`, decoding only `columns` (all of them with `None`).
 pub(crate) fn scan(file: &SpoolFile, columns: Option<&[&str]>) -> Result<FileBatches, ViewerError> {
-    let mut file = file.clone();
-    let handle = match File::open(&file.path) {
-        Ok(h) => Some(h),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if file.state == FileState::Active {
-                // Renamed into place since the listing: read the finalized file instead.
-                let final_path = file.path.with_file_name(&file.name);
-                file.format = if file.name.ends_with(".parquet") {
-                    Format::Parquet
-                } else {
-                    Format::Arrow
-                };
-                file.path = final_path;
-                file.state = FileState::Finalized;
-                File::open(&file.path).ok()
-            } else {
-                None
-            }
-        }
-        Err(e) => return Err(ViewerError::io("open", &file.path, e)),
-    };
-    let Some(handle) = handle else {
+    if let Some(memory) = &file.memory {
+        let batches: Vec<RecordBatch> = memory.0.iter().map(|b| project(b, columns)).collect();
         return Ok(FileBatches {
-            source: Source::Done,
-            file,
+            source: Source::Memory(batches.into_iter()),
+            file: file.clone(),
             torn: false,
         });
-    };
+    }
+    let mut file = file.clone();
+    if !file.path.exists() && file.state == FileState::Active {
+        // Renamed into place since the listing: read the finalized file instead.
+        file = renamed(&file);
+    }
     let opened = match file.format {
-        Format::Arrow => open_ipc(&handle, columns).map(Source::Ipc),
-        Format::Parquet => open_parquet(handle, columns).map(Source::Parquet),
+        Format::Arrow => open_ipc(&file, columns)
+            .map(Source::Ipc)
+            .map_err(file_error),
+        Format::Parquet => match File::open(&file.path) {
+            Ok(handle) => guarded(|| open_parquet(handle, columns))
+                .map(Source::Parquet)
+                .map_err(|m| ViewerError::file(&file.path, m)),
+            Err(e) => Err(ViewerError::io("open", &file.path, e)),
+        },
     };
     match opened {
         Ok(source) => Ok(FileBatches {
@@ -146,13 +165,21 @@ pub(crate) fn scan(file: &SpoolFile, columns: Option<&[&str]>) -> Result<FileBat
             file,
             torn: false,
         }),
+        // Gone since the listing (retention): nothing to read.
+        Err(ViewerError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Ok(FileBatches {
+                source: Source::Done,
+                file,
+                torn: false,
+            })
+        }
         // An active file without a complete schema message yet: nothing to read.
         Err(_) if file.state == FileState::Active => Ok(FileBatches {
             source: Source::Done,
             file,
             torn: true,
         }),
-        Err(message) => Err(ViewerError::file(&file.path, message)),
+        Err(e) => Err(e),
     }
 }
 
@@ -161,8 +188,12 @@ impl Iterator for FileBatches {
 
     fn next(&mut self) -> Option<Self::Item> {
         let next = match &mut self.source {
-            Source::Ipc(r) => r.next().map(|b| b.map_err(|e| e.to_string())),
-            Source::Parquet(r) => r.next().map(|b| b.map_err(|e| e.to_string())),
+            Source::Ipc(r) => r.next().map(|b| b.map_err(file_error)),
+            Source::Parquet(r) => match guarded(|| r.next().transpose()) {
+                Ok(b) => b.map(Ok),
+                Err(m) => Some(Err(ViewerError::file(&self.file.path, m))),
+            },
+            Source::Memory(batches) => batches.next().map(Ok),
             Source::Done => None,
         };
         match next {
@@ -171,43 +202,17 @@ impl Iterator for FileBatches {
                 self.source = Source::Done;
                 None
             }
-            Some(Err(message)) => {
+            Some(Err(e)) => {
                 self.source = Source::Done;
                 if self.file.state == FileState::Active {
                     self.torn = true;
                     None
                 } else {
-                    Some(Err(ViewerError::file(&self.file.path, message)))
+                    Some(Err(e))
                 }
             }
         }
     }
-}
-
-/// Reads one IPC message of a file of `file_len` bytes: its flatbuffer metadata bytes and its
-/// body length; `None` at the end of the stream, at a torn tail, or when a length claims more
-/// than the file holds (a corrupt file never makes it allocate more than its own size).
-pub(crate) fn read_message(r: &mut impl Read, file_len: u64) -> Option<(Vec<u8>, u64)> {
-    let mut word = [0u8; 4];
-    r.read_exact(&mut word).ok()?;
-    let mut len = i32::from_le_bytes(word);
-    if len == -1 {
-        r.read_exact(&mut word).ok()?;
-        len = i32::from_le_bytes(word);
-    }
-    if len <= 0 || len as u64 > file_len {
-        return None;
-    }
-    let mut meta = vec![0u8; len as usize];
-    r.read_exact(&mut meta).ok()?;
-    let body = u64::try_from(arrow_ipc::root_as_message(&meta).ok()?.bodyLength()).ok()?;
-    (body <= file_len).then_some((meta, body))
-}
-
-fn read_body(r: &mut impl Read, len: u64) -> Option<Buffer> {
-    let mut body = vec![0u8; usize::try_from(len).ok()?];
-    r.read_exact(&mut body).ok()?;
-    Some(Buffer::from_vec(body))
 }
 
 /// The batches at positions `wanted` (sorted) of `file`, decoding only `columns` of them (all
@@ -223,11 +228,21 @@ pub(crate) fn scan_selected(
         return Ok(Vec::new());
     }
     work.files_scanned += 1;
+    if let Some(memory) = &file.memory {
+        return Ok(wanted
+            .iter()
+            .filter_map(|&i| Some((i, project(memory.0.get(i as usize)?, columns))))
+            .collect());
+    }
+    let mut file = file.clone();
+    if !file.path.exists() && file.state == FileState::Active {
+        file = renamed(&file);
+    }
     if file.format == Format::Parquet {
         // Parquet batches come from row groups: read them in order, keep the wanted ones.
         work.bytes_scanned += file.bytes;
         let mut out = Vec::new();
-        for (i, batch) in scan(file, columns)?.enumerate() {
+        for (i, batch) in scan(&file, columns)?.enumerate() {
             let i = i as u32;
             if wanted.binary_search(&i).is_ok() {
                 out.push((i, batch?));
@@ -238,82 +253,27 @@ pub(crate) fn scan_selected(
         }
         return Ok(out);
     }
-    let handle = match File::open(&file.path) {
-        Ok(h) => h,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && file.state == FileState::Active => {
-            // Renamed into place meanwhile: the finalized file has the same batches.
-            let mut renamed = file.clone();
-            renamed.path = file.path.with_file_name(&file.name);
-            renamed.state = FileState::Finalized;
-            return scan_selected(&renamed, wanted, columns, work);
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(ViewerError::io("open", &file.path, e)),
+    let mut stream = match open_ipc(&file, columns) {
+        Ok(s) => s,
+        Err(e) if e.io_kind() == Some(std::io::ErrorKind::NotFound) => return Ok(Vec::new()),
+        Err(_) if file.state == FileState::Active => return Ok(Vec::new()),
+        Err(e) => return Err(file_error(e)),
     };
-    let file_len = handle.metadata().map_or(file.bytes, |m| m.len());
-    let mut r = BufReader::with_capacity(256 * 1024, handle);
-    let bad = |what: String| ViewerError::file(&file.path, what);
-    let mut schema: Option<SchemaRef> = None;
-    let mut projection: Option<Vec<usize>> = None;
-    let mut dictionaries: HashMap<i64, ArrayRef> = HashMap::new();
     let mut out = Vec::new();
-    let mut index: u32 = 0;
-    while let Some((meta, body_len)) = read_message(&mut r, file_len) {
-        let message = arrow_ipc::root_as_message(&meta).map_err(|e| bad(e.to_string()))?;
-        if let Some(fb) = message.header_as_schema() {
-            let s =
-                Arc::new(arrow_ipc::convert::try_fb_to_schema(fb).map_err(|e| bad(e.to_string()))?);
-            projection =
-                columns.map(|names| names.iter().filter_map(|n| s.index_of(n).ok()).collect());
-            schema = Some(s);
-            r.seek(SeekFrom::Current(body_len as i64))
-                .map_err(|e| ViewerError::io("seek", &file.path, e))?;
-        } else if let Some(dict) = message.header_as_dictionary_batch() {
-            let Some(schema) = &schema else {
-                return Err(bad("dictionary before schema".into()));
-            };
-            let Some(body) = read_body(&mut r, body_len) else {
-                break;
-            };
-            arrow_ipc::reader::read_dictionary(
-                &body,
-                dict,
-                schema,
-                &mut dictionaries,
-                &message.version(),
-            )
-            .map_err(|e| bad(e.to_string()))?;
-        } else if let Some(batch) = message.header_as_record_batch() {
-            let here = index;
-            index += 1;
-            if wanted.binary_search(&here).is_err() {
-                r.seek(SeekFrom::Current(body_len as i64))
-                    .map_err(|e| ViewerError::io("seek", &file.path, e))?;
-                continue;
-            }
-            let Some(schema) = &schema else {
-                return Err(bad("record batch before schema".into()));
-            };
-            let Some(body) = read_body(&mut r, body_len) else {
-                break;
-            };
-            work.bytes_scanned += body_len;
-            let decoded = arrow_ipc::reader::read_record_batch(
-                &body,
-                batch,
-                schema.clone(),
-                &dictionaries,
-                projection.as_deref(),
-                &message.version(),
-            )
-            .map_err(|e| bad(e.to_string()))?;
-            out.push((here, decoded));
-            if wanted.last().is_some_and(|&last| here >= last) {
-                break;
-            }
-        } else {
-            r.seek(SeekFrom::Current(body_len as i64))
-                .map_err(|e| ViewerError::io("seek", &file.path, e))?;
+    let last = wanted.last().copied().unwrap_or(0);
+    while let Some(entry) = stream.next_entry(&mut |i| wanted.binary_search(&i).is_ok()) {
+        let entry = match entry {
+            Ok(entry) => entry,
+            // A torn or growing tail of an active file ends the read quietly.
+            Err(_) if file.state == FileState::Active => break,
+            Err(e) => return Err(file_error(e)),
+        };
+        if let Some(batch) = entry.batch {
+            work.bytes_scanned += entry.body_bytes;
+            out.push((entry.index, batch));
+        }
+        if entry.index >= last {
+            break;
         }
     }
     Ok(out)

@@ -2,17 +2,17 @@
 //! (no column is decoded) and keeping the rows of a batch whose own time falls in a range.
 
 use std::fs::File;
-use std::io::{BufReader, Seek, SeekFrom};
 
 use arrow_array::{BooleanArray, RecordBatch};
-use otlp_spool_storage::{Format, Signal};
+use otlp_spool_storage::{Format, IpcStream, Signal};
 use parquet::file::reader::{FileReader as _, SerializedFileReader};
 
 use crate::columns::U64;
 use crate::error::ViewerError;
+use crate::files::FileState;
 use crate::files::SpoolFile;
 use crate::index::log_time;
-use crate::scan::{FileBatches, read_message, scan};
+use crate::scan::{FileBatches, file_error, scan};
 
 /// Every record batch of `file`, all columns (an active file: its complete batches).
 pub fn read_batches(file: &SpoolFile) -> Result<FileBatches, ViewerError> {
@@ -20,28 +20,49 @@ pub fn read_batches(file: &SpoolFile) -> Result<FileBatches, ViewerError> {
 }
 
 /// The rows of `file`, read from the IPC message headers (or the Parquet footer) without
-/// decoding any column. An active file counts its complete messages.
+/// decoding any column. An active file counts its complete messages; a damaged finalized file
+/// is an error naming it.
 pub fn row_count(file: &SpoolFile) -> Result<u64, ViewerError> {
-    let handle = File::open(&file.path).map_err(|e| ViewerError::io("open", &file.path, e))?;
     if file.format == Format::Parquet {
-        let reader =
-            SerializedFileReader::new(handle).map_err(|e| ViewerError::file(&file.path, e))?;
-        return Ok(u64::try_from(reader.metadata().file_metadata().num_rows()).unwrap_or(0));
+        let handle = File::open(&file.path).map_err(|e| ViewerError::io("open", &file.path, e))?;
+        let rows = std::panic::catch_unwind(move || {
+            SerializedFileReader::new(handle).map(|r| r.metadata().file_metadata().num_rows())
+        });
+        return match rows {
+            Ok(Ok(n)) => Ok(u64::try_from(n).unwrap_or(0)),
+            Ok(Err(e)) => Err(ViewerError::file(&file.path, e)),
+            Err(_) => Err(ViewerError::file(&file.path, "damaged Parquet footer")),
+        };
     }
-    let file_len = handle.metadata().map_or(file.bytes, |m| m.len());
-    let mut r = BufReader::new(handle);
-    let mut rows = 0u64;
-    // Stops at the end-of-stream marker or a torn tail.
-    while let Some((meta, body)) = read_message(&mut r, file_len) {
-        let message = arrow_ipc::root_as_message(&meta)
-            .map_err(|e| ViewerError::file(&file.path, format!("IPC message header: {e}")))?;
-        if let Some(batch) = message.header_as_record_batch() {
-            rows += u64::try_from(batch.length()).unwrap_or(0);
+    Ok(headers(file)?.0)
+}
+
+/// Rows and record batches of an Arrow IPC `file` from its message headers (bodies skipped),
+/// and whether an active file ended inside a message.
+pub(crate) fn headers(file: &SpoolFile) -> Result<(u64, u64, bool), ViewerError> {
+    let active = file.state == FileState::Active;
+    let mut stream = match IpcStream::open(&file.path, active.then_some(file.bytes)) {
+        Ok(s) => s.headers_only(),
+        Err(_) if active => return Ok((0, 0, file.bytes > 0)),
+        Err(e) => return Err(file_error(e)),
+    };
+    let mut torn = false;
+    let (mut rows, mut batches) = (0u64, 0u64);
+    while let Some(entry) = stream.next_entry(&mut |_| false) {
+        match entry {
+            Ok(e) => {
+                rows += e.rows;
+                batches += 1;
+            }
+            // Stops at a torn tail of a file being written.
+            Err(_) if active => {
+                torn = stream.position() < file.bytes;
+                break;
+            }
+            Err(e) => return Err(file_error(e)),
         }
-        r.seek(SeekFrom::Current(i64::try_from(body).unwrap_or(i64::MAX)))
-            .map_err(|e| ViewerError::io("seek", &file.path, e))?;
     }
-    Ok(rows)
+    Ok((rows, batches, torn))
 }
 
 /// The time `--since` / `--until` compare: span start, point time, log time (else observed).

@@ -301,7 +301,14 @@ impl Viewer {
                 work.files_skipped += 1;
                 continue;
             }
-            for (_, batch) in scan_selected(&file, &batches, None, &mut work)? {
+            let selected = match scan_selected(&file, &batches, None, &mut work) {
+                Ok(selected) => selected,
+                Err(e) => {
+                    self.damaged(&file, &e, &mut work);
+                    continue;
+                }
+            };
+            for (_, batch) in selected {
                 let ids = StrCol::of(&batch, "trace_id");
                 let mask: BooleanArray = (0..batch.num_rows())
                     .map(|i| Some(ids.get(i) == Some(id.as_str())))
@@ -309,10 +316,18 @@ impl Viewer {
                 if mask.true_count() == 0 {
                     continue;
                 }
-                let rows = arrow_select::filter::filter_record_batch(&batch, &mask)
-                    .map_err(|e| ViewerError::file(&file.path, e))?;
-                let request =
-                    arrow_to_traces(&rows).map_err(|e| ViewerError::file(&file.path, e))?;
+                let converted = arrow_select::filter::filter_record_batch(&batch, &mask)
+                    .map_err(|e| ViewerError::file(&file.path, e))
+                    .and_then(|rows| {
+                        arrow_to_traces(&rows).map_err(|e| ViewerError::file(&file.path, e))
+                    });
+                let request = match converted {
+                    Ok(r) => r,
+                    Err(e) => {
+                        self.damaged(&file, &e, &mut work);
+                        continue;
+                    }
+                };
                 for rs in request.resource_spans {
                     let attrs = rs.resource.map(|r| r.attributes).unwrap_or_default();
                     let service = value::string_attribute(&attrs, "service.name")

@@ -435,6 +435,14 @@ impl otlp_spool_viewer::Pending for LanePending {
     fn pending(&self, signal: otlp_spool_core::Signal) -> (u64, u64) {
         self.0.buffered(signal)
     }
+
+    fn peek(&self, signal: otlp_spool_core::Signal, max_bytes: u64) -> Vec<bytes::Bytes> {
+        self.0
+            .peek(signal, max_bytes)
+            .into_iter()
+            .map(|t| t.bytes().clone())
+            .collect()
+    }
 }
 
 /// The viewer under `/ui` on the HTTP port: its pages are computed on the blocking pool (they

@@ -230,3 +230,28 @@ fn recycled_segments_are_reused_and_hold_nothing() {
     assert!(buf.is_empty());
     assert_eq!(buf.stats().drained, 103);
 }
+
+#[test]
+fn peek_sees_the_items_and_leaves_them_for_the_drain() {
+    let buf = bounded(100);
+    for id in 1..=3 {
+        buf.push(item(id, 10)).unwrap();
+    }
+    let mut seen = Vec::new();
+    buf.peek(|i| {
+        seen.push(i.id);
+        true
+    });
+    seen.sort_unstable();
+    assert_eq!(seen, [1, 2, 3]);
+    let mut first = 0;
+    buf.peek(|_| {
+        first += 1;
+        false
+    });
+    assert_eq!(first, 1, "stops when told");
+    assert_eq!((buf.len(), buf.bytes(), buf.stats().drained), (3, 30, 0));
+    let mut drained = ids(buf.drain_all());
+    drained.sort_unstable();
+    assert_eq!(drained, [1, 2, 3]);
+}

@@ -54,3 +54,35 @@ fn exit_codes_are_read_back_as_numbers() {
     assert_eq!(otlp_spool_python::exit_status(ExitCode::from(2)), 2);
     assert_eq!(otlp_spool_python::exit_status(ExitCode::from(143)), 143);
 }
+
+/// A damaged finalized file (cut short, or holding a message that crashed arrow-ipc) is an
+/// error of `read` that names the file, never a panic or an abort of the Python process.
+#[test]
+fn a_damaged_file_is_an_error_naming_it() {
+    use otlp_spool_storage::{FileStore, StoreOptions, traces_to_arrow};
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(StoreOptions::builder(dir.path()).build().unwrap()).unwrap();
+    store
+        .writer(Signal::Traces)
+        .write(traces_to_arrow(&traces(4)).unwrap())
+        .unwrap();
+    store.close().unwrap();
+    assert_eq!(read_signal(dir.path(), Signal::Traces).unwrap().1.len(), 1);
+    let file = std::fs::read_dir(dir.path().join("traces"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "arrow"))
+        .unwrap();
+    let name = file.file_name().unwrap().to_string_lossy().into_owned();
+    let whole = std::fs::read(&file).unwrap();
+    let crash =
+        include_bytes!("../../../otlp-spool-storage/tests/it/data/recovery-crash-04fad206.bin");
+    for damaged in [&whole[..whole.len() / 2], &crash[..]] {
+        std::fs::write(&file, damaged).unwrap();
+        let err = read_signal(dir.path(), Signal::Traces)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&name), "{err}");
+    }
+}

@@ -17,6 +17,7 @@ use parquet::schema::types::ColumnPath;
 
 use super::error::FileError;
 use super::options::{Compression, FsyncPolicy};
+use super::stats::{STATS_KEY, StatsBuilder};
 
 /// fsyncs `file` (data and metadata) unless the policy is `None`.
 pub(crate) fn sync_file(file: &File, path: &Path, policy: FsyncPolicy) -> Result<(), FileError> {
@@ -87,10 +88,18 @@ pub(crate) fn write_parquet(
             Some(parquet_properties(compression)),
         )
         .map_err(|e| FileError::parquet("encode", part, e))?;
+        let mut stats = StatsBuilder::new(&schema);
         for batch in batches {
-            w.write(&batch?)
+            let batch = batch?;
+            stats.add(&batch);
+            w.write(&batch)
                 .map_err(|e| FileError::parquet("write", part, e))?;
         }
+        // What the file holds, for `otlp-spool inspect` (`stats.rs`).
+        w.append_key_value_metadata(parquet::file::metadata::KeyValue::new(
+            STATS_KEY.to_owned(),
+            stats.finish().encode(),
+        ));
         w.finish()
             .map_err(|e| FileError::parquet("write", part, e))?;
         let buf = w.inner_mut();

@@ -13,9 +13,11 @@
 //! - time comes from the injected [`Clock`] only.
 //!
 //! Code map: `options` (builder, validation), `clock`, `name` (file names, listing), `lock`
-//! (directory lock), `segment` (the active temp file), `durable` (fsync, rename, Parquet
-//! encoding), `finalize` (caller-driven finalization: the hook, finishing or removing
-//! temporary files at start-up), `lane` (per-signal writer core, rotation hand-over), `store` (FileStore and
+//! (directory lock), `segment` (the active temp file), `ipc` (the defensive IPC stream
+//! reader), `stats` (what a file holds, stored in it at finalization), `durable` (fsync,
+//! rename, Parquet encoding), `finalize` (caller-driven finalization: the hook, finishing or
+//! removing temporary files at start-up), `lane` (per-signal writer core, rotation hand-over),
+//! `store` (FileStore and
 //! SignalWriter), `retention`, `recovery` (start-up recovery, quarantine), `reader`, `error`,
 //! `sync` (loom shim).
 
@@ -23,6 +25,7 @@ mod clock;
 mod durable;
 mod error;
 mod finalize;
+mod ipc;
 mod lane;
 mod lock;
 mod name;
@@ -31,6 +34,7 @@ mod reader;
 mod recovery;
 mod retention;
 mod segment;
+mod stats;
 mod store;
 mod sync;
 
@@ -39,6 +43,7 @@ pub use clock::MockClock;
 pub use clock::{Clock, SystemClock};
 pub use error::{FileError, OpenError, ReadError, WriteError, WriteErrorKind};
 pub use finalize::{FinalizeHook, FinalizeInfo, TempOutcome};
+pub use ipc::{BatchEntry, IpcStream};
 pub use lane::WriteReceipt;
 pub use lock::LOCK_FILE_NAME;
 pub use name::FileInfo;
@@ -49,4 +54,5 @@ pub use options::{
 pub use reader::{Batches, FileReader, OtlpRequest, Requests};
 pub use recovery::{QUARANTINE_DIR, RecoveryReport};
 pub use retention::RetentionReport;
+pub use stats::{FileStats, MAX_LISTED, MetricStat, STATS_KEY, file_stats, read_ipc_stats};
 pub use store::{FileStore, SignalWriter, TickReport};

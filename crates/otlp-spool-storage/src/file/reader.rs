@@ -2,24 +2,25 @@
 //! time range, as Arrow [`RecordBatch`]es or as OTLP export requests.
 //!
 //! Invariants: it never opens temporary (`.*.tmp`) or partial files, nor the quarantine folder;
-//! it never writes. The time range applies to the time in the file *names* (when each file was
+//! it never writes. A damaged file is one error naming it (the iteration then goes on with the
+//! next file), never a panic or an abort: IPC streams are read by the defensive
+//! [`IpcStream`], Parquet decoding runs under `catch_unwind`. The time range applies to the time in the file *names* (when each file was
 //! opened, in whole seconds): a file is selected when `from <= opened_at < until`.
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::fs::File;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use arrow_array::RecordBatch;
-use arrow_ipc::reader::StreamReader;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
 use super::error::{FileError, ReadError};
+use super::ipc::{IpcStream, guard_panics};
 use super::name::{FileInfo, list_finalized};
 use super::options::Format;
 use crate::Signal;
@@ -100,21 +101,34 @@ impl FileReader {
 }
 
 enum Source {
-    Ipc(StreamReader<BufReader<File>>),
+    Ipc(IpcStream),
     Parquet(ParquetRecordBatchReader),
+}
+
+/// A Parquet failure (or a caught panic of its decoder) on `path`, as an error naming it.
+pub(crate) fn parquet_damaged(path: &Path, what: String) -> FileError {
+    FileError::arrow(
+        "read",
+        path,
+        arrow_schema::ArrowError::ParquetError(format!("damaged Parquet file: {what}")),
+    )
 }
 
 fn open(info: &FileInfo) -> Result<Source, FileError> {
     let path = &info.path;
-    let file = File::open(path).map_err(|e| FileError::io("open", path, e))?;
     match info.format {
-        Format::Arrow => StreamReader::try_new(BufReader::new(file), None)
-            .map(Source::Ipc)
-            .map_err(|e| FileError::arrow("read", path, e)),
-        Format::Parquet => ParquetRecordBatchReaderBuilder::try_new(file)
-            .and_then(|b| b.build())
-            .map(Source::Parquet)
-            .map_err(|e| FileError::parquet("read", path, e)),
+        Format::Arrow => IpcStream::open(path, None).map(Source::Ipc),
+        Format::Parquet => {
+            let file = File::open(path).map_err(|e| FileError::io("open", path, e))?;
+            let built = guard_panics(|| {
+                Some(ParquetRecordBatchReaderBuilder::try_new(file).and_then(|b| b.build()))
+            });
+            match built {
+                Some(Ok(reader)) => Ok(Source::Parquet(reader)),
+                Some(Err(what)) => Err(parquet_damaged(path, what)),
+                None => Err(parquet_damaged(path, "no reader".into())),
+            }
+        }
     }
 }
 
@@ -147,12 +161,9 @@ impl Iterator for Batches {
         loop {
             if let Some((path, source)) = &mut self.current {
                 let next = match source {
-                    Source::Ipc(r) => r
-                        .next()
-                        .map(|b| b.map_err(|e| FileError::arrow("read", path.as_path(), e))),
-                    Source::Parquet(r) => r
-                        .next()
-                        .map(|b| b.map_err(|e| FileError::arrow("read", path.as_path(), e))),
+                    Source::Ipc(r) => r.next(),
+                    Source::Parquet(r) => guard_panics(|| r.next())
+                        .map(|b| b.map_err(|what| parquet_damaged(path, what))),
                 };
                 match next {
                     Some(Ok(batch)) => return Some(Ok(batch)),

@@ -25,6 +25,7 @@ use super::error::FileError;
 use super::finalize::{FinalizeHook, FinalizeInfo};
 use super::name::FileName;
 use super::options::{Compression, Format, FsyncPolicy, StoreOptions};
+use super::stats::StatsBuilder;
 
 /// Counts the bytes written through it.
 #[derive(Debug)]
@@ -75,6 +76,8 @@ pub(crate) struct Segment {
     pub(crate) opened_at: SystemTime,
     pub(crate) rows: u64,
     pub(crate) good_bytes: u64,
+    /// What the batches written so far hold (stored in the file when it is finalized).
+    stats: StatsBuilder,
 }
 
 impl std::fmt::Debug for Segment {
@@ -112,6 +115,7 @@ impl Segment {
             Ok(writer) => {
                 let good_bytes = writer.get_ref().written;
                 Ok(Segment {
+                    stats: StatsBuilder::new(&schema),
                     name,
                     temp_path,
                     writer,
@@ -152,6 +156,7 @@ impl Segment {
         }
         self.good_bytes = self.writer.get_ref().written;
         self.rows += batch.num_rows() as u64;
+        self.stats.add(batch);
         Ok(())
     }
 
@@ -174,6 +179,15 @@ impl Segment {
         self.writer
             .finish()
             .map_err(|e| not_hooked(FileError::arrow("write", &self.temp_path, e)))?;
+        if opts.format == Format::Arrow {
+            // The file's stats after the end-of-stream marker, where stream readers never
+            // look (`stats.rs`); a Parquet file gets them in its footer instead.
+            let trailer = self.stats.finish().trailer();
+            let w = self.writer.get_mut();
+            w.write_all(&trailer)
+                .and_then(|()| w.flush())
+                .map_err(|e| not_hooked(FileError::io("write", &self.temp_path, e)))?;
+        }
         let file = self.writer.get_ref().inner.get_ref();
         if let Some(hook) = hook {
             // The hook's caller records "this file holds my records" before the rename: the

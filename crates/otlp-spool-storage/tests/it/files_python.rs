@@ -162,7 +162,7 @@ fn logs_request() -> ExportLogsServiceRequest {
 
 const SCRIPT: &str = r#"
 import glob, os, sys
-import duckdb, pyarrow as pa, pyarrow.ipc as ipc
+import duckdb, polars as pl, pyarrow as pa, pyarrow.ipc as ipc
 
 root, fmt, trace_hex = sys.argv[1], sys.argv[2], sys.argv[3]
 def rel(signal):
@@ -170,6 +170,11 @@ def rel(signal):
     assert files, f"no {fmt} files for {signal}"
     if fmt == "arrow":
         tables = [ipc.open_stream(f).read_all() for f in files]
+        # Each file ends with its stats after the end-of-stream marker: stream readers stop
+        # at the marker (pyarrow above, Polars here) and read exactly the rows.
+        for f, t in zip(files, tables):
+            assert open(f, "rb").read()[-8:] == b"OTSPSTA1", f
+            assert pl.read_ipc_stream(f).height == t.num_rows, f
         t = pa.concat_tables(tables)
         globals()["t_" + signal] = t
         return "t_" + signal

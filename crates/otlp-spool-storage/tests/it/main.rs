@@ -8,6 +8,7 @@ mod convert_python;
 mod convert_roundtrip;
 mod convert_wire;
 mod files_concurrency;
+mod files_damaged;
 mod files_disk_full;
 mod files_finalize;
 mod files_python;

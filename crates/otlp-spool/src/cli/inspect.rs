@@ -1,5 +1,6 @@
 //! `otlp-spool inspect DIR [--json]`: what a spool directory holds (see
-//! `otlp_spool_viewer::inspect`). Read-only and lock-free: safe on a directory a running
+//! `otlp_spool_viewer::inspect_with`): file metadata and stored stats, no column scans
+//! beyond `--scan-budget`. Read-only and lock-free: safe on a directory a running
 //! instance owns. A progress bar goes to stderr when it is a terminal.
 
 use std::io::IsTerminal as _;
@@ -16,6 +17,10 @@ pub(super) struct InspectArgs {
     /// Print JSON (with one entry per file) instead of text.
     #[arg(long)]
     json: bool,
+    /// MiB of files without stored stats (older or recovered files) that may be scanned for
+    /// their time range, services and metrics; the others are only counted.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    scan_budget: u64,
 }
 
 /// A bar on stderr when it is a terminal, hidden otherwise.
@@ -35,7 +40,10 @@ pub(super) fn progress_bar(len: u64, template: &str) -> ProgressBar {
 pub(super) fn run(args: InspectArgs) -> ExitCode {
     let bar = progress_bar(0, "{msg} [{bar:30}] {pos}/{len} files, ETA {eta}");
     bar.set_message("reading");
-    let report = otlp_spool_viewer::inspect(&args.dir, args.json, &mut |done, total| {
+    let opts = otlp_spool_viewer::InspectOptions::default()
+        .with_files(args.json)
+        .scan_budget(args.scan_budget.saturating_mul(1 << 20));
+    let report = otlp_spool_viewer::inspect_with(&args.dir, &opts, &mut |done, total| {
         bar.set_length(total);
         bar.set_position(done);
     });

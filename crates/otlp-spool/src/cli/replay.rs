@@ -178,6 +178,8 @@ struct Counts {
     failed: u64,
     outside_range: u64,
     files: u64,
+    /// Files that could not be read to their end (damaged), with why; skipped, not done.
+    damaged: Vec<String>,
 }
 
 struct Run<'a> {
@@ -253,13 +255,32 @@ impl Run<'_> {
         if pos.done {
             return Ok(());
         }
-        let batches = read_batches(file).map_err(|e| End::Failed(e.to_string()))?;
+        // A damaged file is skipped with a warning (after the batches before the damage);
+        // the run goes on with the next file and exits non-zero at the end.
+        let damaged = |run: &mut Self, e: otlp_spool_viewer::ViewerError| {
+            run.bar
+                .println(format!("replay: skipping a damaged file: {e}"));
+            run.counts.damaged.push(e.to_string());
+        };
+        let batches = match read_batches(file) {
+            Ok(b) => b,
+            Err(e) => {
+                damaged(self, e);
+                return Ok(());
+            }
+        };
         for (b, batch) in batches.enumerate() {
             let b = b as u64;
             if b < pos.batch {
                 continue;
             }
-            let batch = batch.map_err(|e| End::Failed(e.to_string()))?;
+            let batch = match batch {
+                Ok(batch) => batch,
+                Err(e) => {
+                    damaged(self, e);
+                    return Ok(());
+                }
+            };
             let rows = batch.num_rows() as u64;
             let mut off = if b == pos.batch { pos.row } else { 0 };
             while off < rows {
@@ -479,8 +500,20 @@ fn finish(run: &Run<'_>, end: &End, dropped_at_shutdown: u64) -> ExitCode {
     if dropped_at_shutdown > 0 {
         eprintln!("replay: {dropped_at_shutdown} items still queued at the end were not delivered");
     }
+    for why in &c.damaged {
+        eprintln!("replay: not delivered (damaged file): {why}");
+    }
     match end {
-        End::Done if c.failed == 0 && dropped_at_shutdown == 0 => ExitCode::SUCCESS,
+        End::Done if c.failed == 0 && dropped_at_shutdown == 0 && c.damaged.is_empty() => {
+            ExitCode::SUCCESS
+        }
+        End::Done if c.failed == 0 && dropped_at_shutdown == 0 => {
+            eprintln!(
+                "replay: {} files could not be read; the rest was delivered",
+                c.damaged.len()
+            );
+            ExitCode::from(3)
+        }
         End::Done => {
             eprintln!("replay: some items were refused permanently by the remote");
             ExitCode::from(3)

@@ -35,6 +35,11 @@ impl Buffered {
         }
     }
 
+    /// The item, while it is buffered (a read-only look: `Pipeline::peek`).
+    pub(crate) fn item(&self) -> Option<&Item> {
+        self.item.as_ref()
+    }
+
     /// Disarms and unwraps: the item left the buffer the normal way.
     pub(crate) fn into_item(mut self) -> Option<Item> {
         self.item.take()

@@ -316,11 +316,33 @@ impl Pipeline {
     }
 
     /// What a lane holds that is not in any file yet: (requests buffered, bytes held in memory,
-    /// buffered and being written). A read-only look at counters (the buffer offers no
-    /// non-destructive read of its items); the viewer shows it beside the files it reads.
+    /// buffered and being written). A read-only look at counters; the viewer shows it beside
+    /// the files it reads.
     pub fn buffered(&self, signal: Signal) -> (u64, u64) {
         let lane = self.lane(signal);
         (lane.buffer.len() as u64, lane.held_bytes())
+    }
+
+    /// A read-only snapshot of the requests buffered in `signal`'s lane (not yet drained by
+    /// its flusher), up to `max_bytes` of request bytes: clones of their `Telemetry` (shared
+    /// bytes, a reference count each), taken under each buffer shard's lock and nothing else,
+    /// so producers wait for a few instructions per request at most. Requests the flusher
+    /// has drained but not written yet are not in it.
+    pub fn peek(&self, signal: Signal, max_bytes: u64) -> Vec<Telemetry> {
+        let mut out = Vec::new();
+        let mut bytes = 0u64;
+        self.lane(signal).buffer.peek(|b| {
+            if let Some(item) = b.item() {
+                let len = item.telemetry.bytes().len() as u64;
+                if bytes + len > max_bytes {
+                    return false;
+                }
+                bytes += len;
+                out.push(item.telemetry.clone());
+            }
+            true
+        });
+        out
     }
 
     /// Pauses (or resumes) the flushers, as a stalled disk would. For tests of backpressure.

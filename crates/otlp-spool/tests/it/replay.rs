@@ -249,3 +249,34 @@ fn accepted_items(server: &Server) -> u64 {
         .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
         .sum()
 }
+
+#[test]
+fn a_damaged_file_is_skipped_with_its_name_and_the_rest_is_delivered() {
+    let source = tempfile::tempdir().unwrap();
+    write_spool(source.path(), 2, 10);
+    let (traces, _) = crate::support::files(source.path(), "traces");
+    let whole = std::fs::read(&traces[0]).unwrap();
+    std::fs::write(&traces[0], &whole[..whole.len() / 2]).unwrap();
+    let name = traces[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let target = tempfile::tempdir().unwrap();
+    let mut server = Server::start(target.path(), &[]);
+    let to = endpoint(&server, "grpc");
+    let out = replay(source.path(), &["--to", &to]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("damaged file") && stderr.contains(&name),
+        "{stderr}"
+    );
+    // The other traces file and every metric and log went out.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("(traces 10, metrics 100, logs 20)"),
+        "{stdout}"
+    );
+    assert!(server.terminate().success());
+}

@@ -48,11 +48,16 @@ fn crash_leftovers(dir: &Path) {
     let (done, _) = crate::support::files(dir, "traces");
     let bytes = std::fs::read(&done[0]).unwrap();
     // The file is a schema message (continuation marker, length L, L bytes), one batch
-    // message, the end-of-stream marker. Drop the marker and append the first 40 bytes of the
-    // batch message again: a message cut short, as a crash mid-write leaves it.
+    // message, the end-of-stream marker, the file's stats. Drop the marker and what follows
+    // and append the first 40 bytes of the batch message again: a message cut short, as a
+    // crash mid-write leaves it.
     let schema_len = 8 + u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize;
     let batch = &bytes[schema_len..schema_len + 40];
-    let torn = [&bytes[..bytes.len() - 8], batch].concat();
+    let eos = bytes
+        .windows(8)
+        .rposition(|w| w == [0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0])
+        .unwrap();
+    let torn = [&bytes[..eos], batch].concat();
     std::fs::write(
         dir.join("traces/.traces-20991231T000000Z-000001.arrow.tmp"),
         torn,
@@ -169,4 +174,56 @@ fn serve_mounts_the_viewer_under_ui_behind_the_token() {
     assert!(body.contains("line 0.0"), "{body}");
     assert_eq!(get(server.http, "/health", None).0, 200);
     assert!(server.terminate().success());
+}
+
+/// A plain HTTP/1.1 POST of an OTLP protobuf body: the status.
+fn post_protobuf(addr: SocketAddr, path: &str, body: &[u8]) -> u16 {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-protobuf\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    s.write_all(body).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+#[test]
+fn the_viewer_shows_what_is_still_in_the_lanes() {
+    use prost::Message as _;
+    let dir = tempfile::tempdir().unwrap();
+    // Nothing leaves the lanes for ten minutes (no batch trigger is reached), so what the
+    // pages show can only come from the lanes' snapshot.
+    let cfg = dir.path().join("slow.yaml");
+    std::fs::write(&cfg, "buffer: { max_batch_age: 600s }\n").unwrap();
+    let mut server = Server::start(dir.path(), &["--config", cfg.to_str().unwrap()]);
+    let request = crate::spool_data::traces(0, 8).encode_to_vec();
+    assert_eq!(post_protobuf(server.http, "/v1/traces", &request), 200);
+
+    let (status, body) = get(server.http, "/ui", None);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("op 0") && body.contains("alpha"), "{body}");
+    assert!(body.contains("are accepted and not written yet"), "{body}");
+    let trace_id = "01010101010101010000000000000000";
+    let (status, body) = get(server.http, &format!("/ui/traces/{trace_id}"), None);
+    assert_eq!(status, 200, "{body}");
+    for span in ["op 0", "op 1", "op 2", "op 3"] {
+        assert!(body.contains(span), "{span}: {body}");
+    }
+    // No file holds it yet: neither a finalized file nor a temporary one.
+    let traces_dir = dir.path().join("traces");
+    let on_disk: Vec<_> = std::fs::read_dir(&traces_dir)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(on_disk.is_empty(), "{on_disk:?}");
+
+    // Shutdown drains the lanes into a file; the same trace is then read from it, once.
+    assert!(server.terminate().success());
+    let (done, _) = crate::support::files(dir.path(), "traces");
+    assert_eq!(done.len(), 1);
 }
