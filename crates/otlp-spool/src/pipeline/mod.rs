@@ -370,8 +370,8 @@ impl Sink for Pipeline {
         let Some(wal) = &self.wal else {
             return self.accept_memory(telemetry).map(|()| Ack::Now);
         };
-        let Logged { ticket, settle } = self.log(wal, telemetry)?;
-        Ok(Ack::pending(async move { settle.settle(ticket.await) }))
+        let logged = self.log(wal, telemetry)?;
+        Ok(Ack::pending(Acknowledging(Some(logged))))
     }
 
     fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
@@ -383,6 +383,47 @@ impl Sink for Pipeline {
 struct Logged {
     ticket: Ticket,
     settle: Settle,
+}
+
+/// The acknowledgement of a logged request as a future. The log writes the record whether or
+/// not anyone waits, so its outcome is settled (counted, the forwarder fed) even when the
+/// future is dropped first (a client that disconnects before the fsync): the rest of the wait
+/// goes to the runtime, or to a thread outside one.
+struct Acknowledging(Option<Logged>);
+
+impl std::future::Future for Acknowledging {
+    type Output = Result<(), SinkError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let Some(logged) = self.0.as_mut() else {
+            return std::task::Poll::Ready(Err(SinkError::Closed));
+        };
+        let result = std::task::ready!(std::pin::Pin::new(&mut logged.ticket).poll(cx));
+        let logged = self.0.take().expect("still pending");
+        std::task::Poll::Ready(logged.settle.settle(result))
+    }
+}
+
+impl Drop for Acknowledging {
+    fn drop(&mut self) {
+        let Some(Logged { ticket, settle }) = self.0.take() else {
+            return;
+        };
+        if let Some(result) = ticket.try_result() {
+            let _ = settle.settle(result);
+        } else if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = settle.settle(ticket.await);
+            });
+        } else {
+            std::thread::spawn(move || {
+                let _ = settle.settle(ticket.wait());
+            });
+        }
+    }
 }
 
 /// What happens once a logged request's ticket completes.

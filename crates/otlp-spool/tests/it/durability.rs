@@ -356,3 +356,63 @@ async fn disk_full_turns_answers_503_and_recovers_by_itself() {
         "acknowledged spans lost, spans stored twice"
     );
 }
+
+/// A sink standing in for the forwarder: counts the items handed to it.
+#[derive(Default)]
+struct Forwarded(std::sync::atomic::AtomicU64);
+
+impl otlp_spool_core::Sink for Forwarded {
+    fn accept(
+        &self,
+        telemetry: otlp_spool_core::Telemetry,
+    ) -> Result<(), otlp_spool_core::SinkError> {
+        self.0
+            .fetch_add(telemetry.item_count() as u64, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// In `wal` mode the log writes a record whether or not anyone waits for its ticket: an
+/// acknowledgement dropped before it resolves (a client that went away mid-fsync) is still
+/// counted as accepted and still handed to the forwarder, so `accepted = written + dropped`
+/// holds and the files and the remote agree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_acknowledgement_is_still_counted_and_forwarded() {
+    use otlp_spool_core::{Ack, Sink, Telemetry};
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = otlp_spool::config::Config::default();
+    config.output_dir = dir.path().to_path_buf();
+    config.durability = otlp_spool::config::Durability::Wal;
+    let forwarded = Arc::new(Forwarded::default());
+    let pipeline =
+        otlp_spool::Pipeline::start(&config, Some(forwarded.clone() as Arc<dyn Sink>), None)
+            .unwrap();
+    let (requests, spans) = (50u64, 10u32);
+    for n in 0..requests {
+        let t = Telemetry::from(request(900_000 + n as u32, spans));
+        match pipeline.submit(t).unwrap() {
+            Ack::Pending(ack) => drop(ack),
+            Ack::Now => panic!("wal mode acknowledges after the fsync"),
+        }
+    }
+    let want = requests * u64::from(spans);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while forwarded.0.load(Ordering::SeqCst) < want && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(forwarded.0.load(Ordering::SeqCst), want, "forwarded items");
+    let mut page = String::new();
+    pipeline.render_metrics(&mut page);
+    assert_eq!(
+        sample(&page, "otlp_spool_accepted_items_total{signal=\"traces\"}"),
+        want,
+        "{page}"
+    );
+    pipeline.flush(Duration::from_secs(10)).unwrap();
+    let stored: u64 = FileReader::new(dir.path(), Signal::Traces)
+        .batches()
+        .unwrap()
+        .map(|b| b.unwrap().num_rows() as u64)
+        .sum();
+    assert_eq!(stored, want, "stored spans");
+}

@@ -181,6 +181,15 @@ impl Lane {
                 feed.cursor.lock().wait(Duration::from_millis(20));
                 continue;
             }
+            // Read before the log: a flush requested before this point covers every record that
+            // was durable when it was requested, and the read below sees all of those. (Read
+            // after an empty batch, a flush requested in between would be marked done without
+            // the records made durable in between: found by a test that flushes right after
+            // its acknowledgements.)
+            let pending_flush = {
+                let s = self.flush.lock().unwrap_or_else(|e| e.into_inner());
+                (s.requested > s.done).then_some(s.requested)
+            };
             let batch = match feed
                 .cursor
                 .lock()
@@ -216,10 +225,6 @@ impl Lane {
                 }
                 continue;
             }
-            let pending_flush = {
-                let s = self.flush.lock().unwrap_or_else(|e| e.into_inner());
-                (s.requested > s.done).then_some(s.requested)
-            };
             let old = st.opened.is_some_and(|t| t.elapsed() >= feed.rotate_age);
             if pending_flush.is_some() || closed || old {
                 let sealed = self.seal(feed, &mut st);
