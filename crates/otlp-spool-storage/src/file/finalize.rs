@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use super::durable;
 use super::error::FileError;
-use super::name::{FileName, Kind};
+use super::name::{FileName, Kind, list_entries};
 use super::options::StoreOptions;
 use super::recovery::{self, RecoveryReport};
 use crate::Signal;
@@ -106,13 +106,7 @@ pub(crate) fn finish_temps(
 ) -> Result<Vec<PathBuf>, FileError> {
     let dir = opts.dir.join(signal.as_str());
     let mut temps = Vec::new();
-    let entries = fs::read_dir(&dir).map_err(|e| FileError::io("list", &dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| FileError::io("list", &dir, e))?;
-        let parsed = entry
-            .file_name()
-            .to_str()
-            .and_then(|text| FileName::parse(signal, text));
+    for (_, parsed) in list_entries(&dir, signal).map_err(|e| FileError::io("list", &dir, e))? {
         if let Some((name, Kind::Temp)) = parsed {
             temps.push(name);
         }
@@ -129,15 +123,8 @@ pub(crate) fn finish_temps(
 pub(crate) fn remove_temps(opts: &StoreOptions, signal: Signal) -> Result<Vec<PathBuf>, FileError> {
     let dir = opts.dir.join(signal.as_str());
     let mut removed = Vec::new();
-    let entries = fs::read_dir(&dir).map_err(|e| FileError::io("list", &dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| FileError::io("list", &dir, e))?;
-        let parsed = entry
-            .file_name()
-            .to_str()
-            .and_then(|text| FileName::parse(signal, text));
+    for (path, parsed) in list_entries(&dir, signal).map_err(|e| FileError::io("list", &dir, e))? {
         if let Some((_, Kind::Temp | Kind::Part)) = parsed {
-            let path = entry.path();
             remove_logged(&path, "its records are written again by the caller")?;
             removed.push(path);
         }

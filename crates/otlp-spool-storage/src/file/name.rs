@@ -117,6 +117,28 @@ pub struct FileInfo {
     pub bytes: u64,
 }
 
+/// A directory entry's name as [`FileName::parse`] read it.
+pub(crate) type Parsed = Option<(FileName, Kind)>;
+
+/// Every entry of `signal_dir` with its parsed name (`None`: not an otlp-spool file name of
+/// `signal`), in directory order: the one listing recovery, finalization and temp-file
+/// clean-up share.
+pub(crate) fn list_entries(
+    signal_dir: &Path,
+    signal: Signal,
+) -> std::io::Result<Vec<(PathBuf, Parsed)>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(signal_dir)? {
+        let entry = entry?;
+        let parsed = entry
+            .file_name()
+            .to_str()
+            .and_then(|text| FileName::parse(signal, text));
+        out.push((entry.path(), parsed));
+    }
+    Ok(out)
+}
+
 /// Lists the finalized files of `signal` in `signal_dir`, oldest first (by time, then seq).
 /// A missing directory lists as empty.
 pub(crate) fn list_finalized(signal_dir: &Path, signal: Signal) -> std::io::Result<Vec<FileInfo>> {

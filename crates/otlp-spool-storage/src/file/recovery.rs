@@ -20,7 +20,7 @@ use arrow_ipc::reader::StreamDecoder;
 
 use super::durable;
 use super::error::FileError;
-use super::name::{FileName, Kind};
+use super::name::{FileName, Kind, list_entries};
 use super::options::{Finalization, Format, StoreOptions};
 use crate::MAX_HARD_BATCH_BYTES;
 use crate::Signal;
@@ -96,17 +96,11 @@ pub(crate) fn recover_signal_dir(
     let mut temps = Vec::new();
     let mut parts = Vec::new();
     let mut max_seq = 0;
-    let entries = fs::read_dir(&dir).map_err(|e| FileError::io("list", &dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| FileError::io("list", &dir, e))?;
+    for (path, parsed) in list_entries(&dir, signal).map_err(|e| FileError::io("list", &dir, e))? {
         // Names that are not ours (or do not parse) are left alone: never read, renamed or
         // deleted by the reader, retention or recovery. Said once, here at the start.
-        let parsed = entry
-            .file_name()
-            .to_str()
-            .and_then(|text| FileName::parse(signal, text));
         let Some((name, kind)) = parsed else {
-            tracing::warn!(path = %entry.path().display(),
+            tracing::warn!(path = %path.display(),
                 "otlp-spool: skipping a file whose name is not an otlp-spool file name; it is left untouched");
             continue;
         };
