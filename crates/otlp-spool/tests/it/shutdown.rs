@@ -103,14 +103,23 @@ async fn a_receiver_that_cannot_drain_does_not_skip_draining_the_lanes() {
         slow.write_all(b"POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-protobuf\r\ncontent-length: 100\r\n\r\n!")
             .await
             .unwrap();
-        // The server holds the slow connection before shutdown starts.
+        // The server holds the slow connection and its request has reached the handler (the
+        // head is parsed, the body is being read) before shutdown starts: a connection that is
+        // only accepted has no request in flight, and a graceful shutdown may close it at once.
+        let series = r#"otlp_spool_receiver_requests_total{transport="http",signal="traces"}"#;
         tokio::time::timeout(Duration::from_secs(5), async {
-            while spool.held().open_connections <= open_before {
+            loop {
+                let (_, page) = crate::contained::get(http, "/metrics").await;
+                if spool.held().open_connections > open_before
+                    && crate::contained::sample(&page, series) >= 2
+                {
+                    break;
+                }
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         })
         .await
-        .expect("the slow connection is open");
+        .expect("the slow request reaches its handler");
 
         let started = std::time::Instant::now();
         let report = spool.shutdown().await.unwrap();
