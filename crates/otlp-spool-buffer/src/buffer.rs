@@ -334,10 +334,16 @@ impl<T: Weighted> Inner<T> {
     /// Inserts an item whose room is reserved; the caller holds `shard`'s lock.
     #[inline]
     fn insert(&self, shard: &Shard<T>, segment: &mut Segment<T>, item: T, weight: u64) {
-        if self.track_age && segment.items.is_empty() {
+        let evicts = self.config.policy == Policy::DropOldest;
+        if self.track_age && (segment.items.is_empty() || evicts) {
             let now = self.config.clock.now();
             let stamp = u64::try_from(now.as_nanos()).unwrap_or(u64::MAX - 1) + 1;
-            shard.first_at.store(stamp, Ordering::SeqCst);
+            if segment.items.is_empty() {
+                shard.first_at.store(stamp, Ordering::SeqCst);
+            }
+            if evicts {
+                segment.stamps.push_back(stamp);
+            }
         }
         segment.items.push_back(item);
         segment.bytes += weight;
@@ -377,9 +383,14 @@ impl<T: Weighted> Inner<T> {
                         .unwrap_or(u64::MAX)
                         .min(segment.bytes);
                     segment.bytes -= w;
-                    if segment.items.is_empty() {
-                        shard.first_at.store(0, Ordering::SeqCst);
-                    }
+                    segment.stamps.pop_front();
+                    // The victim of the next eviction is the shard whose oldest item *now*
+                    // is oldest: this one's front changed.
+                    let front = match segment.stamps.front() {
+                        Some(&stamp) if !segment.items.is_empty() => stamp,
+                        _ => 0,
+                    };
+                    shard.first_at.store(front, Ordering::SeqCst);
                     self.reservation.release(w, 1);
                     self.counters.dropped.fetch_add(1, Ordering::Relaxed);
                     evicted.push(old);
@@ -429,6 +440,7 @@ impl<T: Weighted> Inner<T> {
             let fresh = recycled.pop().unwrap_or_default();
             let taken = std::mem::replace(&mut segment.items, fresh);
             let taken_bytes = std::mem::take(&mut segment.bytes);
+            segment.stamps.clear();
             shard.first_at.store(0, Ordering::SeqCst);
             drop(segment);
             items += taken.len() as u64;

@@ -8,6 +8,10 @@
 //!   (+1 ns, so that zero means "empty") taken when the segment received its first item.
 //! - Items enter at the back and leave at the front (eviction) or all at once (drain),
 //!   so a segment is always in push order.
+//! - Under `DropOldest`, `segment.stamps` holds each item's clock reading (+1 ns), front to
+//!   back like `items`; after an eviction `first_at` is the new front's stamp, so the next
+//!   victim is the shard whose *current* oldest item is oldest (not the shard whose first
+//!   item, long evicted, was). Empty otherwise.
 
 use std::collections::VecDeque;
 
@@ -18,6 +22,8 @@ use crate::sync::{AtomicU64, SpinMutex};
 pub(crate) struct Segment<T> {
     pub(crate) items: VecDeque<T>,
     pub(crate) bytes: u64,
+    /// Arrival stamps of `items` (`DropOldest` only; see the module docs).
+    pub(crate) stamps: VecDeque<u64>,
 }
 
 /// One shard; see the module docs.
@@ -36,6 +42,7 @@ impl<T> Shard<T> {
             segment: SpinMutex::new(Segment {
                 items: VecDeque::new(),
                 bytes: 0,
+                stamps: VecDeque::new(),
             }),
             first_at: AtomicU64::new(0),
             pushed: AtomicU64::new(0),

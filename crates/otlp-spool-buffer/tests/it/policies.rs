@@ -5,7 +5,9 @@ use std::pin::{Pin, pin};
 use std::task::Poll;
 use std::time::Duration;
 
-use otlp_spool_buffer::{BatchBuffer, Policy, PushError, PushWaitError};
+use std::sync::Arc;
+
+use otlp_spool_buffer::{BatchBuffer, ManualClock, Policy, PushError, PushWaitError};
 
 use crate::{Item, ids, item};
 
@@ -173,6 +175,36 @@ fn drop_oldest_across_shards_keeps_the_bound() {
     let mut got = ids(buf.drain_all());
     got.sort_unstable();
     assert_eq!(got, vec![5, 6, 7, 8, 9, 100]);
+}
+
+/// The victim is the globally oldest item even after evictions changed a shard's front: a
+/// shard whose first item was evicted is judged by its next item, not by the evicted one's
+/// age (the facade's `drop_oldest` test saw request 4 of 10 survive while 7 was evicted).
+#[test]
+fn drop_oldest_follows_each_shards_current_front_across_evictions() {
+    let clock = Arc::new(ManualClock::new());
+    let buf = BatchBuffer::<Item>::builder()
+        .max_bytes(3)
+        .policy(Policy::DropOldest)
+        .shards(2)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let (a, b) = (buf.producer(), buf.producer());
+    assert_ne!(a.shard(), b.shard());
+    let mut push = |p: &otlp_spool_buffer::Producer<Item>, id| {
+        clock.advance(Duration::from_millis(1));
+        p.push(item(id, 1)).unwrap();
+    };
+    push(&a, 1); // a: [1]
+    push(&b, 2); // b: [2]
+    push(&a, 3); // a: [1, 3]
+    push(&a, 4); // full: evicts 1 (oldest); a: [3, 4], b: [2]
+    push(&a, 5); // full: the oldest left is 2 (in b), not 3 (a's front is younger now)
+    assert_eq!(buf.stats().dropped, 2);
+    let mut got = ids(buf.drain_all());
+    got.sort_unstable();
+    assert_eq!(got, vec![3, 4, 5]);
 }
 
 #[test]
