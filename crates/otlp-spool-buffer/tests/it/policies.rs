@@ -192,7 +192,7 @@ fn drop_oldest_follows_each_shards_current_front_across_evictions() {
         .unwrap();
     let (a, b) = (buf.producer(), buf.producer());
     assert_ne!(a.shard(), b.shard());
-    let mut push = |p: &otlp_spool_buffer::Producer<Item>, id| {
+    let push = |p: &otlp_spool_buffer::Producer<Item>, id| {
         clock.advance(Duration::from_millis(1));
         p.push(item(id, 1)).unwrap();
     };
