@@ -17,10 +17,14 @@
 //! * Permanent errors are never retried and leave the breaker's state alone (`ignore`).
 //! * A delivery that panics is caught: its items are counted as dropped (and in `panics`), and
 //!   the worker goes on with the next batch.
+//! * A tracked batch ([`Forwarder::accept_tracked`], the log feeder's) is never evicted by the
+//!   overflow policy, and its tags reach the tracker exactly once, with its fate, unless a
+//!   [`Forwarder::shutdown_keeping`] keeps it (then its items are counted in `kept_items` and
+//!   nothing is reported: its producer still has it).
 //! * The endpoint is only ever printed with its userinfo redacted.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering};
+use std::sync::atomic::{AtomicBool, AtomicU64 as StdAtomicU64, Ordering as StdOrdering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use otlp_spool_breaker::{CircuitBreaker, OwnedPermit, State};
@@ -99,7 +103,28 @@ struct Inner {
     counters: Counters,
     /// Test hook: deliveries that must panic (`Forwarder::inject_panics`).
     injected_panics: std::sync::atomic::AtomicU32,
+    /// Told the fate of tracked batches (set once, by `Forwarder::track`).
+    tracker: OnceLock<Tracker>,
+    /// Set by `shutdown_keeping`: what the abort interrupts is kept, not dropped.
+    keep: AtomicBool,
+    /// Untracked batches interrupted by a keeping shutdown, for its caller.
+    kept: parking_lot::Mutex<Vec<Telemetry>>,
 }
+
+/// How a tracked batch ([`Forwarder::accept_tracked`]) ended, as told to its [`Tracker`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    /// The remote took it (items it refused in `partial_success` are final too).
+    Delivered,
+    /// The remote refused it permanently, or it could not be encoded.
+    Failed,
+    /// Given up: out of attempts, or its delivery panicked.
+    Dropped,
+}
+
+/// Told the tags of tracked batches once they reach their [`Fate`] (several tags at once when
+/// batches were merged into one request). Called on a worker task: keep it short.
+pub type Tracker = Arc<dyn Fn(&[u64], Fate) + Send + Sync>;
 
 #[derive(Debug, Default)]
 struct Counters {
@@ -113,6 +138,7 @@ struct Counters {
     dropped_items: StdAtomicU64,
     panics: StdAtomicU64,
     consecutive_panics: StdAtomicU64,
+    kept_items: StdAtomicU64,
 }
 
 /// A snapshot of the forwarder's self-metrics, read without a lock.
@@ -144,6 +170,9 @@ pub struct ForwarderStats {
     pub dropped_items: u64,
     /// Deliveries that panicked (their items are in `dropped_items`).
     pub panics: u64,
+    /// Items still held when a [`Forwarder::shutdown_keeping`] stopped the workers: handed
+    /// back to its caller (or, tracked, left to their producer), not dropped.
+    pub kept_items: u64,
     /// Deliveries that panicked since the last one that did not: the workers cannot make
     /// progress while this keeps growing.
     pub consecutive_panics: u64,
@@ -158,7 +187,11 @@ pub struct ForwarderStats {
 impl ForwarderStats {
     /// Accepted items that have reached a final count (forwarded, rejected, failed, dropped).
     pub fn settled_items(&self) -> u64 {
-        self.forwarded_items + self.rejected_items + self.failed_items + self.dropped_items
+        self.forwarded_items
+            + self.rejected_items
+            + self.failed_items
+            + self.dropped_items
+            + self.kept_items
     }
 }
 
@@ -170,6 +203,8 @@ pub struct ShutdownReport {
     pub drained: bool,
     /// Items counted as dropped because the deadline passed first.
     pub dropped_items: u64,
+    /// Items a [`Forwarder::shutdown_keeping`] kept instead (0 after a plain `shutdown`).
+    pub kept_items: u64,
 }
 
 impl Forwarder {
@@ -205,6 +240,9 @@ impl Forwarder {
             workers: parking_lot::Mutex::new(Vec::new()),
             counters: Counters::default(),
             injected_panics: std::sync::atomic::AtomicU32::new(0),
+            tracker: OnceLock::new(),
+            keep: AtomicBool::new(false),
+            kept: parking_lot::Mutex::new(Vec::new()),
         });
         spawn_workers(&inner, &handle, b.concurrency);
         let _last_handle = Arc::new(StopOnDrop(Arc::clone(&inner)));
@@ -233,6 +271,7 @@ impl Forwarder {
                 + q.dropped_items.load(crate::sync::Ordering::Relaxed),
             panics: load(&c.panics),
             consecutive_panics: load(&c.consecutive_panics),
+            kept_items: load(&c.kept_items),
             queue_bytes: q.held_bytes.load(crate::sync::Ordering::Relaxed),
             queued_batches: q.queued_batches.load(crate::sync::Ordering::Relaxed),
             breaker_state: self.inner.breaker.state(),
@@ -263,8 +302,57 @@ impl Forwarder {
     /// Stops taking batches, delivers what is held within `deadline`, then stops the workers;
     /// whatever is still held is counted as dropped. Idempotent.
     pub async fn shutdown(&self, deadline: Duration) -> ShutdownReport {
+        self.stop(deadline).await
+    }
+
+    /// Like [`shutdown`](Self::shutdown), but what is still held at the deadline (queued, or
+    /// interrupted in flight) is kept instead of dropped: the untracked batches are handed
+    /// back (each part as it was accepted, in order of acceptance per worker), to be
+    /// persisted and sent after a restart; tracked ones stay their producer's (not reported
+    /// to the tracker). Both count in `kept_items`.
+    pub async fn shutdown_keeping(&self, deadline: Duration) -> (ShutdownReport, Vec<Telemetry>) {
+        self.inner.keep.store(true, StdOrdering::SeqCst);
+        let report = self.stop(deadline).await;
+        (report, std::mem::take(&mut *self.inner.kept.lock()))
+    }
+
+    /// Makes `tracker` the one told the fate of batches accepted with
+    /// [`accept_tracked`](Self::accept_tracked). Set once: `false` if one was set before.
+    pub fn track(&self, tracker: Tracker) -> bool {
+        self.inner.tracker.set(tracker).is_ok()
+    }
+
+    /// Queues `telemetry` tagged `tag` (a log position, say) without ever evicting anything:
+    /// `Full` while it does not fit, whatever the overflow policy (the caller keeps its copy
+    /// and tries again). Its fate goes to the [`Tracker`] (see [`track`](Self::track)).
+    pub fn accept_tracked(&self, telemetry: Telemetry, tag: u64) -> Result<(), SinkError> {
+        let weight = telemetry.weight() as u64;
+        let items = telemetry.item_count() as u64;
+        let batch = Batch::tracked(telemetry, tag);
+        let pushed = self.inner.queue.push_without_eviction(batch, weight, items);
+        self.pushed(pushed, weight)
+    }
+
+    fn pushed(&self, pushed: Result<(), PushError>, weight: u64) -> Result<(), SinkError> {
+        match pushed {
+            Ok(()) => {
+                self.inner.work.notify_one();
+                Ok(())
+            }
+            Err(PushError::Closed) => Err(SinkError::Closed),
+            Err(PushError::Full) => Err(SinkError::Full {
+                retry_after: Duration::from_secs(1),
+            }),
+            Err(PushError::TooLarge) => Err(SinkError::TooLarge {
+                weight,
+                capacity: self.inner.queue_capacity(),
+            }),
+        }
+    }
+
+    async fn stop(&self, deadline: Duration) -> ShutdownReport {
         let inner = &self.inner;
-        let dropped_before = self.stats().dropped_items;
+        let before = self.stats();
         inner.queue.close();
         inner.work.notify_waiters();
         let drained = tokio::time::timeout(deadline, inner.wait_idle())
@@ -275,10 +363,18 @@ impl Forwarder {
         for worker in workers {
             let _ = worker.await;
         }
-        inner.queue.abort();
+        if inner.keep.load(StdOrdering::SeqCst) {
+            for taken in inner.queue.abort_keeping() {
+                inner.keep_batch(taken.item, taken.items);
+            }
+        } else {
+            inner.queue.abort();
+        }
+        let after = self.stats();
         ShutdownReport {
             drained,
-            dropped_items: self.stats().dropped_items - dropped_before,
+            dropped_items: after.dropped_items - before.dropped_items,
+            kept_items: after.kept_items - before.kept_items,
         }
     }
 }
@@ -300,20 +396,8 @@ impl Sink for Forwarder {
     fn accept(&self, telemetry: Telemetry) -> Result<(), SinkError> {
         let weight = telemetry.weight() as u64;
         let items = telemetry.item_count() as u64;
-        match self.inner.queue.push(Batch::new(telemetry), weight, items) {
-            Ok(()) => {
-                self.inner.work.notify_one();
-                Ok(())
-            }
-            Err(PushError::Closed) => Err(SinkError::Closed),
-            Err(PushError::Full) => Err(SinkError::Full {
-                retry_after: Duration::from_secs(1),
-            }),
-            Err(PushError::TooLarge) => Err(SinkError::TooLarge {
-                weight,
-                capacity: self.inner.queue_capacity(),
-            }),
-        }
+        let pushed = self.inner.queue.push(Batch::new(telemetry), weight, items);
+        self.pushed(pushed, weight)
     }
 
     /// Blocks the calling thread until everything accepted before is dealt with, or
@@ -341,6 +425,9 @@ struct Batch {
     first: Telemetry,
     /// Batches merged after `first` (no allocation while there are none).
     more: Vec<Telemetry>,
+    /// The tag of each part (`first`, then `more`) accepted with `accept_tracked`; empty while
+    /// no part is tracked.
+    tags: Vec<Option<u64>>,
 }
 
 impl Batch {
@@ -348,7 +435,35 @@ impl Batch {
         Self {
             first,
             more: Vec::new(),
+            tags: Vec::new(),
         }
+    }
+
+    fn tracked(first: Telemetry, tag: u64) -> Self {
+        Self {
+            first,
+            more: Vec::new(),
+            tags: vec![Some(tag)],
+        }
+    }
+
+    fn parts(&self) -> usize {
+        1 + self.more.len()
+    }
+
+    /// The tags of its tracked parts.
+    fn tags(&self) -> Vec<u64> {
+        self.tags.iter().flatten().copied().collect()
+    }
+
+    /// Its untracked parts, in order.
+    fn untracked(self) -> impl Iterator<Item = Telemetry> {
+        let tags = self.tags;
+        std::iter::once(self.first)
+            .chain(self.more)
+            .enumerate()
+            .filter(move |(i, _)| tags.get(*i).is_none_or(Option::is_none))
+            .map(|(_, t)| t)
     }
 
     fn signal(&self) -> Signal {
@@ -364,7 +479,18 @@ impl Batch {
 }
 
 impl MergeFrom for Batch {
+    fn evictable(&self) -> bool {
+        self.tags.iter().all(Option::is_none)
+    }
+
     fn merge_from(&mut self, other: Self) {
+        if !(self.tags.is_empty() && other.tags.is_empty()) {
+            let (mine, theirs) = (self.parts(), other.parts());
+            self.tags.resize(mine, None);
+            let mut other_tags = other.tags;
+            other_tags.resize(theirs, None);
+            self.tags.extend(other_tags);
+        }
         self.more.push(other.first);
         self.more.extend(other.more);
     }
@@ -372,7 +498,9 @@ impl MergeFrom for Batch {
 
 /// How a delivery attempt loop ended.
 enum Settled {
-    Done,
+    /// The batch reached its fate (counted).
+    Done(Fate),
+    /// The abort signal came first (not counted yet: dropped, or kept by a keeping shutdown).
     Aborted,
 }
 
@@ -433,8 +561,12 @@ impl Inner {
                 permit.ignore();
                 continue;
             };
-            let (weight, items) = (taken.weight, taken.items);
-            let delivery = self.deliver(taken, permit, &mut abort, &mut jitter);
+            let Taken {
+                item: batch,
+                weight,
+                items,
+            } = taken;
+            let delivery = self.deliver(&batch, items, permit, &mut abort, &mut jitter);
             let settled = match CatchUnwind(Box::pin(delivery)).await {
                 Ok(settled) => {
                     self.counters
@@ -452,28 +584,60 @@ impl Inner {
                         panic = panic_message(payload.as_ref()),
                         "forwarder: a delivery panicked; its items are dropped, the worker goes on"
                     );
-                    Settled::Done
+                    Settled::Done(Fate::Dropped)
                 }
             };
+            let aborted = matches!(settled, Settled::Aborted);
+            match settled {
+                Settled::Done(fate) => self.report(&batch, fate),
+                Settled::Aborted if self.keep.load(StdOrdering::SeqCst) => {
+                    self.keep_batch(batch, items);
+                }
+                Settled::Aborted => {
+                    self.counters
+                        .dropped_items
+                        .fetch_add(items, StdOrdering::Relaxed);
+                }
+            }
             self.queue.finish(weight);
             if self.queue.is_idle() {
                 self.idle.notify_waiters();
             }
-            if matches!(settled, Settled::Aborted) {
+            if aborted {
                 return;
             }
         }
     }
 
-    /// Delivers one taken batch, retrying as the policy says; counts its final outcome.
+    /// Tells the tracker the fate of a batch's tracked parts.
+    fn report(&self, batch: &Batch, fate: Fate) {
+        if batch.tags.is_empty() {
+            return;
+        }
+        if let Some(tracker) = self.tracker.get() {
+            tracker(&batch.tags(), fate);
+        }
+    }
+
+    /// Counts a batch a keeping shutdown interrupted as kept; its untracked parts go to the
+    /// shutdown's caller.
+    fn keep_batch(&self, batch: Batch, items: u64) {
+        self.counters
+            .kept_items
+            .fetch_add(items, StdOrdering::Relaxed);
+        self.kept.lock().extend(batch.untracked());
+    }
+
+    /// Delivers one taken batch, retrying as the policy says; counts its final outcome (an
+    /// abort is left to the caller).
     async fn deliver(
         &self,
-        taken: Taken<Batch>,
+        batch: &Batch,
+        items: u64,
         permit: OwnedPermit,
         abort: &mut watch::Receiver<bool>,
         jitter: &mut Jitter,
     ) -> Settled {
-        let items = taken.items;
         let c = &self.counters;
         let injected = &self.injected_panics;
         if injected.load(StdOrdering::Relaxed) > 0
@@ -485,7 +649,7 @@ impl Inner {
         {
             panic!("injected fault: forwarder delivery");
         }
-        let merged = taken.item.merged().map_err(|e| e.to_string());
+        let merged = batch.merged().map_err(|e| e.to_string());
         let encoded = match merged.and_then(|telemetry| self.transport.encode(telemetry)) {
             Ok(encoded) => encoded,
             Err(reason) => {
@@ -493,10 +657,9 @@ impl Inner {
                 tracing::warn!(%reason, items, "forwarder: cannot encode a batch; counted as failed");
                 c.failed_items.fetch_add(items, StdOrdering::Relaxed);
                 c.failed_requests.fetch_add(1, StdOrdering::Relaxed);
-                return Settled::Done;
+                return Settled::Done(Fate::Failed);
             }
         };
-        drop(taken);
         let mut permit = Some(permit);
         let mut retries = 0u32;
         loop {
@@ -507,7 +670,6 @@ impl Inner {
                     Err(rejected) => {
                         let wait = rejected.retry_after().max(MIN_BREAKER_WAIT);
                         if !sleep_or_abort(wait, abort).await {
-                            c.dropped_items.fetch_add(items, StdOrdering::Relaxed);
                             return Settled::Aborted;
                         }
                         continue;
@@ -523,7 +685,6 @@ impl Inner {
                 }),
                 _ = abort.wait_for(|a| *a) => {
                     current.ignore();
-                    c.dropped_items.fetch_add(items, StdOrdering::Relaxed);
                     return Settled::Aborted;
                 }
             };
@@ -538,14 +699,14 @@ impl Inner {
                     c.forwarded_items
                         .fetch_add(items - rejected, StdOrdering::Relaxed);
                     c.forwarded_requests.fetch_add(1, StdOrdering::Relaxed);
-                    return Settled::Done;
+                    return Settled::Done(Fate::Delivered);
                 }
                 SendOutcome::Permanent { reason } => {
                     current.ignore();
                     tracing::warn!(%reason, items, "forwarder: permanent error, not retried");
                     c.failed_items.fetch_add(items, StdOrdering::Relaxed);
                     c.failed_requests.fetch_add(1, StdOrdering::Relaxed);
-                    return Settled::Done;
+                    return Settled::Done(Fate::Failed);
                 }
                 SendOutcome::Retryable {
                     retry_after,
@@ -565,13 +726,12 @@ impl Inner {
                     {
                         tracing::warn!(%reason, items, "forwarder: out of attempts; counted as dropped");
                         c.dropped_items.fetch_add(items, StdOrdering::Relaxed);
-                        return Settled::Done;
+                        return Settled::Done(Fate::Dropped);
                     }
                     c.retried_requests.fetch_add(1, StdOrdering::Relaxed);
                     tracing::debug!(%reason, retries, "forwarder: retryable error");
                     let wait = self.retry.backoff(retries, retry_after, jitter.next());
                     if !sleep_or_abort(wait, abort).await {
-                        c.dropped_items.fetch_add(items, StdOrdering::Relaxed);
                         return Settled::Aborted;
                     }
                 }

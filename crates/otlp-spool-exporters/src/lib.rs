@@ -73,7 +73,7 @@ mod transport;
 pub use auth::{Auth, Secret};
 pub use builder::{Compression, ForwarderBuilder, Protocol};
 pub use error::ConfigError;
-pub use forwarder::{Forwarder, ForwarderStats, ShutdownReport};
+pub use forwarder::{Fate, Forwarder, ForwarderStats, ShutdownReport, Tracker};
 pub use log_exporter::SinkLogExporter;
 pub use metric_exporter::SinkMetricExporter;
 pub use queue::Overflow;

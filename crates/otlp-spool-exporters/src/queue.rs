@@ -7,8 +7,9 @@
 //! * `held_bytes` (queued + in flight) never exceeds the capacity: `push` makes room first
 //!   (dropping the oldest queued batches under [`Overflow::DropOldest`]) or refuses.
 //! * Nothing is lost silently: every batch `push` took ends up exactly once in the caller's
-//!   outcome accounting (through [`Queue::finish`]) or in [`QueueCounts::dropped_items`]
-//!   (evicted by the policy, or left over at [`Queue::abort`]). Refused pushes are counted in
+//!   outcome accounting (through [`Queue::finish`], or handed back by
+//!   [`Queue::abort_keeping`]) or in [`QueueCounts::dropped_items`] (evicted by the policy,
+//!   or left over at [`Queue::abort`]). Refused pushes are counted in
 //!   [`QueueCounts::refused_items`].
 //! * After `close`, `push` refuses everything; queued batches can still be taken. After
 //!   `abort`, nothing more is taken and the queue is empty.
@@ -115,7 +116,31 @@ impl<T> Queue<T> {
     }
 
     /// Takes `item` (of `weight` bytes and `items` items), applying the overflow policy.
-    pub(crate) fn push(&self, item: T, weight: u64, items: u64) -> Result<(), PushError> {
+    pub(crate) fn push(&self, item: T, weight: u64, items: u64) -> Result<(), PushError>
+    where
+        T: MergeFrom,
+    {
+        self.push_with(item, weight, items, self.overflow == Overflow::DropOldest)
+    }
+
+    /// Takes `item` only if it fits without evicting anything, whatever the policy (a
+    /// producer that keeps its own copy and waits for room, like the log feeder).
+    pub(crate) fn push_without_eviction(
+        &self,
+        item: T,
+        weight: u64,
+        items: u64,
+    ) -> Result<(), PushError>
+    where
+        T: MergeFrom,
+    {
+        self.push_with(item, weight, items, false)
+    }
+
+    fn push_with(&self, item: T, weight: u64, items: u64, evict: bool) -> Result<(), PushError>
+    where
+        T: MergeFrom,
+    {
         let refused = |error| {
             self.counts
                 .refused_items
@@ -131,14 +156,26 @@ impl<T> Queue<T> {
         }
         let room = |s: &State<T>| s.queued_bytes + s.in_flight_bytes + weight <= self.capacity;
         if !room(&state) {
-            // Evicting only helps if the queued bytes alone can make the room.
-            let evictable = self.overflow == Overflow::DropOldest
-                && state.in_flight_bytes + weight <= self.capacity;
+            // Evicting only helps if the evictable queued bytes alone can make the room.
+            let kept_bytes: u64 = state
+                .queued
+                .iter()
+                .filter(|t| !t.item.evictable())
+                .map(|t| t.weight)
+                .sum();
+            let evictable = evict && state.in_flight_bytes + kept_bytes + weight <= self.capacity;
             if !evictable {
                 return refused(PushError::Full);
             }
             while !room(&state) {
-                let Some(old) = state.queued.pop_front() else {
+                // The oldest batch that may be evicted (a tracked one never is: its producer
+                // waits for its fate).
+                let Some(old) = state
+                    .queued
+                    .iter()
+                    .position(|t| t.item.evictable())
+                    .and_then(|i| state.queued.remove(i))
+                else {
                     break;
                 };
                 state.queued_bytes -= old.weight;
@@ -227,6 +264,21 @@ impl<T> Queue<T> {
         dropped
     }
 
+    /// Like [`abort`](Self::abort), but hands the queued batches back instead of counting
+    /// them as dropped: the caller keeps them (and accounts for them).
+    pub(crate) fn abort_keeping(&self) -> Vec<Taken<T>> {
+        let mut state = self.state.lock();
+        state.closed = true;
+        state.aborted = true;
+        let kept: Vec<_> = state.queued.drain(..).collect();
+        state.queued_bytes = 0;
+        self.publish(&state);
+        if state.in_flight == 0 {
+            self.idle.notify_all();
+        }
+        kept
+    }
+
     /// Whether anything is queued (not counting batches in flight).
     pub(crate) fn has_queued(&self) -> bool {
         !self.state.lock().queued.is_empty()
@@ -270,4 +322,9 @@ impl<T> Queue<T> {
 pub(crate) trait MergeFrom {
     /// Appends `other`'s content to `self`.
     fn merge_from(&mut self, other: Self);
+
+    /// Whether the overflow policy may evict it (default: yes).
+    fn evictable(&self) -> bool {
+        true
+    }
 }

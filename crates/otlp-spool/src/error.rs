@@ -24,6 +24,15 @@ pub enum SpoolError {
     /// the TLS client or the system's trust roots could not be set up).
     #[error("config key `forward`: {0}")]
     Forward(#[source] otlp_spool_exporters::ConfigError),
+    /// The forwarder's feed from a log could not start: its cursor in the write-ahead log,
+    /// or the forward spool a graceful shutdown left (`<output_dir>/forward-spool/<id>/`).
+    #[error("forwarding from {}: {problem}", path.display())]
+    ForwardLog {
+        /// The log's directory.
+        path: std::path::PathBuf,
+        /// What failed.
+        problem: String,
+    },
     /// The OTLP endpoints could not start.
     #[error("serving OTLP: {0}")]
     Serve(#[from] ServeError),

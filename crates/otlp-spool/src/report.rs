@@ -28,8 +28,13 @@ pub struct ShutdownReport {
     pub dropped: Vec<(Signal, DropReason, u64)>,
     /// Items the lanes still held when the deadline passed, by signal (non-zero only).
     pub abandoned: Vec<(Signal, u64)>,
-    /// Items the forwarder dropped during the shutdown (still held at its deadline).
+    /// Items the forwarder dropped during the shutdown (still held at its deadline and not
+    /// kept: the forward spool could not be written).
     pub forward_dropped: u64,
+    /// Items the forwarder still held at its deadline, kept for the next start: in the
+    /// write-ahead log (`durability: wal`) or in the forward spool
+    /// (`<output_dir>/forward-spool/<id>/`, memory mode). Not a loss.
+    pub forward_kept: u64,
     /// Client connections still open at the receivers' deadline, dropped unanswered (their
     /// requests were never acknowledged, so no data of theirs is lost).
     pub dropped_connections: u64,
@@ -78,6 +83,12 @@ impl fmt::Display for ShutdownReport {
         }
         if self.forward_dropped > 0 {
             parts.push(format!("forwarder dropped {}", self.forward_dropped));
+        }
+        if self.forward_kept > 0 {
+            parts.push(format!(
+                "forwarder kept {} for the next start",
+                self.forward_kept
+            ));
         }
         if self.dropped_connections > 0 {
             parts.push(format!(

@@ -23,8 +23,9 @@ use otlp_spool_receiver::{Health, Readiness, Receiver, ReceiverMetrics, RunningR
 use otlp_spool_storage::RetentionGuard;
 use otlp_spool_upload::{UploadState, Uploader};
 
-use crate::config::Config;
+use crate::config::{Config, Durability};
 use crate::error::{ServeError, SpoolError};
+use crate::forward::Feeds;
 use crate::pipeline::{DropReason, Pipeline};
 use crate::report::{Held, ShutdownReport};
 
@@ -85,7 +86,12 @@ impl SpoolBuilder {
             Some(f) => Some(Arc::new(crate::forward::build(f)?)),
             None => None,
         };
-        let forward_sink: Option<Arc<dyn Sink>> = forwarder.clone().map(|f| f as Arc<dyn Sink>);
+        // In `wal` mode the forwarder reads the log itself (`forward::Feeds`): the lanes hand it
+        // nothing, or it would get everything twice.
+        let forward_sink: Option<Arc<dyn Sink>> = match config.durability {
+            Durability::Memory => forwarder.clone().map(|f| f as Arc<dyn Sink>),
+            Durability::Wal => None,
+        };
         // The upload state exists before the store opens: it is retention's guard from the
         // first tick (it keeps every file until the uploader knows what is in the bucket).
         let upload_state = config
@@ -102,6 +108,28 @@ impl SpoolBuilder {
         })
         .await
         .map_err(SpoolError::task("start-up"))??;
+        let feeds = match (&config.forward, &forwarder) {
+            (Some(f), Some(forwarder)) => {
+                let started = tokio::task::spawn_blocking({
+                    let (config, f, forwarder) = (config.clone(), f.clone(), forwarder.clone());
+                    let wal = pipeline.wal().cloned();
+                    move || Feeds::start(&config, &f, &forwarder, wal.as_ref())
+                })
+                .await
+                .map_err(SpoolError::task("start-up"))
+                .and_then(|r| r);
+                match started {
+                    Ok(feeds) => Some(Arc::new(feeds)),
+                    Err(e) => return Err(stop_after_failed_start(&pipeline, e).await),
+                }
+            }
+            _ => {
+                if let Some(wal) = pipeline.wal() {
+                    crate::forward::drop_forward_cursors(wal, None);
+                }
+                None
+            }
+        };
         // The uploader starts once the pipeline holds the directory's lock; it only reads the
         // finalized files (and its own state files beside them).
         let uploader = match (&config.storage.upload, upload_state) {
@@ -113,14 +141,7 @@ impl SpoolBuilder {
                         .map_err(SpoolError::Upload)
                 }) {
                 Ok(uploader) => Some(uploader),
-                Err(e) => {
-                    let pipeline = pipeline.clone();
-                    let _ = tokio::task::spawn_blocking(move || {
-                        pipeline.shutdown(DEFAULT_FLUSH_TIMEOUT)
-                    })
-                    .await;
-                    return Err(e);
-                }
+                Err(e) => return Err(stop_after_failed_start(&pipeline, e).await),
             },
             _ => None,
         };
@@ -133,6 +154,7 @@ impl SpoolBuilder {
                 config,
                 pipeline,
                 forwarder,
+                feeds,
                 uploader,
                 readiness,
                 serving: tokio::sync::Mutex::new(None),
@@ -142,11 +164,21 @@ impl SpoolBuilder {
     }
 }
 
+/// A start-up step after the pipeline's failed with `e`: the pipeline stops (its lock and
+/// files released cleanly) before `e` is returned.
+async fn stop_after_failed_start(pipeline: &Arc<Pipeline>, e: SpoolError) -> SpoolError {
+    let pipeline = pipeline.clone();
+    let _ = tokio::task::spawn_blocking(move || pipeline.shutdown(DEFAULT_FLUSH_TIMEOUT)).await;
+    e
+}
+
 #[derive(Debug)]
 struct Inner {
     config: Config,
     pipeline: Arc<Pipeline>,
     forwarder: Option<Arc<Forwarder>>,
+    /// The forwarder's feeds from logs and its forward spool (with `forward`).
+    feeds: Option<Arc<Feeds>>,
     uploader: Option<Uploader>,
     readiness: Readiness,
     serving: tokio::sync::Mutex<Option<RunningReceiver>>,
@@ -281,6 +313,10 @@ impl Spool {
                 forwarder.clone(),
             )));
         }
+        if let Some(feeds) = &self.inner.feeds {
+            builder = builder
+                .metrics_collector(Box::new(crate::forward::FeedCollector(feeds.stats.clone())));
+        }
         if let Some(uploader) = &self.inner.uploader {
             builder = builder.metrics_collector(uploader.metrics_collector());
         }
@@ -383,11 +419,24 @@ impl Spool {
         let left = deadline.saturating_duration_since(Instant::now());
         let pipeline = self.inner.pipeline.clone();
         let lanes = tokio::task::spawn_blocking(move || pipeline.shutdown(left));
+        // What the forwarder cannot deliver by the deadline is kept: in the log (`wal`, its
+        // position persisted) or in the forward spool (memory mode), sent after the restart.
         let forward = async {
-            match &self.inner.forwarder {
-                Some(forwarder) => Some(forwarder.shutdown(left).await),
-                None => None,
-            }
+            let forwarder = self.inner.forwarder.as_ref()?;
+            let (stopped, kept) = forwarder.shutdown_keeping(left).await;
+            let kept = match self.inner.feeds.clone() {
+                Some(feeds) => tokio::task::spawn_blocking(move || feeds.stop(kept))
+                    .await
+                    .unwrap_or(crate::forward::Kept {
+                        persisted: 0,
+                        lost: stopped.kept_items,
+                    }),
+                None => crate::forward::Kept {
+                    persisted: 0,
+                    lost: kept.iter().map(|t| t.item_count() as u64).sum(),
+                },
+            };
+            Some((stopped, kept))
         };
         let (lanes, forward) = tokio::join!(lanes, forward);
         match lanes {
@@ -398,10 +447,13 @@ impl Spool {
             }
             Err(e) => return Err(SpoolError::task("shutdown")(e)),
         }
-        if let Some(forward) = forward {
-            tracing::info!(?forward, "forwarder stopped");
-            report.timed_out |= !forward.drained;
-            report.forward_dropped = forward.dropped_items;
+        if let Some((forward, kept)) = forward {
+            tracing::info!(?forward, ?kept, "forwarder stopped");
+            report.forward_dropped = forward.dropped_items + kept.lost;
+            // Everything held kept for the next start: a remote that is down does not make
+            // this shutdown a failure.
+            report.forward_kept = forward.kept_items.saturating_sub(kept.lost);
+            report.timed_out |= !forward.drained && report.forward_dropped > 0;
         }
         // Then the uploader gets what is left (at most UPLOAD_SHUTDOWN_GRACE) for the files
         // finalized just now; the rest waits on disk for the next start.

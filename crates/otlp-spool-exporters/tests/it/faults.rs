@@ -576,3 +576,94 @@ async fn overflow_policies_count_what_they_drop_and_shutdown_counts_the_rest() {
     .await
     .expect("in time");
 }
+
+/// Tracked batches (the log feeder's) are never evicted, their fates reach the tracker once,
+/// and a keeping shutdown hands the untracked rest back instead of dropping it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tracked_batches_are_reported_and_a_keeping_shutdown_drops_nothing() {
+    use otlp_spool_exporters::Fate;
+    tokio::time::timeout(LIMIT, async {
+        // Up: tracked batches are reported delivered, each tag once.
+        let script = Script::with_faults(Vec::new());
+        let addr = http_server(script.clone()).await;
+        let forwarder = Forwarder::builder()
+            .endpoint(format!("http://{addr}"))
+            .protocol(Protocol::HttpProtobuf)
+            .retry(fast_retry())
+            .build()
+            .unwrap();
+        let fates = Arc::new(Mutex::new(Vec::new()));
+        let seen = fates.clone();
+        assert!(forwarder.track(Arc::new(move |tags: &[u64], fate| {
+            seen.lock().extend(tags.iter().map(|&t| (t, fate)));
+        })));
+        for tag in 1..=5 {
+            forwarder
+                .accept_tracked(traces(&format!("t{tag}"), 10), tag)
+                .unwrap();
+        }
+        forwarder.accept(traces("u", 10)).unwrap();
+        assert!(forwarder.flush(LIMIT).await);
+        let mut got = fates.lock().clone();
+        got.sort_unstable_by_key(|&(t, _)| t);
+        assert_eq!(
+            got,
+            (1..=5).map(|t| (t, Fate::Delivered)).collect::<Vec<_>>()
+        );
+        assert_eq!(script.delivered_spans.load(Ordering::SeqCst), 60);
+        forwarder.shutdown(LIMIT).await;
+
+        // Down, with room for 3 batches under DropOldest: tracked pushes are refused, not
+        // evicting; a keeping shutdown keeps everything held and reports no fate.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let dead = listener.local_addr().unwrap();
+        drop(listener);
+        let one = traces("k0", 10).weight() as u64;
+        let forwarder = Forwarder::builder()
+            .endpoint(format!("http://{dead}"))
+            .protocol(Protocol::HttpProtobuf)
+            .retry(fast_retry())
+            .queue_bytes(one * 3)
+            .overflow(Overflow::DropOldest)
+            .breaker(breaker(1, Duration::from_secs(30)))
+            .build()
+            .unwrap();
+        let fates = Arc::new(Mutex::new(Vec::new()));
+        let seen = fates.clone();
+        forwarder.track(Arc::new(move |tags: &[u64], fate| {
+            seen.lock().extend(tags.iter().map(|&t| (t, fate)));
+        }));
+        // k0 goes alone and stays in flight (the breaker opens on its first failure).
+        forwarder.accept(traces("k0", 10)).unwrap();
+        assert!(eventually(LIMIT, || forwarder.breaker().state() == State::Open).await);
+        forwarder.accept_tracked(traces("k1", 10), 1).unwrap();
+        forwarder.accept(traces("k2", 10)).unwrap();
+        assert!(
+            matches!(
+                forwarder.accept_tracked(traces("k3", 10), 2),
+                Err(otlp_spool_exporters::SinkError::Full { .. })
+            ),
+            "a tracked batch never evicts"
+        );
+        // An untracked batch evicts the oldest *untracked* one (k2), never the tracked k1.
+        forwarder.accept(traces("k4", 10)).unwrap();
+        let (report, kept) = forwarder.shutdown_keeping(Duration::from_millis(200)).await;
+        assert!(!report.drained);
+        assert_eq!(
+            (report.dropped_items, report.kept_items),
+            (0, 30),
+            "k0, k1 and k4 are kept: {report:?}"
+        );
+        let kept_spans: usize = kept.iter().map(|t| t.item_count()).sum();
+        assert_eq!(
+            kept_spans, 20,
+            "the untracked k0 (in flight) and k4 come back"
+        );
+        assert!(fates.lock().is_empty(), "kept batches report no fate");
+        let stats = forwarder.stats();
+        assert_eq!(stats.accepted_items, stats.settled_items(), "{stats:?}");
+        assert_eq!(stats.dropped_items, 10, "k2, evicted: {stats:?}");
+    })
+    .await
+    .expect("in time");
+}

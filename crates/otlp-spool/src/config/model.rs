@@ -552,6 +552,15 @@ impl ForwardProtocol {
             )),
         }
     }
+
+    /// The spelling [`parse`](Self::parse) reads.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Grpc => "grpc",
+            Self::HttpProtobuf => "http/protobuf",
+            Self::HttpJson => "http/json",
+        }
+    }
 }
 
 /// `forward:` the remote OTLP endpoint. Its `Debug` and its serialization (`--print-config`)

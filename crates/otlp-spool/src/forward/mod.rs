@@ -1,7 +1,19 @@
 //! The forwarder of the `forward:` section (its builder comes from `config::forward`), its
-//! health check and its self-metrics.
+//! health check, its self-metrics, and what keeps its undelivered data across restarts: the
+//! feeds from logs and the forward spool ([`Feeds`], `feed.rs`).
 
+mod feed;
+
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
+
+use otlp_spool_core::Telemetry;
+use otlp_spool_wal::{Wal, WalOptions};
+
+use crate::config::Config;
+pub(crate) use feed::FeedCollector;
+use feed::{Dispatch, Feed, FeedSpec, FeedStats, Mode, Source};
 
 use otlp_spool_breaker::State;
 use otlp_spool_core::metrics::{self, Collector, DescriptorEncoder, Stat};
@@ -119,4 +131,189 @@ impl Collector for ForwarderCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
         metrics::encode_snapshot(&mut encoder, &self.0.stats(), &COUNTERS, &GAUGES)
     }
+}
+
+/// The forwarder's feeds from logs and the forward spool of one endpoint (see `feed.rs`).
+#[derive(Debug)]
+pub(crate) struct Feeds {
+    dispatch: Arc<Dispatch>,
+    pub(crate) stats: Arc<FeedStats>,
+    /// `durability: wal`: the feed from the write-ahead log.
+    live: parking_lot::Mutex<Option<Feed>>,
+    /// A forward spool left by the last graceful shutdown, being sent.
+    drain: parking_lot::Mutex<Option<Feed>>,
+    /// `<output_dir>/forward-spool/<id>/`.
+    spool_dir: PathBuf,
+}
+
+/// What [`Feeds::stop`] did with what the forwarder still held.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Kept {
+    /// Items written to the forward spool, sent after the next start.
+    pub(crate) persisted: u64,
+    /// Items that could not be written there (lost, and counted as such).
+    pub(crate) lost: u64,
+}
+
+impl Feeds {
+    /// Starts what the configuration asks for: in `wal` mode the live feed from cursor
+    /// `forward-<id>` of `wal` (the cursors of endpoints no longer configured are dropped
+    /// first, counted and logged, so they stop holding the log); in either mode the drain of
+    /// a forward spool a graceful shutdown left for this endpoint.
+    pub(crate) fn start(
+        config: &Config,
+        f: &ForwardConfig,
+        forwarder: &Arc<Forwarder>,
+        wal: Option<&Wal>,
+    ) -> Result<Feeds, SpoolError> {
+        let protocol = f.protocol.as_str();
+        let id = feed::endpoint_id(protocol, &f.endpoint);
+        let dispatch = Arc::new(Dispatch::default());
+        dispatch.install(forwarder);
+        let feeds = Feeds {
+            dispatch,
+            stats: Arc::default(),
+            live: parking_lot::Mutex::new(None),
+            drain: parking_lot::Mutex::new(None),
+            spool_dir: config.output_dir.join(FORWARD_SPOOL_DIR).join(&id),
+        };
+        if let Some(wal) = wal {
+            let name = feed::cursor_name(protocol, &f.endpoint);
+            drop_forward_cursors(wal, Some(&name));
+            let path = config.output_dir.join(crate::config::WAL_DIR);
+            let spec = FeedSpec {
+                wal: wal.clone(),
+                cursor: name,
+                forwarder: Arc::clone(forwarder),
+                source: Source::Log,
+                mode: Mode::Live,
+                stats: Arc::clone(&feeds.stats),
+            };
+            let live = Feed::start(spec, &feeds.dispatch)
+                .map_err(|problem| SpoolError::ForwardLog { path, problem })?;
+            *feeds.live.lock() = Some(live);
+        }
+        if feeds.spool_dir.is_dir() {
+            match open_spool(&feeds.spool_dir) {
+                Ok(spool) => {
+                    tracing::info!(dir = %feeds.spool_dir.display(), records = spool.stats().durable_lsn,
+                        "forward spool of the last shutdown found: sending it before it is removed");
+                    let spec = FeedSpec {
+                        wal: spool,
+                        cursor: SPOOL_CURSOR.to_owned(),
+                        forwarder: Arc::clone(forwarder),
+                        source: Source::Spool,
+                        mode: Mode::Drain {
+                            dir: feeds.spool_dir.clone(),
+                        },
+                        stats: Arc::clone(&feeds.stats),
+                    };
+                    let drain = Feed::start(spec, &feeds.dispatch).map_err(|problem| {
+                        SpoolError::ForwardLog {
+                            path: feeds.spool_dir.clone(),
+                            problem,
+                        }
+                    })?;
+                    *feeds.drain.lock() = Some(drain);
+                }
+                Err(problem) => {
+                    return Err(SpoolError::ForwardLog {
+                        path: feeds.spool_dir.clone(),
+                        problem,
+                    });
+                }
+            }
+        }
+        Ok(feeds)
+    }
+
+    /// Stops the feeds (call it once the forwarder stopped: `shutdown_keeping`) and writes
+    /// `kept`, what the forwarder held that no log has, to the forward spool, durably.
+    pub(crate) fn stop(&self, kept: Vec<Telemetry>) -> Kept {
+        if let Some(live) = self.live.lock().take() {
+            let _ = live.stop();
+        }
+        let spool = self.drain.lock().take().and_then(Feed::stop);
+        let items: u64 = kept.iter().map(|t| t.item_count() as u64).sum();
+        if kept.is_empty() {
+            if let Some(spool) = spool
+                && let Err(e) = spool.close()
+            {
+                tracing::warn!(error = %e, "closing the forward spool");
+            }
+            return Kept::default();
+        }
+        match persist(&self.spool_dir, spool, &kept) {
+            Ok(()) => {
+                tracing::info!(items, dir = %self.spool_dir.display(),
+                    "forwarder: what the remote did not take before the deadline is kept in the forward spool, sent after the next start");
+                Kept {
+                    persisted: items,
+                    lost: 0,
+                }
+            }
+            Err(e) => {
+                tracing::error!(items, dir = %self.spool_dir.display(), error = %e,
+                    "forwarder: keeping what the remote did not take failed; those items are lost");
+                Kept {
+                    persisted: 0,
+                    lost: items,
+                }
+            }
+        }
+    }
+}
+
+/// Drops every `forward-*` cursor of `wal` but `keep` (endpoints no longer configured): they
+/// would hold the log's segments forever. What they had not delivered is counted and logged.
+pub(crate) fn drop_forward_cursors(wal: &Wal, keep: Option<&str>) {
+    for info in wal.cursors() {
+        if !info.name.starts_with(feed::CURSOR_PREFIX) || Some(info.name.as_str()) == keep {
+            continue;
+        }
+        match wal.drop_cursor(&info.name) {
+            Ok(skipped) => tracing::warn!(cursor = %info.name, ?skipped,
+                "write-ahead log: the forward cursor of an endpoint no longer configured is dropped; what it had not sent will not be"),
+            Err(e) => {
+                tracing::warn!(cursor = %info.name, error = %e, "write-ahead log: dropping a stale forward cursor")
+            }
+        }
+    }
+}
+
+/// The forward spool's directory under the output directory.
+pub(crate) const FORWARD_SPOOL_DIR: &str = "forward-spool";
+const SPOOL_CURSOR: &str = "forward";
+
+/// Opens (creating) a forward spool: a log of its own, no group-commit wait (one writer).
+fn open_spool(dir: &Path) -> Result<Wal, String> {
+    let opts = WalOptions::builder(dir)
+        .max_bytes(8 << 30)
+        .segment_bytes(16 << 20)
+        .max_record_bytes(1 << 30)
+        .group_commit_max_delay(Duration::ZERO)
+        .build()
+        .map_err(|e| e.to_string())?;
+    Wal::open(opts).map_err(|e| e.to_string())
+}
+
+/// Appends `kept` to the spool at `dir` (`spool` if it is open already), waits until every
+/// record is durable and closes it.
+fn persist(dir: &Path, spool: Option<Wal>, kept: &[Telemetry]) -> Result<(), String> {
+    let spool = match spool {
+        Some(spool) => spool,
+        None => open_spool(dir)?,
+    };
+    let mut last = None;
+    for telemetry in kept {
+        let ticket = spool
+            .append(telemetry.signal(), telemetry.bytes())
+            .map_err(|e| e.to_string())?;
+        last = Some(ticket);
+    }
+    // Tickets complete in LSN order: the last one durable means all of them are.
+    if let Some(ticket) = last {
+        ticket.wait().map_err(|e| e.to_string())?;
+    }
+    spool.close().map_err(|e| e.to_string())
 }

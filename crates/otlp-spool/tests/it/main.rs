@@ -12,6 +12,7 @@ mod embedded;
 mod errors;
 mod exit_codes;
 mod forward;
+mod forward_restarts;
 mod lanes;
 mod overload;
 mod replay;
