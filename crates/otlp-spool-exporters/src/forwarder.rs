@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering};
 use std::time::Duration;
 
 use otlp_spool_breaker::{CircuitBreaker, OwnedPermit, State};
-use otlp_spool_core::{ConcatError, Signal, Sink, SinkError, Telemetry};
+use otlp_spool_core::{ConcatError, Refusal, Signal, Sink, SinkError, Telemetry};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
@@ -297,23 +297,27 @@ impl Sink for Forwarder {
     /// Queues `telemetry` (never waits on the network). Refuses with `Closed` after shutdown
     /// began, `Full` when it does not fit under `Overflow::Reject`, `TooLarge` when it exceeds
     /// the whole queue.
-    fn accept(&self, telemetry: Telemetry) -> Result<(), SinkError> {
+    fn accept(&self, telemetry: Telemetry) -> Result<(), Refusal> {
         let weight = telemetry.weight() as u64;
         let items = telemetry.item_count() as u64;
-        match self.inner.queue.push(Batch::new(telemetry), weight, items) {
+        // The queue's `PushError` does not hand the batch back (yet): keep a handle to give
+        // back with a refusal (a reference count, no copy of the bytes).
+        let back = telemetry.clone();
+        let error = match self.inner.queue.push(Batch::new(telemetry), weight, items) {
             Ok(()) => {
                 self.inner.work.notify_one();
-                Ok(())
+                return Ok(());
             }
-            Err(PushError::Closed) => Err(SinkError::Closed),
-            Err(PushError::Full) => Err(SinkError::Full {
+            Err(PushError::Closed) => SinkError::Closed,
+            Err(PushError::Full) => SinkError::Full {
                 retry_after: Duration::from_secs(1),
-            }),
-            Err(PushError::TooLarge) => Err(SinkError::TooLarge {
+            },
+            Err(PushError::TooLarge) => SinkError::TooLarge {
                 weight,
                 capacity: self.inner.queue_capacity(),
-            }),
-        }
+            },
+        };
+        Err(Refusal::new(error, back))
     }
 
     /// Blocks the calling thread until everything accepted before is dealt with, or
