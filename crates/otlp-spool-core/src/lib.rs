@@ -44,6 +44,7 @@
 //!   cost describe those bytes (see the `telemetry` module).
 #![forbid(unsafe_code)]
 
+pub mod civil;
 pub mod metrics;
 pub mod rpc_status;
 mod signal;
