@@ -404,7 +404,8 @@ impl<T: Weighted> Inner<T> {
             if self.reservation.usage().closed {
                 return Err(PushError::Closed(item));
             }
-            if weight > self.config.max_bytes - self.counters.leased.load(Ordering::SeqCst) {
+            let leased = self.counters.leased.load(Ordering::SeqCst);
+            if weight > self.config.max_bytes.saturating_sub(leased) {
                 return Err(PushError::Full(item));
             }
             let victim = self.oldest_shard().unwrap_or(index);
