@@ -242,6 +242,17 @@ fn ready_future_is_woken_by_a_racing_push() {
     });
 }
 
+/// A buffer whose drained batches keep their bytes until their lease gives them back.
+fn leasing(max_bytes: u64, shards: usize, policy: Policy) -> BatchBuffer<Item> {
+    BatchBuffer::builder()
+        .max_bytes(max_bytes)
+        .shards(shards)
+        .policy(policy)
+        .lease_drained(true)
+        .build()
+        .unwrap()
+}
+
 /// With leases (`lease_drained`), what the buffer holds plus what a consumer has drained
 /// and not released never passes the bound, whatever the interleaving of two producers and
 /// a consumer: a ghost counter goes up after each accepted push and down before each
@@ -253,13 +264,7 @@ fn leased_bytes_count_against_the_bound_until_released() {
     use loom::sync::Arc;
     use loom::sync::atomic::{AtomicI64, Ordering};
     loom::model(|| {
-        let buf = BatchBuffer::builder()
-            .max_bytes(3)
-            .shards(2)
-            .policy(Policy::Reject)
-            .lease_drained(true)
-            .build()
-            .unwrap();
+        let buf = leasing(3, 2, Policy::Reject);
         let held = Arc::new(AtomicI64::new(0));
         let producers: Vec<_> = (0..2u64)
             .map(|id| {
@@ -304,13 +309,7 @@ fn leased_bytes_count_against_the_bound_until_released() {
 #[test]
 fn blocked_push_wait_is_woken_by_a_lease_release() {
     loom::model(|| {
-        let buf = BatchBuffer::builder()
-            .max_bytes(1)
-            .shards(1)
-            .policy(Policy::Block)
-            .lease_drained(true)
-            .build()
-            .unwrap();
+        let buf = leasing(1, 1, Policy::Block);
         buf.push(Item { id: 1, weight: 1 }).unwrap();
         let mut batch = buf.drain_all();
         let lease = batch.take_lease();
