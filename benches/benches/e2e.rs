@@ -78,9 +78,10 @@ fn e2e(c: &mut Criterion) {
                 loop {
                     match sink.accept(telemetry) {
                         Ok(()) => break,
-                        Err(SinkError::Full { .. }) => {
+                        Err(refused) if matches!(refused.error(), SinkError::Full { .. }) => {
                             runtime.block_on(spool.flush()).expect("flush");
-                            telemetry = validate(body);
+                            // The refusal hands the request back: retry it as it is.
+                            telemetry = refused.into_inner();
                         }
                         Err(e) => panic!("accept failed: {e}"),
                     }

@@ -2,29 +2,35 @@
 //!
 //! Invariant: a batch owns whole segments taken by `mem::replace`; building it never
 //! moves individual items. Within a segment items are in push order; segments are in
-//! shard order.
+//! shard order. A leasing buffer's batch also owns the [`Lease`] on its bytes until the
+//! consumer takes it out.
 
 use std::collections::VecDeque;
+
+use crate::lease::Lease;
 
 /// Items taken from the buffer by one drain.
 ///
 /// A batch is a list of segments, one per non-empty shard; each segment holds the items
 /// of one shard in the order they were pushed. Iterating a batch visits segment after
 /// segment. [`Batch::into_vec`] concatenates (this one copies; iterate to avoid it).
+///
+/// From a buffer built with [`lease_drained(true)`](crate::Builder::lease_drained), the
+/// batch holds a [`Lease`] on its bytes: they stay counted against the buffer's bound until
+/// the lease gives them back. Dropping or consuming the batch with its lease still inside
+/// gives them all back at once; [`take_lease`](Self::take_lease) first to give them back item
+/// by item.
 #[derive(Debug)]
 pub struct Batch<T> {
     segments: Vec<VecDeque<T>>,
     len: usize,
     bytes: u64,
+    lease: Lease<T>,
 }
 
 impl<T> Default for Batch<T> {
     fn default() -> Self {
-        Self {
-            segments: Vec::new(),
-            len: 0,
-            bytes: 0,
-        }
+        Self::with_segments(0)
     }
 }
 
@@ -34,7 +40,19 @@ impl<T> Batch<T> {
             segments: Vec::with_capacity(capacity),
             len: 0,
             bytes: 0,
+            lease: Lease::empty(),
         }
+    }
+
+    pub(crate) fn set_lease(&mut self, lease: Lease<T>) {
+        self.lease = lease;
+    }
+
+    /// Takes the lease on this batch's bytes out (an empty one if the buffer does not
+    /// lease, or if it was taken already), so that they stay reserved while the items are
+    /// processed; see [`Lease`].
+    pub fn take_lease(&mut self) -> Lease<T> {
+        std::mem::replace(&mut self.lease, Lease::empty())
     }
 
     pub(crate) fn add_segment(&mut self, segment: VecDeque<T>, bytes: u64) {
@@ -63,7 +81,7 @@ impl<T> Batch<T> {
         &self.segments
     }
 
-    /// Takes the segments out.
+    /// Takes the segments out (a lease still inside gives its bytes back).
     pub fn into_segments(self) -> Vec<VecDeque<T>> {
         self.segments
     }

@@ -16,6 +16,9 @@
 //!    `close()` returned and takes every shard lock sees every accepted item.
 //! 4. **Order per producer**: a producer handle always pushes into the same shard, and a
 //!    shard is a FIFO whose prefix is taken by each drain.
+//! 5. **Leases** (`lease_drained(true)`): a drain releases its items but not its bytes; the
+//!    bytes move to `counters.leased` and the batch's `Lease` gives them back. So the word's
+//!    byte count is buffered + leased, and invariant 1 bounds both with one CAS.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -24,6 +27,7 @@ use std::time::Duration;
 use crate::batch::Batch;
 use crate::config::{Builder, Config, Policy};
 use crate::error::PushError;
+use crate::lease::Lease;
 use crate::reservation::{Reservation, ReserveError, Usage};
 use crate::shard::{Segment, Shard};
 use crate::signal::Signal;
@@ -63,6 +67,9 @@ pub(crate) struct Counters {
     pub(crate) dropped: AtomicU64,
     pub(crate) drained: AtomicU64,
     pub(crate) next_producer: AtomicUsize,
+    /// Bytes of drained batches their leases have not given back (`lease_drained` only):
+    /// part of the reservation word's byte count, not of what the shards hold.
+    pub(crate) leased: AtomicU64,
 }
 
 /// The shared state behind every handle.
@@ -100,6 +107,7 @@ impl<T: Weighted> BatchBuffer<T> {
                     dropped: AtomicU64::new(0),
                     drained: AtomicU64::new(0),
                     next_producer: AtomicUsize::new(0),
+                    leased: AtomicU64::new(0),
                 }),
                 ready: Signal::new(),
                 space: Signal::new(),
@@ -147,7 +155,7 @@ impl<T: Weighted> BatchBuffer<T> {
         if !self.inner.is_ready() {
             return None;
         }
-        let batch = self.inner.take_all();
+        let batch = self.take_all();
         (!batch.is_empty()).then_some(batch)
     }
 
@@ -162,7 +170,16 @@ impl<T: Weighted> BatchBuffer<T> {
     /// Takes everything buffered, ready or not (shutdown, flush). After [`close`](Self::close)
     /// has returned, this returns every item that was accepted and not yet drained.
     pub fn drain_all(&self) -> Batch<T> {
-        self.inner.take_all()
+        self.take_all()
+    }
+
+    /// `take_all`, with the lease on the batch's bytes when the buffer leases.
+    fn take_all(&self) -> Batch<T> {
+        let mut batch = self.inner.take_all();
+        if self.inner.config.lease_drained && batch.bytes() > 0 {
+            batch.set_lease(Lease::new(Arc::clone(&self.inner), batch.bytes()));
+        }
+        batch
     }
 
     /// Closes the buffer for good: later pushes fail with the item handed back, blocked
@@ -199,9 +216,18 @@ impl<T> BatchBuffer<T> {
         self.inner.reservation.usage().items == 0
     }
 
-    /// Total weight of the buffered items (lock-free).
+    /// Total weight of the buffered items (lock-free). Leased bytes of drained batches are
+    /// not in it (see [`leased_bytes`](Self::leased_bytes)).
     pub fn bytes(&self) -> u64 {
-        self.inner.reservation.usage().bytes
+        self.inner.buffered_bytes(self.inner.reservation.usage())
+    }
+
+    /// Bytes of drained batches still counted against the bound because their
+    /// [`Lease`](crate::Lease)s hold them (always 0 unless built with
+    /// [`lease_drained(true)`](crate::Builder::lease_drained)). `bytes() + leased_bytes()` is
+    /// what the bound limits.
+    pub fn leased_bytes(&self) -> u64 {
+        self.inner.counters.leased.load(Ordering::SeqCst)
     }
 
     /// The clock reading at which the oldest buffered item reaches `max_batch_age`, if
@@ -367,12 +393,20 @@ impl<T: Weighted> Inner<T> {
 
     /// `DropOldest` slow path: evict from the shard whose segment started earliest until
     /// the item fits. Evicted items are dropped outside every lock.
+    ///
+    /// Leased bytes cannot be evicted: when the item would not fit even in an empty buffer
+    /// beside them, the push is refused (`Full`) instead of evicting for nothing or waiting
+    /// for the consumer.
     #[cold]
     fn push_evicting(&self, index: usize, item: T, weight: u64) -> Result<(), PushError<T>> {
         let mut evicted: Vec<T> = Vec::new();
         loop {
             if self.reservation.usage().closed {
                 return Err(PushError::Closed(item));
+            }
+            let leased = self.counters.leased.load(Ordering::SeqCst);
+            if weight > self.config.max_bytes.saturating_sub(leased) {
+                return Err(PushError::Full(item));
             }
             let victim = self.oldest_shard().unwrap_or(index);
             let shard = &self.shards[victim];
@@ -454,7 +488,13 @@ impl<T: Weighted> Inner<T> {
             }
         }
         if items > 0 {
-            self.reservation.release(bytes, items);
+            if self.config.lease_drained {
+                // The bytes stay reserved, now as leased (the caller attaches the lease).
+                self.counters.leased.fetch_add(bytes, Ordering::SeqCst);
+                self.reservation.release(0, items);
+            } else {
+                self.reservation.release(bytes, items);
+            }
             self.counters.drained.fetch_add(items, Ordering::Relaxed);
             self.space.notify();
         }
@@ -493,6 +533,16 @@ impl<T> Inner<T> {
         }
     }
 
+    /// What the shards hold of the word's bytes: the word minus the leased bytes.
+    fn buffered_bytes(&self, usage: Usage) -> u64 {
+        usage
+            .bytes
+            .saturating_sub(self.counters.leased.load(Ordering::SeqCst))
+    }
+
+    /// The size triggers read the word, leased bytes included: only a push raises it, and
+    /// each push that crosses a trigger notifies, so no wakeup is lost (a consumer draining
+    /// while it still holds a lease may get a smaller batch sooner).
     fn size_ready(&self, usage: Usage) -> bool {
         usage.items >= self.config.batch_items || usage.bytes >= self.config.batch_bytes
     }
@@ -533,7 +583,7 @@ impl<T> Inner<T> {
         let usage = self.reservation.usage();
         Stats {
             items: usage.items,
-            bytes: usage.bytes,
+            bytes: self.buffered_bytes(usage),
             pushed: self
                 .shards
                 .iter()

@@ -39,6 +39,9 @@ pub(crate) struct Config {
     pub(crate) batch_age: Option<Duration>,
     pub(crate) shards: usize,
     pub(crate) clock: Arc<dyn Clock>,
+    /// Drained batches keep their bytes reserved until their [`Lease`](crate::Lease) gives
+    /// them back.
+    pub(crate) lease_drained: bool,
 }
 
 /// Builds a [`BatchBuffer`]; every setter is optional and `build` validates the whole.
@@ -55,6 +58,7 @@ pub struct Builder<T> {
     batch_age: Option<Duration>,
     shards: Option<usize>,
     clock: Option<Arc<dyn Clock>>,
+    lease_drained: bool,
     item: PhantomData<fn() -> T>,
 }
 
@@ -69,6 +73,7 @@ impl<T> Default for Builder<T> {
             batch_age: None,
             shards: None,
             clock: None,
+            lease_drained: false,
             item: PhantomData,
         }
     }
@@ -95,6 +100,7 @@ impl<T> std::fmt::Debug for Builder<T> {
             .field("max_batch_age", &self.batch_age)
             .field("shards", &self.shards)
             .field("clock", &self.clock)
+            .field("lease_drained", &self.lease_drained)
             .finish()
     }
 }
@@ -154,6 +160,25 @@ impl<T: Weighted> Builder<T> {
         self
     }
 
+    /// Whether a drained batch keeps its bytes reserved until the consumer gives them back
+    /// (default `false`: a drain frees its room at once). With `true`, each [`Batch`]
+    /// carries a [`Lease`] on its bytes; take it with [`Batch::take_lease`] and
+    /// [`release`](Lease::release) each item's weight once it is processed (dropping the
+    /// lease releases the rest). The byte bound then covers buffered *and* drained but
+    /// unprocessed items, checked by the same reservation that admits a push: a consumer
+    /// that is slow with a batch gets backpressure instead of the producers filling the
+    /// buffer again behind it. Items are not leased: the item bound still counts buffered
+    /// items only.
+    ///
+    /// [`Batch`]: crate::Batch
+    /// [`Batch::take_lease`]: crate::Batch::take_lease
+    /// [`Lease`]: crate::Lease
+    /// [`Lease::release`]: crate::Lease::release
+    pub fn lease_drained(mut self, lease: bool) -> Self {
+        self.lease_drained = lease;
+        self
+    }
+
     /// Validates the settings and builds the buffer.
     pub fn build(self) -> Result<BatchBuffer<T>, ConfigError> {
         Ok(BatchBuffer::from_config(self.resolve()?))
@@ -204,6 +229,7 @@ impl<T: Weighted> Builder<T> {
             batch_age: self.batch_age,
             shards,
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock::new())),
+            lease_drained: self.lease_drained,
         })
     }
 }

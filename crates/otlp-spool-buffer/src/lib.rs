@@ -67,7 +67,9 @@
 //!    fails when the sum would pass the bound, before the item is inserted; it is
 //!    released only after items are removed. At any instant the word is at least what
 //!    the shards hold and at most the bound. An item heavier than the whole bound fails
-//!    at once with [`PushError::TooLarge`] (it never waits).
+//!    at once with [`PushError::TooLarge`] (it never waits). A buffer built with
+//!    [`lease_drained(true)`](Builder::lease_drained) keeps a drained batch's bytes
+//!    reserved until its [`Lease`] gives them back, so the bound covers them too.
 //! 2. **No item is lost or duplicated between push and drain.** The reservation and the
 //!    insert happen under the shard's lock; a segment leaves only whole (drain, under the
 //!    same lock, by a swap that leaves an empty segment behind) or from its front
@@ -102,9 +104,9 @@
 //!
 //! Loom models (`tests/loom.rs`, cfg `otlp_spool_loom`) check 1-3 under every
 //! interleaving of up to three threads (two producers and a drainer; racing
-//! reservations; close racing a push; `DropOldest` eviction racing a drain) and the
-//! absence of lost wakeups (a blocked `push_wait` woken by a drain, `ready()` woken by a
-//! push). Shard locks, counters and waker lists all go through the crate's `sync` shim.
+//! reservations; close racing a push; `DropOldest` eviction racing a drain; leased bytes
+//! against the bound) and the absence of lost wakeups (a blocked `push_wait` woken by a
+//! drain or a lease release, `ready()` woken by a push). Shard locks, counters and waker lists all go through the crate's `sync` shim.
 // Unsafe code only where a module allows it, each block with its SAFETY comment.
 #![deny(unsafe_code)]
 
@@ -113,6 +115,7 @@ mod buffer;
 mod clock;
 mod config;
 mod error;
+mod lease;
 mod reservation;
 mod shard;
 mod signal;
@@ -126,6 +129,7 @@ pub use buffer::{BatchBuffer, Producer};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Builder, Policy};
 pub use error::{ConfigError, PushError, PushWaitError};
+pub use lease::Lease;
 pub use reservation::{MAX_BYTES_LIMIT, MAX_ITEMS_LIMIT};
 pub use stats::Stats;
 pub use wait::Ready;

@@ -241,3 +241,96 @@ fn ready_future_is_woken_by_a_racing_push() {
         assert_eq!(buf.drain_all().len(), 1);
     });
 }
+
+/// A buffer whose drained batches keep their bytes until their lease gives them back.
+fn leasing(max_bytes: u64, shards: usize, policy: Policy) -> BatchBuffer<Item> {
+    BatchBuffer::builder()
+        .max_bytes(max_bytes)
+        .shards(shards)
+        .policy(policy)
+        .lease_drained(true)
+        .build()
+        .unwrap()
+}
+
+/// With leases (`lease_drained`), what the buffer holds plus what a consumer has drained
+/// and not released never passes the bound, whatever the interleaving of two producers and
+/// a consumer: a ghost counter goes up after each accepted push and down before each
+/// release, so it never reads more than the reservation word, and the word never passes 3.
+/// Without the lease (a drain freeing its bytes at once) the second producer's push fits
+/// while the consumer still holds the first item, and the ghost reads 4.
+#[test]
+fn leased_bytes_count_against_the_bound_until_released() {
+    use loom::sync::Arc;
+    use loom::sync::atomic::{AtomicI64, Ordering};
+    loom::model(|| {
+        let buf = leasing(3, 2, Policy::Reject);
+        let held = Arc::new(AtomicI64::new(0));
+        let producers: Vec<_> = (0..2u64)
+            .map(|id| {
+                let producer = buf.producer();
+                let held = Arc::clone(&held);
+                thread::spawn(move || match producer.push(Item { id, weight: 2 }) {
+                    Ok(()) => {
+                        let now = held.fetch_add(2, Ordering::SeqCst) + 2;
+                        assert!(now <= 3, "held {now} bytes against a bound of 3");
+                        true
+                    }
+                    Err(err) => {
+                        assert!(matches!(err, PushError::Full(_)));
+                        false
+                    }
+                })
+            })
+            .collect();
+        let mut batch = buf.drain_all();
+        let mut lease = batch.take_lease();
+        assert_eq!(lease.bytes(), batch.bytes());
+        let mut drained = batch.len();
+        for item in batch {
+            held.fetch_sub(item.weight as i64, Ordering::SeqCst);
+            lease.release(item.weight as u64);
+        }
+        assert_eq!(lease.bytes(), 0);
+        let accepted = producers
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|&ok| ok)
+            .count();
+        drained += buf.drain_all().len();
+        assert_eq!(drained, accepted, "every accepted item drained once");
+        assert!(accepted >= 1);
+        assert_eq!((buf.bytes(), buf.leased_bytes()), (0, 0));
+    });
+}
+
+/// A `Block` producer waiting for room that only a lease holds is woken when the lease
+/// gives it back (no lost wakeup: loom reports a deadlock otherwise).
+#[test]
+fn blocked_push_wait_is_woken_by_a_lease_release() {
+    loom::model(|| {
+        let buf = leasing(1, 1, Policy::Block);
+        buf.push(Item { id: 1, weight: 1 }).unwrap();
+        let mut batch = buf.drain_all();
+        let lease = batch.take_lease();
+        let waiter = {
+            let producer = buf.producer();
+            thread::spawn(move || {
+                loom::future::block_on(
+                    producer.push_wait(Item { id: 2, weight: 1 }, std::future::pending()),
+                )
+                .is_ok()
+            })
+        };
+        drop(batch);
+        drop(lease);
+        assert!(waiter.join().unwrap());
+        assert_eq!(
+            buf.drain_all()
+                .into_iter()
+                .map(|it| it.id)
+                .collect::<Vec<_>>(),
+            [2]
+        );
+    });
+}

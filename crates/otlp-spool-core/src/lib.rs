@@ -9,7 +9,7 @@
 //!
 //! ```
 //! use std::sync::Mutex;
-//! use otlp_spool_core::{Signal, Sink, SinkError, Telemetry};
+//! use otlp_spool_core::{Refusal, Signal, Sink, Telemetry};
 //! use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 //!
 //! /// A sink that keeps everything (tests do this); a real one puts it in a bounded buffer.
@@ -17,7 +17,7 @@
 //! struct Collect(Mutex<Vec<Telemetry>>);
 //!
 //! impl Sink for Collect {
-//!     fn accept(&self, telemetry: Telemetry) -> Result<(), SinkError> {
+//!     fn accept(&self, telemetry: Telemetry) -> Result<(), Refusal> {
 //!         self.0.lock().unwrap().push(telemetry);
 //!         Ok(())
 //!     }
@@ -28,14 +28,15 @@
 //! assert_eq!(batch.signal(), Signal::Traces);
 //! assert_eq!(batch.item_count(), 0);
 //! sink.accept(batch)?; // Ok: the data is held, the sender may be acknowledged.
-//! # Ok::<(), SinkError>(())
+//! # Ok::<(), Refusal>(())
 //! ```
 //!
 //! # Invariants
 //! * `Ok(())` from [`Sink::accept`] is the acknowledgement: the data is held by the sink
 //!   (buffered, written or otherwise owned) and the caller may tell its client so.
-//! * `Err(_)` means the sink took nothing: the batch was dropped untouched, and the caller
-//!   answers its client with the matching retryable or permanent error (see [`SinkError`]).
+//! * `Err(_)` means the sink took nothing: the batch comes back untouched inside the
+//!   [`Refusal`], and the caller retries it or answers its client with the matching retryable
+//!   or permanent error (see [`SinkError`]).
 //! * `accept` never blocks for long: it either takes the batch or refuses it at once (a
 //!   durable sink's `accept` waits for its fsync; servers call [`Sink::submit`] instead and
 //!   await the [`Ack`] before answering).
@@ -43,6 +44,7 @@
 //!   cost describe those bytes (see the `telemetry` module).
 #![forbid(unsafe_code)]
 
+pub mod civil;
 pub mod metrics;
 pub mod rpc_status;
 mod signal;
@@ -51,7 +53,7 @@ mod telemetry;
 pub mod wire;
 
 pub use signal::Signal;
-pub use sink::{Ack, AckFuture, Sink, SinkError};
+pub use sink::{Ack, AckFuture, Refusal, Sink, SinkError};
 pub use telemetry::{ConcatError, DecodeError, ExportRequest, Telemetry};
 
 /// The OTLP protobuf types this crate speaks, re-exported so that users need not depend on

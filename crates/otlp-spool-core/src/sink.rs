@@ -1,10 +1,12 @@
-//! [`Sink`]: where telemetry goes, [`SinkError`]: why it may refuse it, and [`Ack`]: the
-//! acknowledgement that may still be on its way.
+//! [`Sink`]: where telemetry goes, [`SinkError`]: why it may refuse it, [`Refusal`]: the
+//! refused telemetry handed back with that reason, and [`Ack`]: the acknowledgement that may
+//! still be on its way.
 //!
 //! Contract: `accept` returns `Ok(())` only once the sink holds the data (that is the
-//! acknowledgement a server passes on to its client), returns an error without keeping
-//! anything otherwise, and never blocks for long (a full sink refuses at once with
-//! [`SinkError::Full`] instead of waiting for room).
+//! acknowledgement a server passes on to its client), returns a [`Refusal`] without keeping
+//! anything otherwise (the telemetry comes back inside it, as a channel's `SendError<T>` gives
+//! back its message, so a caller can retry without having kept a copy), and never blocks for
+//! long (a full sink refuses at once with [`SinkError::Full`] instead of waiting for room).
 //!
 //! `submit` is the asynchronous form a server uses: `Ok(Ack::Now)` is `accept`'s `Ok(())`;
 //! `Ok(Ack::Pending(f))` means the sink took the data and will hold it once `f` resolves `Ok`
@@ -26,13 +28,14 @@ use crate::Telemetry;
 /// network I/O). Both the OTLP receiver and the embedded SDK exporters call it.
 pub trait Sink: Send + Sync + 'static {
     /// Takes `telemetry`. `Ok(())` means the data is held and the sender may be acknowledged;
-    /// an error means nothing was kept.
-    fn accept(&self, telemetry: Telemetry) -> Result<(), SinkError>;
+    /// a [`Refusal`] means nothing was kept, and hands `telemetry` back with the reason.
+    fn accept(&self, telemetry: Telemetry) -> Result<(), Refusal>;
 
     /// Like [`accept`](Sink::accept), for a caller that can wait for the acknowledgement
     /// without blocking (an async server). The default is `accept`, acknowledged at once; a
     /// durable sink returns [`Ack::Pending`] and `accept` then blocks until it resolves.
-    fn submit(&self, telemetry: Telemetry) -> Result<Ack, SinkError> {
+    /// A refusal hands `telemetry` back, as `accept`'s does.
+    fn submit(&self, telemetry: Telemetry) -> Result<Ack, Refusal> {
         self.accept(telemetry).map(|()| Ack::Now)
     }
 
@@ -47,11 +50,11 @@ pub trait Sink: Send + Sync + 'static {
 }
 
 impl<S: Sink + ?Sized> Sink for std::sync::Arc<S> {
-    fn accept(&self, telemetry: Telemetry) -> Result<(), SinkError> {
+    fn accept(&self, telemetry: Telemetry) -> Result<(), Refusal> {
         (**self).accept(telemetry)
     }
 
-    fn submit(&self, telemetry: Telemetry) -> Result<Ack, SinkError> {
+    fn submit(&self, telemetry: Telemetry) -> Result<Ack, Refusal> {
         (**self).submit(telemetry)
     }
 
@@ -61,11 +64,11 @@ impl<S: Sink + ?Sized> Sink for std::sync::Arc<S> {
 }
 
 impl<S: Sink + ?Sized> Sink for Box<S> {
-    fn accept(&self, telemetry: Telemetry) -> Result<(), SinkError> {
+    fn accept(&self, telemetry: Telemetry) -> Result<(), Refusal> {
         (**self).accept(telemetry)
     }
 
-    fn submit(&self, telemetry: Telemetry) -> Result<Ack, SinkError> {
+    fn submit(&self, telemetry: Telemetry) -> Result<Ack, Refusal> {
         (**self).submit(telemetry)
     }
 
@@ -74,7 +77,9 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
     }
 }
 
-/// Why a [`Sink`] refused a batch. In every case the sink kept nothing.
+/// Why a [`Sink`] refused a batch. In every case the sink kept nothing. `accept` and
+/// `submit` return it inside a [`Refusal`], with the batch; `flush` and a pending [`Ack`]
+/// return it alone (there is no batch to hand back).
 ///
 /// How an OTLP server answers each (the receiver does exactly this):
 ///
@@ -122,6 +127,91 @@ impl SinkError {
             self,
             SinkError::Full { .. } | SinkError::Closed | SinkError::Unavailable { .. }
         )
+    }
+}
+
+/// A batch a [`Sink`] refused, handed back with the reason ([`SinkError`]): what
+/// [`Sink::accept`] and [`Sink::submit`] return instead of keeping anything. The batch costs
+/// nothing to give back (it moves), so a caller may retry it later, send it elsewhere or
+/// count and drop it.
+///
+/// It displays as its [`SinkError`] does; `Debug` shows the error and the batch's signal and
+/// size, not its bytes.
+///
+/// ```
+/// use std::time::Duration;
+/// use otlp_spool_core::{Refusal, Sink, SinkError, Telemetry};
+/// use otlp_spool_core::proto::collector::logs::v1::ExportLogsServiceRequest;
+///
+/// struct Full;
+/// impl Sink for Full {
+///     fn accept(&self, telemetry: Telemetry) -> Result<(), Refusal> {
+///         let error = SinkError::Full { retry_after: Duration::from_millis(100) };
+///         Err(Refusal::new(error, telemetry))
+///     }
+/// }
+///
+/// let refused = Full.accept(Telemetry::from(ExportLogsServiceRequest::default())).unwrap_err();
+/// assert!(refused.error().is_retryable());
+/// let batch: Telemetry = refused.into_inner(); // the same batch, ready for a retry
+/// # let _ = batch;
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Refusal {
+    error: SinkError,
+    telemetry: Telemetry,
+}
+
+impl Refusal {
+    /// `telemetry`, refused for `error`.
+    pub fn new(error: SinkError, telemetry: Telemetry) -> Self {
+        Self { error, telemetry }
+    }
+
+    /// Why the sink refused the batch.
+    pub fn error(&self) -> &SinkError {
+        &self.error
+    }
+
+    /// The refused batch, given back.
+    pub fn into_inner(self) -> Telemetry {
+        self.telemetry
+    }
+
+    /// The reason alone (the batch is dropped): what a server needs to answer its client.
+    pub fn into_error(self) -> SinkError {
+        self.error
+    }
+
+    /// The reason and the batch.
+    pub fn into_parts(self) -> (SinkError, Telemetry) {
+        (self.error, self.telemetry)
+    }
+}
+
+impl std::fmt::Debug for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Refusal")
+            .field("error", &self.error)
+            .field("signal", &self.telemetry.signal())
+            .field("bytes", &self.telemetry.bytes().len())
+            .finish()
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.error, f)
+    }
+}
+
+/// The refusal displays as its error, so the error is not its `source` (a chain would say
+/// it twice).
+impl std::error::Error for Refusal {}
+
+impl From<Refusal> for SinkError {
+    fn from(refusal: Refusal) -> Self {
+        refusal.error
     }
 }
 

@@ -88,7 +88,9 @@ impl Shared {
         }
         let result = self.sink.accept(telemetry());
         self.gate.leave();
-        result.map_err(sink_error)
+        // The SDK's export contract has no way to hand the batch back: its answer is the
+        // reason alone.
+        result.map_err(|refusal| sink_error(refusal.into_error()))
     }
 
     /// An empty batch: nothing to hand over, but still an error after shutdown.

@@ -28,14 +28,14 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use otlp_spool_breaker::{CircuitBreaker, OwnedPermit, State};
-use otlp_spool_core::{ConcatError, Signal, Sink, SinkError, Telemetry};
+use otlp_spool_core::{ConcatError, Refusal, Signal, Sink, SinkError, Telemetry};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use crate::builder::{ForwarderBuilder, Protocol};
 use crate::catch::{CatchUnwind, panic_message};
 use crate::error::ConfigError;
-use crate::queue::{MergeFrom, PushError, Queue, Taken};
+use crate::queue::{MergeFrom, PushError, Queue, Rejected, Taken};
 use crate::retry::{Jitter, RetryPolicy};
 use crate::settings::{Checked, Headers};
 use crate::tls::TrustRoots;
@@ -323,9 +323,9 @@ impl Forwarder {
     }
 
     /// Queues `telemetry` tagged `tag` (a log position, say) without ever evicting anything:
-    /// `Full` while it does not fit, whatever the overflow policy (the caller keeps its copy
-    /// and tries again). Its fate goes to the [`Tracker`] (see [`track`](Self::track)).
-    pub fn accept_tracked(&self, telemetry: Telemetry, tag: u64) -> Result<(), SinkError> {
+    /// `Full` while it does not fit, whatever the overflow policy (the refusal hands the
+    /// batch back, to try again). Its fate goes to the [`Tracker`] (see [`track`](Self::track)).
+    pub fn accept_tracked(&self, telemetry: Telemetry, tag: u64) -> Result<(), Refusal> {
         let weight = telemetry.weight() as u64;
         let items = telemetry.item_count() as u64;
         let batch = Batch::tracked(telemetry, tag);
@@ -333,21 +333,28 @@ impl Forwarder {
         self.pushed(pushed, weight)
     }
 
-    fn pushed(&self, pushed: Result<(), PushError>, weight: u64) -> Result<(), SinkError> {
-        match pushed {
+    /// The answer to a push: on success a worker is woken; a refusal names why and gives the
+    /// batch back.
+    fn pushed(&self, pushed: Result<(), Rejected<Batch>>, weight: u64) -> Result<(), Refusal> {
+        let Rejected { kind, item } = match pushed {
             Ok(()) => {
                 self.inner.work.notify_one();
-                Ok(())
+                return Ok(());
             }
-            Err(PushError::Closed) => Err(SinkError::Closed),
-            Err(PushError::Full) => Err(SinkError::Full {
+            Err(rejected) => rejected,
+        };
+        let error = match kind {
+            PushError::Closed => SinkError::Closed,
+            PushError::Full => SinkError::Full {
                 retry_after: Duration::from_secs(1),
-            }),
-            Err(PushError::TooLarge) => Err(SinkError::TooLarge {
+            },
+            PushError::TooLarge => SinkError::TooLarge {
                 weight,
                 capacity: self.inner.queue_capacity(),
-            }),
-        }
+            },
+        };
+        // A batch just pushed is one part, never merged yet.
+        Err(Refusal::new(error, item.first))
     }
 
     async fn stop(&self, deadline: Duration) -> ShutdownReport {
@@ -393,7 +400,7 @@ impl Sink for Forwarder {
     /// Queues `telemetry` (never waits on the network). Refuses with `Closed` after shutdown
     /// began, `Full` when it does not fit under `Overflow::Reject`, `TooLarge` when it exceeds
     /// the whole queue.
-    fn accept(&self, telemetry: Telemetry) -> Result<(), SinkError> {
+    fn accept(&self, telemetry: Telemetry) -> Result<(), Refusal> {
         let weight = telemetry.weight() as u64;
         let items = telemetry.item_count() as u64;
         let pushed = self.inner.queue.push(Batch::new(telemetry), weight, items);

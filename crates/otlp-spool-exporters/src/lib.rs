@@ -17,13 +17,13 @@
 //! use std::sync::{Arc, Mutex};
 //! use opentelemetry::trace::{Tracer, TracerProvider as _};
 //! use opentelemetry_sdk::trace::SdkTracerProvider;
-//! use otlp_spool_core::{Sink, SinkError, Telemetry};
+//! use otlp_spool_core::{Refusal, Sink, Telemetry};
 //! use otlp_spool_exporters::SinkSpanExporter;
 //!
 //! #[derive(Debug, Default)]
 //! struct Collect(Mutex<Vec<Telemetry>>);
 //! impl Sink for Collect {
-//!     fn accept(&self, telemetry: Telemetry) -> Result<(), SinkError> {
+//!     fn accept(&self, telemetry: Telemetry) -> Result<(), Refusal> {
 //!         self.0.lock().unwrap().push(telemetry);
 //!         Ok(())
 //!     }
@@ -82,4 +82,4 @@ pub use retry::RetryPolicy;
 pub use span_exporter::SinkSpanExporter;
 
 pub use opentelemetry_sdk::metrics::Temporality;
-pub use otlp_spool_core::{Sink, SinkError, Telemetry};
+pub use otlp_spool_core::{Refusal, Sink, SinkError, Telemetry};

@@ -75,7 +75,8 @@ fn probe_new_batch_and_shutdown_race() {
         let producer = {
             let queue = queue.clone();
             thread::spawn(move || match queue.push(Items(2), 2, 2) {
-                Ok(()) | Err(PushError::Closed) => {}
+                Ok(()) => {}
+                Err(r) if r.kind == PushError::Closed => {}
                 Err(other) => panic!("unexpected {other:?}"),
             })
         };
@@ -140,7 +141,8 @@ fn one_probe_at_a_time() {
         // A new batch arrives meanwhile: it evicts the oldest queued batch if full, or is
         // refused (and counted) when everything held is in flight.
         match queue.push(Items(1), 1, 1) {
-            Ok(()) | Err(PushError::Full) => {}
+            Ok(()) => {}
+            Err(r) if r.kind == PushError::Full => {}
             Err(other) => panic!("unexpected {other:?}"),
         }
         for worker in workers {

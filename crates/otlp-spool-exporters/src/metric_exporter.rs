@@ -27,9 +27,9 @@ use crate::exporter_state::{DEFAULT_FLUSH_TIMEOUT, Shared};
 ///
 /// ```
 /// # use std::sync::Arc;
-/// # use otlp_spool_core::{Sink, SinkError, Telemetry};
+/// # use otlp_spool_core::{Refusal, Sink, Telemetry};
 /// # #[derive(Debug)] struct Nothing;
-/// # impl Sink for Nothing { fn accept(&self, _: Telemetry) -> Result<(), SinkError> { Ok(()) } }
+/// # impl Sink for Nothing { fn accept(&self, _: Telemetry) -> Result<(), Refusal> { Ok(()) } }
 /// use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 /// use otlp_spool_exporters::SinkMetricExporter;
 ///

@@ -40,6 +40,15 @@ pub(crate) enum PushError {
     TooLarge,
 }
 
+/// A batch [`Queue::push`] refused, handed back with the reason.
+#[derive(Debug)]
+pub(crate) struct Rejected<T> {
+    /// Why.
+    pub(crate) kind: PushError,
+    /// The batch, as it was pushed.
+    pub(crate) item: T,
+}
+
 /// A batch taken for delivery; give its `weight` back to [`Queue::finish`].
 #[derive(Debug)]
 pub(crate) struct Taken<T> {
@@ -116,7 +125,7 @@ impl<T> Queue<T> {
     }
 
     /// Takes `item` (of `weight` bytes and `items` items), applying the overflow policy.
-    pub(crate) fn push(&self, item: T, weight: u64, items: u64) -> Result<(), PushError>
+    pub(crate) fn push(&self, item: T, weight: u64, items: u64) -> Result<(), Rejected<T>>
     where
         T: MergeFrom,
     {
@@ -130,29 +139,29 @@ impl<T> Queue<T> {
         item: T,
         weight: u64,
         items: u64,
-    ) -> Result<(), PushError>
+    ) -> Result<(), Rejected<T>>
     where
         T: MergeFrom,
     {
         self.push_with(item, weight, items, false)
     }
 
-    fn push_with(&self, item: T, weight: u64, items: u64, evict: bool) -> Result<(), PushError>
+    fn push_with(&self, item: T, weight: u64, items: u64, evict: bool) -> Result<(), Rejected<T>>
     where
         T: MergeFrom,
     {
-        let refused = |error| {
+        let refused = |kind, item| {
             self.counts
                 .refused_items
                 .fetch_add(items, Ordering::Relaxed);
-            Err(error)
+            Err(Rejected { kind, item })
         };
         if weight > self.capacity {
-            return refused(PushError::TooLarge);
+            return refused(PushError::TooLarge, item);
         }
         let mut state = self.state.lock();
         if state.closed {
-            return refused(PushError::Closed);
+            return refused(PushError::Closed, item);
         }
         let room = |s: &State<T>| s.queued_bytes + s.in_flight_bytes + weight <= self.capacity;
         if !room(&state) {
@@ -165,7 +174,7 @@ impl<T> Queue<T> {
                 .sum();
             let evictable = evict && state.in_flight_bytes + kept_bytes + weight <= self.capacity;
             if !evictable {
-                return refused(PushError::Full);
+                return refused(PushError::Full, item);
             }
             while !room(&state) {
                 // The oldest batch that may be evicted (a tracked one never is: its producer

@@ -22,7 +22,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use otlp_spool::{Spool, SpoolError as FacadeError};
-use otlp_spool_core::{Signal, Sink, SinkError};
+use otlp_spool_core::{Refusal, Signal, Sink};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
@@ -44,13 +44,14 @@ enum ExportError {
     #[error(transparent)]
     Decode(#[from] DecodeError),
     #[error(transparent)]
-    Refused(#[from] SinkError),
+    Refused(#[from] Refusal),
 }
 
 fn export_error(err: ExportError) -> PyErr {
     match err {
         ExportError::Decode(d) => InvalidDataError::new_err(d.to_string()),
-        ExportError::Refused(s) => sink_error(&s),
+        // The batch's bytes are still the caller's (Python's): the reason is enough.
+        ExportError::Refused(s) => sink_error(s.error()),
     }
 }
 

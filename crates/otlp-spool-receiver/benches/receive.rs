@@ -23,7 +23,7 @@ use opentelemetry_proto::tonic::common::v1::{
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 use otlp_spool_receiver::{
-    Encoding, Format, Limits, Receiver, Signal, Sink, SinkError, Telemetry, decode_request,
+    Encoding, Format, Limits, Receiver, Refusal, Signal, Sink, Telemetry, decode_request,
     validate_protobuf,
 };
 use prost::Message;
@@ -186,7 +186,7 @@ fn decode(c: &mut Criterion) {
 struct Drop;
 
 impl Sink for Drop {
-    fn accept(&self, telemetry: Telemetry) -> Result<(), SinkError> {
+    fn accept(&self, telemetry: Telemetry) -> Result<(), Refusal> {
         black_box(telemetry);
         Ok(())
     }

@@ -3,13 +3,13 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use otlp_spool_core::{Sink, SinkError, Telemetry};
+//! use otlp_spool_core::{Refusal, Sink, Telemetry};
 //! use otlp_spool_receiver::Receiver;
 //!
 //! #[derive(Debug)]
 //! struct Print;
 //! impl Sink for Print {
-//!     fn accept(&self, telemetry: Telemetry) -> Result<(), SinkError> {
+//!     fn accept(&self, telemetry: Telemetry) -> Result<(), Refusal> {
 //!         println!("{} {} items", telemetry.signal(), telemetry.item_count());
 //!         Ok(())
 //!     }
@@ -113,4 +113,4 @@ pub use otlp_spool_core::wire::Refused;
 pub use readiness::Readiness;
 pub use server::{RunningReceiver, ServeError};
 
-pub use otlp_spool_core::{ExportRequest, Signal, Sink, SinkError, Telemetry};
+pub use otlp_spool_core::{ExportRequest, Refusal, Signal, Sink, SinkError, Telemetry};

@@ -17,8 +17,8 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use otlp_spool_core::SinkError;
 use otlp_spool_core::rpc_status::encode_status;
+use otlp_spool_core::{Refusal, SinkError};
 
 use crate::decode::DecodeError;
 use crate::metrics::RejectReason;
@@ -139,6 +139,14 @@ impl From<DecodeError> for Rejection {
             DecodeError::Invalid(m) => Rejection::Invalid(m),
             DecodeError::TooLarge(m) => Rejection::TooLarge(m),
         }
+    }
+}
+
+/// A server answers with the reason only: the refused batch is dropped here (its client
+/// still has it and retries on a retryable answer).
+impl From<Refusal> for Rejection {
+    fn from(refusal: Refusal) -> Self {
+        Rejection::from(refusal.into_error())
     }
 }
 

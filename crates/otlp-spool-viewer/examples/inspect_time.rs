@@ -11,35 +11,22 @@
 
 #![allow(clippy::disallowed_methods)] // Measuring wall time is the point of this example.
 
+mod common;
+
 use std::path::Path;
-use std::time::Instant;
 
+use common::Stopwatch;
 use otlp_spool_viewer::{TraceQuery, Viewer, inspect};
-
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or("", |(_, rest)| rest)
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
-}
 
 /// Runs `f`, printing its wall and CPU milliseconds under `label`.
 fn timed<T>(label: &str, f: impl FnOnce() -> T) -> T {
-    let (cpu0, wall) = (cpu_seconds(), Instant::now());
+    let watch = Stopwatch::start();
     let out = f();
+    let (wall, cpu) = watch.seconds();
     println!(
         "{label}: {:.0} ms wall, {:.0} ms CPU",
-        wall.elapsed().as_secs_f64() * 1e3,
-        (cpu_seconds() - cpu0) * 1e3
+        wall * 1e3,
+        cpu * 1e3
     );
     out
 }

@@ -9,26 +9,10 @@
 
 #![allow(clippy::disallowed_methods)] // Measuring wall time is the point of this example.
 
-use std::time::Instant;
+mod common;
 
+use common::Stopwatch;
 use otlp_spool_viewer::Viewer;
-
-/// User + system CPU seconds of this process.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or("", |(_, rest)| rest)
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
-}
 
 fn footer(html: &str) -> String {
     html.split_once("<footer><p>")
@@ -42,18 +26,18 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let dir = args.next().expect("usage: measure DIR TRACE_ID...");
     let ids: Vec<String> = args.collect();
-    let cpu0 = cpu_seconds();
-    let wall = Instant::now();
+    let watch = Stopwatch::start();
     let report = otlp_spool_viewer::inspect(std::path::Path::new(&dir), false, &mut |_, _| {})
         .expect("inspect");
+    let (wall, cpu) = watch.seconds();
     let bytes: u64 = report.signals.iter().map(|s| s.finalized_bytes).sum();
     let rows: u64 = report.signals.iter().map(|s| s.rows).sum();
     println!(
         "inspect: {} files, {:.0} MiB, {rows} rows: {:.2} s wall, {:.2} s CPU",
         report.work.files,
         bytes as f64 / 1_048_576.0,
-        wall.elapsed().as_secs_f64(),
-        cpu_seconds() - cpu0
+        wall,
+        cpu
     );
 
     let viewer = Viewer::new(&dir);
@@ -70,11 +54,10 @@ fn main() {
     println!("\n| page | pass | status | wall ms | CPU ms | work |\n|---|---|---|---|---|---|");
     for pass in ["cold", "warm"] {
         for t in &targets {
-            let cpu0 = cpu_seconds();
-            let wall = Instant::now();
+            let watch = Stopwatch::start();
             let r = viewer.respond("GET", t);
-            let ms = wall.elapsed().as_secs_f64() * 1e3;
-            let cpu = (cpu_seconds() - cpu0) * 1e3;
+            let (wall, cpu) = watch.seconds();
+            let (ms, cpu) = (wall * 1e3, cpu * 1e3);
             let html = String::from_utf8_lossy(&r.body);
             println!(
                 "| `{t}` | {pass} | {} | {ms:.0} | {cpu:.0} | {} |",

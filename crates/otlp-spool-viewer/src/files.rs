@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 use otlp_spool_storage::{FileReader, Format, QUARANTINE_DIR, Signal};
 
 use crate::error::ViewerError;
-use crate::time::parse_compact_utc;
 
 /// Whether a file is complete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -80,21 +79,6 @@ pub struct QuarantinedFile {
     pub bytes: u64,
 }
 
-/// Parses `<signal>-<yyyymmddThhmmssZ>-<seq>.<arrow|parquet>` into (opened_at secs, seq, format).
-fn parse_final_name(signal: Signal, name: &str) -> Option<(u64, u64, Format)> {
-    let (stem, format) = if let Some(s) = name.strip_suffix(".arrow") {
-        (s, Format::Arrow)
-    } else {
-        (name.strip_suffix(".parquet")?, Format::Parquet)
-    };
-    let rest = stem.strip_prefix(signal.as_str())?.strip_prefix('-')?;
-    let (stamp, seq) = rest.split_once('-')?;
-    if seq.is_empty() || !seq.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some((parse_compact_utc(stamp)?, seq.parse().ok()?, format))
-}
-
 /// The files of `signal` under the output directory `root`, newest first (by the time in the
 /// name, then the sequence number). `include_active` adds the `.tmp` streams.
 pub fn list_files(
@@ -102,50 +86,38 @@ pub fn list_files(
     signal: Signal,
     include_active: bool,
 ) -> Result<Vec<SpoolFile>, ViewerError> {
-    let dir = root.join(signal.as_str());
+    let reader = FileReader::new(root, signal);
+    let read_error = |e: otlp_spool_storage::ReadError| ViewerError::Read(e.to_string());
     // Temporary files first: one renamed between the two listings then shows up in both, and the
     // final name wins below; listing them second could miss it in both.
     let mut active = Vec::new();
     if include_active {
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(e) => Some(e),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(ViewerError::io("list", &dir, e)),
-        };
-        for entry in entries.into_iter().flatten().flatten() {
-            let Some(file_name) = entry.file_name().to_str().map(str::to_owned) else {
-                continue;
-            };
-            let Some(name) = file_name
-                .strip_prefix('.')
-                .and_then(|n| n.strip_suffix(".tmp"))
+        for f in reader.temp_files().map_err(read_error)? {
+            // `.<final name>.tmp`: storage listed it by that very shape.
+            let Some(name) = f
+                .path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_prefix('.')?.strip_suffix(".tmp"))
+                .map(str::to_owned)
             else {
                 continue;
             };
-            let Some((secs, seq, _)) = parse_final_name(signal, name) else {
-                continue;
-            };
-            let Ok(meta) = entry.metadata() else { continue };
-            if !meta.is_file() {
-                continue;
-            }
             active.push(SpoolFile {
-                path: entry.path(),
-                name: name.to_owned(),
+                opened_at: crate::time::unix_nanos(f.opened_at),
+                path: f.path,
+                name,
                 signal,
-                opened_at: secs.saturating_mul(1_000_000_000),
-                seq,
+                seq: f.seq,
                 // The temporary stream of a Parquet file is Arrow IPC too.
                 format: Format::Arrow,
-                bytes: meta.len(),
+                bytes: f.bytes,
                 state: FileState::Active,
                 memory: None,
             });
         }
     }
-    let finalized = FileReader::new(root, signal)
-        .files()
-        .map_err(|e| ViewerError::Read(e.to_string()))?;
+    let finalized = reader.files().map_err(read_error)?;
     let mut names = HashSet::with_capacity(finalized.len());
     let mut files: Vec<SpoolFile> = finalized
         .into_iter()
@@ -196,23 +168,59 @@ pub fn list_quarantined(root: &Path, signal: Signal) -> Result<Vec<QuarantinedFi
 mod tests {
     use super::*;
 
+    /// The names come from storage's one parser: an active `.tmp` stream is listed under the
+    /// name it will get, its stamp read from the name; other kinds, other signals and names that
+    /// are not spool names are not listed; a stream whose final name is there already is not
+    /// listed twice.
     #[test]
-    fn final_names() {
-        assert_eq!(
-            parse_final_name(Signal::Traces, "traces-20251203T000000Z-000007.arrow"),
-            Some((1_764_720_000, 7, Format::Arrow))
-        );
-        assert_eq!(
-            parse_final_name(Signal::Logs, "logs-20251203T000000Z-000001.parquet"),
-            Some((1_764_720_000, 1, Format::Parquet))
-        );
-        for bad in [
-            "logs-20251203T000000Z-000001.parquet.part",
-            "traces-20251203T000000Z-.arrow",
-            "metrics-20251203T000000Z-000001.arrow",
-            "traces-2025-000001.arrow",
+    fn active_streams_are_listed_by_storage_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let traces = dir.path().join("traces");
+        std::fs::create_dir_all(&traces).unwrap();
+        for name in [
+            ".traces-20251203T000000Z-000007.parquet.tmp",
+            ".traces-20251203T000000Z-000008.arrow.tmp",
+            "traces-20251203T000000Z-000008.arrow",
+            ".traces-20251203T000000Z-000009.parquet.part",
+            ".metrics-20251203T000000Z-000001.arrow.tmp",
+            ".traces-20250230T000000Z-000002.arrow.tmp",
+            ".traces-2025-000001.arrow.tmp",
         ] {
-            assert_eq!(parse_final_name(Signal::Traces, bad), None, "{bad}");
+            std::fs::write(traces.join(name), b"x").unwrap();
         }
+        let files = list_files(dir.path(), Signal::Traces, true).unwrap();
+        let seen: Vec<_> = files
+            .iter()
+            .map(|f| (f.name.as_str(), f.seq, f.format, f.state, f.opened_at))
+            .collect();
+        let at = 1_764_720_000 * 1_000_000_000;
+        assert_eq!(
+            seen,
+            [
+                (
+                    "traces-20251203T000000Z-000008.arrow",
+                    8,
+                    Format::Arrow,
+                    FileState::Finalized,
+                    at
+                ),
+                (
+                    "traces-20251203T000000Z-000007.parquet",
+                    7,
+                    Format::Arrow,
+                    FileState::Active,
+                    at
+                ),
+            ]
+        );
+        assert!(
+            files[1]
+                .path
+                .ends_with(".traces-20251203T000000Z-000007.parquet.tmp")
+        );
+        assert_eq!(
+            list_files(dir.path(), Signal::Traces, false).unwrap().len(),
+            1
+        );
     }
 }

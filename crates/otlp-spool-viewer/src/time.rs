@@ -9,6 +9,8 @@
 
 use std::time::{Duration, SystemTime};
 
+use otlp_spool_core::civil::{civil_from_days, days_from_civil, days_in_month};
+
 /// A text that is neither a time nor a duration the viewer understands.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{text}`: {problem}")]
@@ -38,31 +40,6 @@ pub fn unix_nanos(t: SystemTime) -> u64 {
 /// The `SystemTime` of `ns` nanoseconds since the Unix epoch.
 pub fn from_unix_nanos(ns: u64) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_nanos(ns)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = i64::from((m + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The date of a day count since 1970-01-01 (`civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 /// `2026-12-03T08:15:00.250Z`: UTC with milliseconds; 0 (an unset OTLP time) prints as `-`.
@@ -156,24 +133,6 @@ pub fn parse_time(text: &str, now: SystemTime) -> Result<u64, TimeError> {
     Ok(unix_nanos(now).saturating_sub(ago))
 }
 
-/// Parses the compact UTC stamp of spool file names, `yyyymmddThhmmssZ`, into seconds.
-pub(crate) fn parse_compact_utc(text: &str) -> Option<u64> {
-    if text.len() != 16 || text.as_bytes()[8] != b'T' || text.as_bytes()[15] != b'Z' {
-        return None;
-    }
-    let (month, day) = (digits(text, 4..6)?, digits(text, 6..8)?);
-    let (hour, min, sec) = (
-        digits(text, 9..11)?,
-        digits(text, 11..13)?,
-        digits(text, 13..15)?,
-    );
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
-        return None;
-    }
-    let days = days_from_civil(i64::from(digits(text, 0..4)?), month, day);
-    u64::try_from(days * 86_400 + i64::from(hour * 3600 + min * 60 + sec)).ok()
-}
-
 fn digits(s: &str, range: std::ops::Range<usize>) -> Option<u32> {
     let part = s.get(range)?;
     if part.bytes().all(|b| b.is_ascii_digit()) {
@@ -187,7 +146,7 @@ fn parse_rfc3339(t: &str) -> Option<u64> {
     let year = i64::from(digits(t, 0..4)?);
     let month = digits(t, 5..7)?;
     let day = digits(t, 8..10)?;
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
         return None;
     }
     let mut secs_of_day: i64 = 0;
@@ -286,6 +245,7 @@ mod tests {
         assert_eq!(format_utc(day), "2025-12-03T00:00:00.000Z");
         let check = |text: &str, want: u64| assert_eq!(parse_time(text, now()), Ok(want), "{text}");
         check("2025-12-03", day);
+        check("2024-02-29", 1_709_164_800 * NS_PER_SEC);
         check("2025-12-03T01:02:03Z", day + 3723 * NS_PER_SEC);
         check("2025-12-03 01:02", day + 3720 * NS_PER_SEC);
         check(
@@ -302,18 +262,14 @@ mod tests {
             "",
             "yesterday",
             "2025-13-01",
+            // A day the month does not have (it once counted on into March).
+            "2025-02-29",
+            "2025-04-31",
             "2025-12-03T25:00Z",
             "2025-12-03T01:02:03+1",
         ] {
             assert!(parse_time(bad, now()).is_err(), "{bad:?} should be refused");
         }
-    }
-
-    #[test]
-    fn file_name_stamps() {
-        assert_eq!(parse_compact_utc("20251203T000000Z"), Some(1_764_720_000));
-        assert_eq!(parse_compact_utc("20251203T000000"), None);
-        assert_eq!(parse_compact_utc("20251303T000000Z"), None);
     }
 
     #[test]

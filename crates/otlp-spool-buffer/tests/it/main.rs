@@ -2,6 +2,7 @@
 
 mod concurrency;
 mod edges;
+mod lease;
 mod model;
 mod policies;
 mod readiness;

@@ -6,7 +6,7 @@ use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use otlp_spool_core::{Sink, SinkError, Telemetry};
+use otlp_spool_core::{Refusal, Sink, Telemetry};
 use otlp_spool_receiver::{Receiver, RunningReceiver};
 
 /// Counts every allocation (and reallocation) made through it: in the whole process, and on
@@ -63,7 +63,7 @@ pub(crate) fn thread_allocations() -> u64 {
 pub(crate) struct CountingSink(pub(crate) AtomicU64);
 
 impl Sink for CountingSink {
-    fn accept(&self, telemetry: Telemetry) -> Result<(), SinkError> {
+    fn accept(&self, telemetry: Telemetry) -> Result<(), Refusal> {
         self.0
             .fetch_add(telemetry.item_count() as u64, Ordering::Relaxed);
         Ok(())

@@ -13,7 +13,7 @@ use otlp_spool_core::proto::metrics::v1::{
 };
 use otlp_spool_core::proto::resource::v1::Resource;
 use otlp_spool_core::proto::trace::v1::{ResourceSpans, ScopeSpans, Span};
-use otlp_spool_core::{ExportRequest, Sink, SinkError, Telemetry};
+use otlp_spool_core::{ExportRequest, Refusal, Sink, SinkError, Telemetry};
 use otlp_spool_exporters::Protocol;
 use otlp_spool_receiver::{Receiver, ReceiverBuilder, RunningReceiver};
 use parking_lot::Mutex;
@@ -26,7 +26,7 @@ pub(crate) struct Collect {
 }
 
 impl Sink for Collect {
-    fn accept(&self, telemetry: Telemetry) -> Result<(), SinkError> {
+    fn accept(&self, telemetry: Telemetry) -> Result<(), Refusal> {
         self.batches.lock().push(telemetry);
         Ok(())
     }

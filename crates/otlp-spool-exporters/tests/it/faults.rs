@@ -640,7 +640,9 @@ async fn tracked_batches_are_reported_and_a_keeping_shutdown_drops_nothing() {
         forwarder.accept(traces("k2", 10)).unwrap();
         assert!(
             matches!(
-                forwarder.accept_tracked(traces("k3", 10), 2),
+                forwarder
+                    .accept_tracked(traces("k3", 10), 2)
+                    .map_err(|r| r.into_error()),
                 Err(otlp_spool_exporters::SinkError::Full { .. })
             ),
             "a tracked batch never evicts"

@@ -92,14 +92,14 @@ async fn closed_and_too_large_sinks() {
 /// is refused at once with a retry hint.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrency_limit_sheds_load_with_a_retry_hint() {
-    use otlp_spool_receiver::{Receiver, Sink, Telemetry};
+    use otlp_spool_receiver::{Receiver, Refusal, Sink, Telemetry};
     use std::sync::{Arc, Barrier};
 
     use std::sync::atomic::{AtomicBool, Ordering};
 
     struct Slow(Arc<Barrier>, Arc<AtomicBool>);
     impl Sink for Slow {
-        fn accept(&self, _: Telemetry) -> Result<(), SinkError> {
+        fn accept(&self, _: Telemetry) -> Result<(), Refusal> {
             self.1.store(true, Ordering::SeqCst);
             // Held until the test has seen the refusal. `block_in_place` hands this worker's
             // queued tasks to another thread first: a plain blocking wait here could strand

@@ -8,7 +8,9 @@ use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
-use otlp_spool_receiver::{Receiver, ReceiverBuilder, RunningReceiver, Sink, SinkError, Telemetry};
+use otlp_spool_receiver::{
+    Receiver, ReceiverBuilder, Refusal, RunningReceiver, Sink, SinkError, Telemetry,
+};
 
 /// What the test sink answers.
 #[derive(Debug, Clone)]
@@ -55,13 +57,13 @@ impl CollectSink {
 }
 
 impl Sink for CollectSink {
-    fn accept(&self, telemetry: Telemetry) -> Result<(), SinkError> {
+    fn accept(&self, telemetry: Telemetry) -> Result<(), Refusal> {
         match &*self.mode.lock().unwrap() {
             Mode::Accept => {
                 self.received.lock().unwrap().push(telemetry);
                 Ok(())
             }
-            Mode::Refuse(e) => Err(e.clone()),
+            Mode::Refuse(e) => Err(Refusal::new(e.clone(), telemetry)),
         }
     }
 }

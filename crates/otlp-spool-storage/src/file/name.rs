@@ -9,6 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use otlp_spool_core::civil::{civil_from_days, days_from_civil, days_in_month};
+
 use super::options::Format;
 use crate::Signal;
 
@@ -111,7 +113,8 @@ pub struct FileInfo {
     pub opened_at: SystemTime,
     /// The sequence number in its name.
     pub seq: u64,
-    /// Its format, from the extension.
+    /// Its format, from the extension (for a temporary stream, the format of the file it
+    /// becomes: the stream itself is Arrow IPC).
     pub format: Format,
     /// Its size in bytes.
     pub bytes: u64,
@@ -142,6 +145,16 @@ pub(crate) fn list_entries(
 /// Lists the finalized files of `signal` in `signal_dir`, oldest first (by time, then seq).
 /// A missing directory lists as empty.
 pub(crate) fn list_finalized(signal_dir: &Path, signal: Signal) -> std::io::Result<Vec<FileInfo>> {
+    list_kind(signal_dir, signal, Kind::Final)
+}
+
+/// Lists the temporary streams (`.<final name>.tmp`) of `signal` in `signal_dir`, as
+/// [`list_finalized`] does the finalized files.
+pub(crate) fn list_temps(signal_dir: &Path, signal: Signal) -> std::io::Result<Vec<FileInfo>> {
+    list_kind(signal_dir, signal, Kind::Temp)
+}
+
+fn list_kind(signal_dir: &Path, signal: Signal, kind: Kind) -> std::io::Result<Vec<FileInfo>> {
     let entries = match std::fs::read_dir(signal_dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -153,9 +166,12 @@ pub(crate) fn list_finalized(signal_dir: &Path, signal: Signal) -> std::io::Resu
         let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
             continue;
         };
-        let Some((parsed, Kind::Final)) = FileName::parse(signal, &name) else {
+        let Some((parsed, found)) = FileName::parse(signal, &name) else {
             continue;
         };
+        if found != kind {
+            continue;
+        }
         let meta = match entry.metadata() {
             Ok(m) if m.is_file() => m,
             Ok(_) => continue,
@@ -203,48 +219,16 @@ pub(crate) fn parse_utc(text: &str) -> Option<u64> {
     };
     let (y, mo, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
     let (h, mi, s) = (num(9..11)?, num(11..13)?, num(13..15)?);
+    // Four digits each: the casts cannot truncate.
+    let (y, mo, d) = (y as i64, mo as u32, d as u32);
     if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 59
     {
         return None;
     }
-    let days = days_from_civil(y as i64, mo as u32, d as u32);
+    let days = days_from_civil(y, mo, d);
     u64::try_from(days)
         .ok()
         .map(|days| days * 86_400 + h * 3600 + mi * 60 + s)
-}
-
-fn days_in_month(y: u64, m: u64) -> u64 {
-    match m {
-        2 if (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a civil date (era-based algorithm: 400-year cycles of 146097 days).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m as i64 + 9) % 12; // March = 0
-    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Civil date of a day count since 1970-01-01 (inverse of [`days_from_civil`]).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchR
 
 use super::error::{FileError, ReadError};
 use super::ipc::{IpcStream, guard_panics};
-use super::name::{FileInfo, list_finalized};
+use super::name::{FileInfo, list_finalized, list_temps};
 use super::options::Format;
 use crate::Signal;
 use crate::convert;
@@ -72,9 +72,24 @@ impl FileReader {
 
     /// The selected finalized files, oldest first.
     pub fn files(&self) -> Result<Vec<FileInfo>, ReadError> {
+        self.listed(list_finalized)
+    }
+
+    /// The selected temporary streams (`.<final name>.tmp`), oldest first: files a writer is
+    /// appending to, or that a crash left for the next start's recovery. Their complete record
+    /// batches are on disk (`IpcStream` reads them, then reports the end the stream lacks); a
+    /// stream may be renamed into place (or removed) at any moment, so a caller that lists
+    /// both kinds lists these first and lets a final name win. `path` is the stream's own.
+    pub fn temp_files(&self) -> Result<Vec<FileInfo>, ReadError> {
+        self.listed(list_temps)
+    }
+
+    fn listed(
+        &self,
+        list: fn(&Path, Signal) -> std::io::Result<Vec<FileInfo>>,
+    ) -> Result<Vec<FileInfo>, ReadError> {
         let dir = self.root.join(self.signal.as_str());
-        let mut files =
-            list_finalized(&dir, self.signal).map_err(|e| FileError::io("list", &dir, e))?;
+        let mut files = list(&dir, self.signal).map_err(|e| FileError::io("list", &dir, e))?;
         files.retain(|f| {
             self.from.is_none_or(|from| f.opened_at >= from)
                 && self.until.is_none_or(|until| f.opened_at < until)

@@ -20,16 +20,13 @@ use arrow_ipc::reader::StreamDecoder;
 
 use super::durable;
 use super::error::FileError;
+use super::ipc::{IPC_EOS, check_batch_buffers, panic_text};
 use super::name::{FileName, Kind, list_entries};
 use super::options::{Finalization, Format, StoreOptions};
-use crate::MAX_HARD_BATCH_BYTES;
 use crate::Signal;
 
 /// Name of the quarantine folder inside the output directory.
 pub const QUARANTINE_DIR: &str = "quarantine";
-
-/// The Arrow IPC end-of-stream marker: continuation token and a zero length.
-const IPC_EOS: [u8; 8] = [0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0];
 
 /// What recovery found and did. Counts add up over all files and signals recovered.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -298,15 +295,6 @@ fn parquet_rows(path: &Path) -> Result<u64, String> {
     Ok(rows)
 }
 
-/// The message of a caught panic.
-fn panic_text(panic: &(dyn std::any::Any + Send)) -> &str {
-    panic
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| panic.downcast_ref::<&str>().copied())
-        .unwrap_or("a panic")
-}
-
 /// The decodable prefix of an IPC stream.
 struct Scan {
     data: Buffer,
@@ -386,25 +374,17 @@ fn scan(bytes: Vec<u8>) -> Scan {
 ///
 /// arrow-ipc 60 allocates a compressed buffer's declared uncompressed length before it
 /// decompresses (found by the `recovery` fuzz target: a zstd buffer declaring 5 TB aborted the
-/// process on the allocation, which no `catch_unwind` can contain). Every buffer of a
-/// compressed record or dictionary batch here declares at most `MAX_HARD_BATCH_BYTES` (no batch
-/// this crate writes is larger), so a message declaring more is damage. Framing this pass
+/// process on the allocation, which no `catch_unwind` can contain). Each record or dictionary
+/// batch passes the check the reader's `IpcStream` applies ([`check_batch_buffers`]: buffers
+/// inside the body, no compressed buffer declaring more than `MAX_HARD_BATCH_BYTES`, which no
+/// batch this crate writes exceeds), so a message failing it is damage. Framing this pass
 /// cannot follow (a torn or unparsable message) is left to the decoder, which reports it.
 fn plausible_prefix(data: &[u8]) -> (usize, Option<String>) {
-    let word = |at: usize| -> Option<u32> {
-        data.get(at..at.checked_add(4)?)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    };
     let all = (data.len(), None);
     let mut pos = 0usize;
     loop {
-        let (meta_len, meta_start) = match word(pos) {
-            None => return all,
-            Some(0xFFFF_FFFF) => match word(pos + 4) {
-                None => return all,
-                Some(len) => (len as usize, pos + 8),
-            },
-            Some(len) => (len as usize, pos + 4),
+        let Some((meta_len, meta_start)) = message_frame(data, pos) else {
+            return all;
         };
         if meta_len == 0 {
             return all; // end of stream
@@ -419,54 +399,50 @@ fn plausible_prefix(data: &[u8]) -> (usize, Option<String>) {
             return all;
         };
         let body_start = meta_start + meta_len;
-        let Ok(body_len) = usize::try_from(message.bodyLength()) else {
+        let Ok(body_len) = u64::try_from(message.bodyLength()) else {
             return all;
         };
         let batch = message
             .header_as_record_batch()
             .or_else(|| message.header_as_dictionary_batch().and_then(|d| d.data()));
-        if let Some(batch) = batch
-            && batch.compression().is_some()
-        {
-            for buffer in batch.buffers().into_iter().flatten() {
-                let at = usize::try_from(buffer.offset())
-                    .ok()
-                    .and_then(|off| body_start.checked_add(off));
-                let declared = at
-                    .and_then(|at| data.get(at..at.checked_add(8)?))
-                    .filter(|_| buffer.length() >= 8)
-                    .map(|b| i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]));
-                if let Some(declared) = declared
-                    && declared > MAX_HARD_BATCH_BYTES as i64
-                {
-                    return (
-                        pos,
-                        Some(format!(
-                            "a compressed buffer at byte {} declares {declared} bytes uncompressed, more than any batch ({MAX_HARD_BATCH_BYTES})",
-                            at.unwrap_or(0)
-                        )),
-                    );
-                }
+        if let Some(batch) = batch {
+            // What of the body is here (all of it unless the stream is torn inside it).
+            let body = data.get(body_start..).unwrap_or_default();
+            let body = &body[..body
+                .len()
+                .min(usize::try_from(body_len).unwrap_or(usize::MAX))];
+            if let Err(why) = check_batch_buffers(batch, body, body_len) {
+                return (pos, Some(format!("the message at byte {pos}: {why}")));
             }
         }
-        match body_start.checked_add(body_len) {
+        match usize::try_from(body_len)
+            .ok()
+            .and_then(|len| body_start.checked_add(len))
+        {
             Some(end) if end <= data.len() => pos = end,
             _ => return all,
         }
     }
 }
 
-/// End offset of the first (schema) message: an optional continuation marker, a little-endian
-/// metadata length, then the metadata (a schema message has no body).
-fn schema_message_end(data: &[u8]) -> u64 {
+/// The framing of the message at `pos`: its metadata length and where the metadata starts
+/// (after an optional continuation marker and the little-endian length); `None` where the
+/// bytes end first. A length of 0 is the end-of-stream marker.
+fn message_frame(data: &[u8], pos: usize) -> Option<(usize, usize)> {
     let word = |at: usize| -> Option<u32> {
-        data.get(at..at + 4)
+        data.get(at..at.checked_add(4)?)
             .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     };
-    match word(0) {
-        Some(0xFFFF_FFFF) => word(4).map_or(0, |len| 8 + u64::from(len)),
-        Some(len) => 4 + u64::from(len),
-        None => 0,
+    match word(pos)? {
+        0xFFFF_FFFF => Some((word(pos + 4)? as usize, pos + 8)),
+        len => Some((len as usize, pos + 4)),
     }
-    .min(data.len() as u64)
+}
+
+/// End offset of the first (schema) message: its framing, then the metadata (a schema message
+/// has no body).
+fn schema_message_end(data: &[u8]) -> u64 {
+    message_frame(data, 0)
+        .map_or(0, |(len, start)| (start + len) as u64)
+        .min(data.len() as u64)
 }

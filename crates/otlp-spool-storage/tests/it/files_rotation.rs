@@ -279,3 +279,41 @@ fn the_retention_guard_keeps_files_from_age_and_yields_to_the_byte_budget_last()
     );
     assert_eq!(left, ["logs-20261127T002000Z-000002.arrow"]);
 }
+
+/// `temp_files` lists the stream a live writer appends to (its complete batches readable
+/// with `IpcStream`, which then reports the missing end), and nothing once it is finalized;
+/// `files` lists only finalized ones.
+#[test]
+fn temp_files_list_the_active_stream_until_it_is_finalized() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let store = FileStore::open(options(tmp.path(), &clock).build().unwrap()).unwrap();
+    let w = store.writer(Signal::Traces);
+    w.write(batch(0, 3)).unwrap();
+    let reader = FileReader::new(tmp.path(), Signal::Traces);
+    let temps = reader.temp_files().unwrap();
+    assert_eq!(temps.len(), 1, "{temps:?}");
+    let name = temps[0].path.file_name().unwrap().to_str().unwrap();
+    assert!(
+        name.starts_with(".traces-") && name.ends_with(".tmp"),
+        "{name}"
+    );
+    assert_eq!(temps[0].signal, Signal::Traces);
+    assert!(reader.files().unwrap().is_empty());
+    let rows: usize = otlp_spool_storage::IpcStream::open(&temps[0].path, None)
+        .unwrap()
+        .map_while(Result::ok)
+        .map(|b| b.num_rows())
+        .sum();
+    assert_eq!(rows, 3);
+    store.close().unwrap();
+    assert!(reader.temp_files().unwrap().is_empty());
+    let files = reader.files().unwrap();
+    assert_eq!((files.len(), files[0].seq), (1, temps[0].seq));
+    assert!(
+        FileReader::new(tmp.path(), Signal::Logs)
+            .temp_files()
+            .unwrap()
+            .is_empty()
+    );
+}

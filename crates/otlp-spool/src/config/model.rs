@@ -171,7 +171,9 @@ pub enum BufferPolicy {
     /// Refuse it: the client gets backpressure (503 / UNAVAILABLE with a retry hint).
     #[default]
     Reject,
-    /// Drop the oldest buffered requests to make room (counted in self-metrics).
+    /// Drop the oldest buffered requests to make room (counted in self-metrics). What the
+    /// flusher has drained and is still writing cannot be dropped: a request that does not
+    /// fit beside it is refused as under `reject`.
     DropOldest,
 }
 

@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 
 use otlp_spool_core::metrics::{self, Collector, DescriptorEncoder, Stat};
 use otlp_spool_core::wire::WalkLimits;
-use otlp_spool_core::{SinkError, Telemetry};
+use otlp_spool_core::{Refusal, SinkError, Telemetry};
 use otlp_spool_exporters::Forwarder;
 use otlp_spool_wal::{Cursor, Record, WaitOutcome, Wal};
 use parking_lot::Mutex;
@@ -390,7 +390,11 @@ impl Worker {
                 return;
             }
             let tag = ((self.source as u64) << LSN_BITS) | lsn;
-            match self.forwarder.accept_tracked(telemetry, tag) {
+            match self
+                .forwarder
+                .accept_tracked(telemetry, tag)
+                .map_err(Refusal::into_error)
+            {
                 Ok(()) => {
                     self.waiting.pop_front();
                     self.outstanding.insert(lsn, (items, bytes));

@@ -10,6 +10,11 @@
 //!   request's bytes straight into Arrow builders and hands out record batches bounded in
 //!   bytes and rows (`buffer.max_batch_bytes`, 65,536 rows), each written as soon as it is
 //!   full; a request leaves the lane's weight as soon as it is converted.
+//! - The lane's bound covers what it buffers *and* what its flusher has drained but not yet
+//!   converted, in one check: the buffer leases drained batches (`lease_drained`), so their
+//!   bytes stay in the reservation a push must fit beside until the flusher releases each
+//!   request's weight. No admission check runs before the push, so concurrent accepts cannot
+//!   overshoot the bound (the buffer's loom models check the lease).
 //! - A panic in a conversion or a write is caught: the rows it held are counted as dropped
 //!   (`reason="panic"`), the converter starts afresh, and the flusher goes on. A panic in the
 //!   housekeeping tick is caught too. Each outcome feeds the lane's [`Progress`] records, which
@@ -78,9 +83,6 @@ pub(crate) struct Lane {
     paused: AtomicBool,
     thread: Mutex<Option<thread::Thread>>,
     written_files: AtomicU64,
-    /// Bytes (by weight) drained from the buffer and not yet written: they still hold memory,
-    /// so admission counts them against the lane's bound (see [`Lane::admits`]).
-    writing: AtomicU64,
     /// Weight of the latest request offered to this lane (accepted or not): readiness asks
     /// whether one more like it would fit.
     last_weight: AtomicU64,
@@ -121,7 +123,6 @@ impl Lane {
             paused: AtomicBool::new(false),
             thread: Mutex::new(None),
             written_files: AtomicU64::new(0),
-            writing: AtomicU64::new(0),
             last_weight: AtomicU64::new(0),
             writer_progress: Progress::new(format!("{signal}_writer")),
             housekeeping_progress: Progress::new(format!("{signal}_housekeeping")),
@@ -211,9 +212,9 @@ impl Lane {
         self.wake();
     }
 
-    /// Bytes drained from the buffer that the flusher has not written yet.
+    /// Bytes drained from the buffer that the flusher has not converted yet: its lease.
     pub(crate) fn writing_bytes(&self) -> u64 {
-        self.writing.load(Ordering::Relaxed)
+        self.buffer.leased_bytes()
     }
 
     /// Bytes the lane holds in memory: buffered plus drained-but-unwritten.
@@ -221,14 +222,12 @@ impl Lane {
         self.buffer.bytes() + self.writing_bytes()
     }
 
-    /// Whether a request of `weight` fits beside what the flusher is still writing. The
-    /// buffer's own bound covers the buffered part; this extends it to drained batches, so
-    /// a slow write cannot let the lane hold twice its bound. (Checked before the push, so
-    /// concurrent accepts may overshoot by at most one request each.)
-    pub(crate) fn admits(&self, weight: u64) -> bool {
+    /// Remembers the weight of a request offered to the lane (accepted or not), for
+    /// [`has_room`](Self::has_room). Admission itself is the buffer's push: its bound covers
+    /// the drained batch the flusher still holds (a lease), so a slow write cannot let the
+    /// lane hold more than its bound.
+    pub(crate) fn offered(&self, weight: u64) {
         self.last_weight.store(weight, Ordering::Relaxed);
-        let writing = self.writing_bytes();
-        writing == 0 || self.buffer.bytes() + writing + weight <= self.capacity
     }
 
     /// Whether one more request like the latest one (and at least 5% of the bound) fits.
@@ -344,19 +343,20 @@ impl Lane {
 
     /// Converts a drained batch request by request into bounded record batches, writing each
     /// as soon as it is full, retrying failed writes; the last, partial batch is written at the
-    /// end. A request's weight leaves `writing` once it is converted (its rows then live in the
-    /// converter, bounded by the batch limits). Returns the first error, after trying
-    /// everything.
-    fn write(&self, batch: Batch<Buffered>) -> Result<(), String> {
-        self.writing.fetch_add(batch.bytes(), Ordering::Relaxed);
+    /// end. A request's weight leaves the batch's lease (so the lane's bound) once it is
+    /// converted (its rows then live in the converter, bounded by the batch limits). Returns the
+    /// first error, after trying everything.
+    fn write(&self, mut batch: Batch<Buffered>) -> Result<(), String> {
+        let mut lease = batch.take_lease();
         let mut first_error = None;
         let mut converter = self.converter.lock().unwrap_or_else(|e| e.into_inner());
         for item in batch.into_iter().filter_map(Buffered::into_item) {
             let weight = item.weight() as u64;
             self.convert(&mut converter, &item, &mut first_error);
             drop(item);
-            self.writing.fetch_sub(weight, Ordering::Relaxed);
+            lease.release(weight);
         }
+        drop(lease);
         self.finish(&mut converter, &mut first_error);
         first_error.map_or(Ok(()), Err)
     }

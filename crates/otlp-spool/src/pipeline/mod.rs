@@ -41,7 +41,7 @@ use std::time::{Duration, Instant};
 
 use otlp_spool_buffer::{BatchBuffer, Policy, PushError, Weighted as _};
 use otlp_spool_core::metrics::{Collector, Registry};
-use otlp_spool_core::{Ack, Signal, Sink, SinkError, Telemetry};
+use otlp_spool_core::{Ack, Refusal, Signal, Sink, SinkError, Telemetry};
 use otlp_spool_storage::{BatchLimits, FileStore, Finalization, RetentionGuard, StoreOptions};
 use otlp_spool_wal::{AppendError, Ticket, TicketError, Wal};
 use parking_lot::Mutex;
@@ -113,6 +113,8 @@ impl Pipeline {
                 .max_batch_items(b.max_batch_items as u64)
                 .max_batch_bytes(b.max_batch_bytes.0)
                 .max_batch_age(b.max_batch_age.0)
+                // The flusher's drained batch stays under the lane's bound until converted.
+                .lease_drained(true)
                 .policy(match b.policy {
                     BufferPolicy::Reject => Policy::Reject,
                     BufferPolicy::DropOldest => Policy::DropOldest,
@@ -357,7 +359,7 @@ impl Pipeline {
 impl Sink for Pipeline {
     /// In `wal` mode this waits for the log's fsync (one group commit, typically well under
     /// 10 ms): the SDK exporters' acknowledgement is durable too.
-    fn accept(&self, telemetry: Telemetry) -> Result<(), SinkError> {
+    fn accept(&self, telemetry: Telemetry) -> Result<(), Refusal> {
         if let Some(wal) = &self.wal {
             let logged = self.log(wal, telemetry)?;
             let result = logged.ticket.wait();
@@ -366,7 +368,7 @@ impl Sink for Pipeline {
         self.accept_memory(telemetry)
     }
 
-    fn submit(&self, telemetry: Telemetry) -> Result<Ack, SinkError> {
+    fn submit(&self, telemetry: Telemetry) -> Result<Ack, Refusal> {
         let Some(wal) = &self.wal else {
             return self.accept_memory(telemetry).map(|()| Ack::Now);
         };
@@ -403,7 +405,8 @@ impl std::future::Future for Acknowledging {
         };
         let result = std::task::ready!(std::pin::Pin::new(&mut logged.ticket).poll(cx));
         let logged = self.0.take().expect("still pending");
-        std::task::Poll::Ready(logged.settle.settle(result))
+        // An acknowledgement's error is the reason alone (`Ack`'s contract).
+        std::task::Poll::Ready(logged.settle.settle(result).map_err(Refusal::into_error))
     }
 }
 
@@ -426,24 +429,27 @@ impl Drop for Acknowledging {
     }
 }
 
-/// What happens once a logged request's ticket completes.
+/// What happens once a logged request's ticket completes. It keeps the request (shared
+/// bytes, a reference count) until then: the forwarder's copy on success, the refusal's
+/// hand-back on failure.
 struct Settle {
     lane: Arc<Lane>,
     items: u64,
-    forward: Option<(Arc<dyn Sink>, Telemetry)>,
+    telemetry: Telemetry,
+    forward: Option<Arc<dyn Sink>>,
 }
 
 impl Settle {
     /// Counts the outcome; on success hands the forwarder its copy (forwarding is fed from
     /// the acknowledgement in `wal` mode too, see the crate README).
-    fn settle(self, result: Result<u64, TicketError>) -> Result<(), SinkError> {
+    fn settle(self, result: Result<u64, TicketError>) -> Result<(), Refusal> {
         let m = &self.lane.metrics;
         match result {
             Ok(_lsn) => {
                 LaneMetrics::add(&m.accepted_requests, 1);
                 LaneMetrics::add(&m.accepted_items, self.items);
-                if let Some((forward, copy)) = self.forward {
-                    let _ = forward.accept(copy);
+                if let Some(forward) = self.forward {
+                    let _ = forward.accept(self.telemetry);
                 }
                 Ok(())
             }
@@ -451,10 +457,11 @@ impl Settle {
                 LaneMetrics::add(&m.rejected_storage, 1);
                 tracing::warn!(signal = %self.lane.signal, error = %e,
                     "a request could not be logged; the client is told to retry");
-                Err(SinkError::Unavailable {
+                let error = SinkError::Unavailable {
                     reason: e.to_string(),
                     retry_after: self.lane.retry_after,
-                })
+                };
+                Err(Refusal::new(error, self.telemetry))
             }
         }
     }
@@ -462,43 +469,47 @@ impl Settle {
 
 impl Pipeline {
     /// Appends a request to the log (`wal` mode); refusals are answered at once.
-    fn log(&self, wal: &Wal, telemetry: Telemetry) -> Result<Logged, SinkError> {
+    fn log(&self, wal: &Wal, telemetry: Telemetry) -> Result<Logged, Refusal> {
         let lane = self.lane(telemetry.signal());
         LaneMetrics::add(&lane.metrics.received_requests, 1);
         if self.closing.load(Ordering::SeqCst) {
             LaneMetrics::add(&lane.metrics.rejected_closed, 1);
-            return Err(SinkError::Closed);
+            return Err(Refusal::new(SinkError::Closed, telemetry));
         }
-        match wal.append(telemetry.signal(), telemetry.bytes()) {
-            Ok(ticket) => Ok(Logged {
-                ticket,
-                settle: Settle {
-                    lane: Arc::clone(lane),
-                    items: telemetry.item_count() as u64,
-                    forward: self.forward.as_ref().map(|f| (Arc::clone(f), telemetry)),
-                },
-            }),
+        let error = match wal.append(telemetry.signal(), telemetry.bytes()) {
+            Ok(ticket) => {
+                return Ok(Logged {
+                    ticket,
+                    settle: Settle {
+                        lane: Arc::clone(lane),
+                        items: telemetry.item_count() as u64,
+                        telemetry,
+                        forward: self.forward.clone(),
+                    },
+                });
+            }
             Err(AppendError::Full { .. }) => {
                 LaneMetrics::add(&lane.metrics.rejected_full, 1);
-                Err(SinkError::Full {
+                SinkError::Full {
                     retry_after: lane.retry_after,
-                })
+                }
             }
             Err(AppendError::TooLarge { len, max }) => {
                 LaneMetrics::add(&lane.metrics.rejected_too_large, 1);
-                Err(SinkError::TooLarge {
+                SinkError::TooLarge {
                     weight: len as u64,
                     capacity: max as u64,
-                })
+                }
             }
             Err(_) => {
                 LaneMetrics::add(&lane.metrics.rejected_closed, 1);
-                Err(SinkError::Closed)
+                SinkError::Closed
             }
-        }
+        };
+        Err(Refusal::new(error, telemetry))
     }
 
-    fn accept_memory(&self, telemetry: Telemetry) -> Result<(), SinkError> {
+    fn accept_memory(&self, telemetry: Telemetry) -> Result<(), Refusal> {
         let lane = self.lane(telemetry.signal());
         LaneMetrics::add(&lane.metrics.received_requests, 1);
         // The forwarder's copy shares the request's bytes (a reference count, no copy); it is
@@ -507,12 +518,10 @@ impl Pipeline {
         let item = Item::new(telemetry, lane.capacity);
         let items = item.items;
         let item = Buffered::new(item, lane.metrics.evicted_items.clone());
-        let pushed = if lane.admits(item.weight() as u64) {
-            lane.buffer.push(item)
-        } else {
-            Err(PushError::Full(item))
-        };
-        let refused = match pushed {
+        lane.offered(item.weight() as u64);
+        // One step: the buffer's reservation admits the request against everything the lane
+        // holds, buffered and being converted (its lease).
+        let refused = match lane.buffer.push(item) {
             Ok(()) => {
                 LaneMetrics::add(&lane.metrics.accepted_requests, 1);
                 LaneMetrics::add(&lane.metrics.accepted_items, items);
@@ -545,9 +554,13 @@ impl Pipeline {
                 }
             }
         };
-        // A refused item comes back: it was never accepted, so it is no eviction.
-        let _ = refused.into_inner().into_item();
-        Err(error)
+        // A refused item comes back: it was never accepted, so it is no eviction; the
+        // request goes back to the caller.
+        let item = refused
+            .into_inner()
+            .into_item()
+            .expect("a refused item is still armed");
+        Err(Refusal::new(error, item.telemetry))
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use otlp_spool::config::{Config, ForwardConfig};
 use otlp_spool::{DropReason, Fault, Spool};
-use otlp_spool_core::{Signal, Sink, SinkError, Telemetry};
+use otlp_spool_core::{Refusal, Signal, Sink, Telemetry};
 
 use crate::traffic::{ids, post, request, stored_ids};
 
@@ -246,7 +246,7 @@ async fn housekeeping_panics_are_caught_and_the_lane_keeps_writing() {
 struct Remote(std::sync::atomic::AtomicUsize);
 
 impl Sink for Remote {
-    fn accept(&self, telemetry: Telemetry) -> Result<(), SinkError> {
+    fn accept(&self, telemetry: Telemetry) -> Result<(), Refusal> {
         self.0
             .fetch_add(telemetry.item_count(), std::sync::atomic::Ordering::SeqCst);
         Ok(())

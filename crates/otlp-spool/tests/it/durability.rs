@@ -365,7 +365,7 @@ impl otlp_spool_core::Sink for Forwarded {
     fn accept(
         &self,
         telemetry: otlp_spool_core::Telemetry,
-    ) -> Result<(), otlp_spool_core::SinkError> {
+    ) -> Result<(), otlp_spool_core::Refusal> {
         self.0
             .fetch_add(telemetry.item_count() as u64, Ordering::SeqCst);
         Ok(())

@@ -177,6 +177,7 @@ async fn provider_shutdown_alone_reaches_the_files() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_shutdown_flush_and_accept_fail_at_once() {
     use otlp_spool_core::{Sink, SinkError, Telemetry};
+    let request = Telemetry::from(crate::traffic::request(1, 1));
     let dir = tempfile::tempdir().unwrap();
     let spool = Spool::builder()
         .output_dir(dir.path())
@@ -190,9 +191,12 @@ async fn after_shutdown_flush_and_accept_fail_at_once() {
         started.elapsed() < Duration::from_secs(5),
         "flush after shutdown must not wait"
     );
-    let refused = spool
-        .sink()
-        .accept(Telemetry::from(crate::traffic::request(1, 1)));
-    assert_eq!(refused, Err(SinkError::Closed));
+    let refused = spool.sink().accept(request.clone()).unwrap_err();
+    assert_eq!(refused.error(), &SinkError::Closed);
+    assert_eq!(
+        refused.into_inner(),
+        request,
+        "the refused request comes back"
+    );
     spool.shutdown().await.unwrap(); // idempotent
 }

@@ -47,14 +47,21 @@ async fn the_lane_bound_counts_bytes_plus_write_cost() {
         spool.pipeline().pause_writers(true);
         let sink = spool.sink();
         let mut accepted = Vec::new();
+        let mut refused = None;
         for batch in 0..10 {
             match sink.accept(encoded(batch)) {
                 Ok(()) => accepted.push(batch),
-                Err(SinkError::Full { .. }) => break,
+                Err(refusal) if matches!(refusal.error(), SinkError::Full { .. }) => {
+                    refused = Some((batch, refusal.into_inner()));
+                    break;
+                }
                 Err(e) => panic!("unexpected {e}"),
             }
         }
         assert_eq!(accepted, [0, 1, 2]);
+        // The refusal handed the request back whole: the caller retries it without a copy.
+        let (batch, back) = refused.expect("the fourth request is refused");
+        assert_eq!(back, encoded(batch));
         assert!(!spool.pipeline().is_ready(), "a full lane is not ready");
         let mut page = String::new();
         spool.pipeline().render_metrics(&mut page);
@@ -73,6 +80,10 @@ async fn the_lane_bound_counts_bytes_plus_write_cost() {
         spool.pipeline().pause_writers(false);
         spool.flush().await.unwrap();
         assert!(spool.pipeline().is_ready());
+        sink.accept(back)
+            .expect("room again: the handed-back request is taken");
+        accepted.push(batch);
+        spool.flush().await.unwrap();
         let expected: std::collections::BTreeSet<u64> = accepted
             .iter()
             .flat_map(|&b| ids(&request(b, 20)))
