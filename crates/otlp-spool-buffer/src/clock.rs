@@ -20,8 +20,9 @@ use std::time::{Duration, Instant};
 
 /// A monotonic clock. `now()` is the time elapsed since the clock's own origin.
 ///
-/// The buffer reads it only when a shard receives its first item after a drain, and
-/// when a consumer asks whether a batch is ready, so a slow clock does not slow pushes.
+/// The buffer reads it when a shard receives its first item after a drain, on every push
+/// under `DropOldest` (the arrival stamp that picks the next victim), and when a consumer
+/// asks whether a batch is ready; with the other policies a slow clock does not slow pushes.
 pub trait Clock: Debug + Send + Sync {
     /// Monotonic time since an arbitrary, fixed origin. Must never go backwards.
     fn now(&self) -> Duration;

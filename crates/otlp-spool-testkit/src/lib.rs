@@ -11,6 +11,8 @@
 //! assert!(out.status.success());
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod lock;
 mod python;
 
