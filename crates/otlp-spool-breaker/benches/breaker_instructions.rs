@@ -10,7 +10,9 @@
 //!
 //! States: `closed` (acquire + success), `open` (a rejection). Contenders: `lock_free`,
 //! `lock_free_rate_window`, `std_mutex`, `parking_lot_mutex`, `tokio_mutex`. Run without
-//! arguments (as `cargo bench` does) it checks every contender once and prints this usage.
+//! arguments, or with harness flags (`cargo bench` passes `--bench`; `cargo xtask
+//! bench-compare` passes criterion's `--warm-up-time` and others), it checks every contender
+//! once, prints this usage and measures nothing: it is not a criterion benchmark.
 
 use std::hint::black_box;
 
@@ -60,7 +62,9 @@ fn run_with<C: Contender>(c: &C, state: &str, times: u64) -> Result<(), String> 
 
 fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (Some(state), Some(name)) = (args.first(), args.get(1)) else {
+    // A harness's flags (`--bench`, criterion's options): not a callgrind run.
+    let harness = args.iter().any(|a| a.starts_with("--"));
+    let (false, Some(state), Some(name)) = (harness, args.first(), args.get(1)) else {
         for state in ["closed", "open"] {
             for name in CONTENDERS {
                 run(state, name, 1)?;
