@@ -411,7 +411,9 @@ fn plausible_prefix(data: &[u8]) -> (usize, Option<String>) {
             let body = &body[..body
                 .len()
                 .min(usize::try_from(body_len).unwrap_or(usize::MAX))];
-            if let Err(why) = check_batch_buffers(batch, body, body_len) {
+            if let Err(why) =
+                check_batch_buffers(batch, body, body_len).and_then(|()| rows_backed(batch, body))
+            {
                 return (pos, Some(format!("the message at byte {pos}: {why}")));
             }
         }
@@ -423,6 +425,37 @@ fn plausible_prefix(data: &[u8]) -> (usize, Option<String>) {
             _ => return all,
         }
     }
+}
+
+/// Checks that a batch's row count is backed by its buffers: every row of every column this
+/// crate writes costs at least one bit of a buffer (a validity bitmap, values, offsets or
+/// dictionary keys), counted uncompressed (a compressed buffer's declared length). A batch
+/// declaring more rows than that has no columns to hold them (null-typed or none): its rows
+/// are damage, and re-encoding them (Parquet's levels are per row) would allocate without
+/// bound (found by the `recovery` fuzz target: an out-of-memory writing such a batch).
+fn rows_backed(batch: arrow_ipc::RecordBatch<'_>, body: &[u8]) -> Result<(), String> {
+    let rows = u64::try_from(batch.length()).unwrap_or(0);
+    if rows == 0 {
+        return Ok(());
+    }
+    let compressed = batch.compression().is_some();
+    let mut bytes = 0u64;
+    for buffer in batch.buffers().into_iter().flatten() {
+        let length = u64::try_from(buffer.length()).unwrap_or(0);
+        let declared = usize::try_from(buffer.offset())
+            .ok()
+            .filter(|_| compressed && length >= 8)
+            .and_then(|at| body.get(at..at.checked_add(8)?))
+            .map(|b| i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+            .and_then(|d| u64::try_from(d).ok());
+        bytes = bytes.saturating_add(declared.map_or(length, |d| d.max(length)));
+    }
+    if rows > bytes.saturating_mul(8) {
+        return Err(format!(
+            "a batch declares {rows} rows but its buffers hold {bytes} bytes"
+        ));
+    }
+    Ok(())
 }
 
 /// The framing of the message at `pos`: its metadata length and where the metadata starts

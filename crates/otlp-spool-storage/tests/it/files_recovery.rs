@@ -359,3 +359,34 @@ fn a_parquet_copy_that_does_not_read_back_is_not_published() {
     assert_eq!(r.quarantined.len(), 1, "{r:?}");
     assert_eq!(std::fs::read(&r.quarantined[0]).unwrap(), bytes);
 }
+
+/// A fuzz finding (`recovery`, out of memory): a damaged temporary file whose batch declares
+/// far more rows than its buffers can hold (no column backs them) is damage, not rows to
+/// re-encode: re-encoding it to Parquet allocated without bound. It is cut at that batch.
+#[test]
+fn a_batch_whose_rows_no_buffer_backs_is_damage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = include_bytes!("data/recovery-oom-f454f45f.bin");
+    let bytes = &input[1..];
+    place(
+        tmp.path(),
+        Signal::Traces,
+        &temp_name(Signal::Traces, Format::Parquet),
+        bytes,
+    );
+    let store = otlp_spool_storage::StoreOptions::builder(tmp.path())
+        .format(Format::Parquet)
+        .max_file_age(None)
+        .build()
+        .map(|o| otlp_spool_storage::FileStore::open(o).unwrap())
+        .unwrap();
+    let r = store.recovery_report().clone();
+    store.close().unwrap();
+    assert_eq!(r.recovered_rows, 0, "{r:?}");
+    let rows: usize = FileReader::new(tmp.path(), Signal::Traces)
+        .batches()
+        .unwrap()
+        .map(|b| b.unwrap().num_rows())
+        .sum();
+    assert_eq!(rows, 0);
+}
