@@ -8,10 +8,14 @@
 //!     0  magic      b"OSPWALS\0"
 //!     8  version    u16 = 1
 //!    10  hdr_len    u16 = 32
-//!    12  reserved   u32 = 0
+//!    12  flags      u32   bit 0: recycled (a consumed segment's file, reused: the bytes
+//!                         after the valid content are an earlier segment's records, whose
+//!                         LSNs are all below first_lsn); other bits 0
 //!    16  first_lsn  u64   LSN the segment's first record has (or will have)
 //!    24  reserved   u32 = 0
 //!    28  crc        u32   CRC of bytes 0..28
+//!   spare file  <dir>/spare-<first lsn of the segment it was, 20 digits>: a consumed
+//!   segment kept (at most MAX_SPARE_SEGMENTS) to be renamed into the next segment; never read
 //!   records, back to back, each:
 //!     0  len        u32   payload length
 //!     4  data_crc   u32   CRC of the payload
@@ -109,12 +113,25 @@ pub(crate) fn crc(bytes: &[u8]) -> u32 {
     crc32fast::hash(bytes)
 }
 
+/// Segment header flag: the file is a recycled one (see the format above).
+pub(crate) const FLAG_RECYCLED: u32 = 1;
+
+/// A parsed segment header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SegmentHeader {
+    pub(crate) first_lsn: u64,
+    /// Bytes after the valid content are expected (an earlier life of the file), not damage.
+    pub(crate) recycled: bool,
+}
+
 /// The header of a segment whose first record has `first_lsn`.
-pub(crate) fn segment_header(first_lsn: u64) -> [u8; SEGMENT_HEADER_LEN] {
+pub(crate) fn segment_header(first_lsn: u64, recycled: bool) -> [u8; SEGMENT_HEADER_LEN] {
     let mut h = [0u8; SEGMENT_HEADER_LEN];
     h[0..8].copy_from_slice(&SEGMENT_MAGIC);
     h[8..10].copy_from_slice(&VERSION.to_le_bytes());
     h[10..12].copy_from_slice(&(SEGMENT_HEADER_LEN as u16).to_le_bytes());
+    let flags = if recycled { FLAG_RECYCLED } else { 0 };
+    h[12..16].copy_from_slice(&flags.to_le_bytes());
     h[16..24].copy_from_slice(&first_lsn.to_le_bytes());
     let c = crc(&h[0..28]);
     h[28..32].copy_from_slice(&c.to_le_bytes());
@@ -133,7 +150,7 @@ pub(crate) enum BadHeader {
 }
 
 /// Parses a segment header, returning its `first_lsn`.
-pub(crate) fn parse_segment_header(bytes: &[u8]) -> Result<u64, BadHeader> {
+pub(crate) fn parse_segment_header(bytes: &[u8]) -> Result<SegmentHeader, BadHeader> {
     if bytes.len() < SEGMENT_HEADER_LEN {
         return Err(BadHeader::Short);
     }
@@ -148,7 +165,10 @@ pub(crate) fn parse_segment_header(bytes: &[u8]) -> Result<u64, BadHeader> {
     {
         return Err(BadHeader::Invalid);
     }
-    Ok(u64_at(h, 16))
+    Ok(SegmentHeader {
+        first_lsn: u64_at(h, 16),
+        recycled: u32_at(h, 12) & FLAG_RECYCLED != 0,
+    })
 }
 
 /// Appends one framed record to `out`. `data_crc` is `crc(payload)`, computed by the caller
@@ -412,6 +432,17 @@ pub(crate) fn parse_segment_name(name: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
+/// File name of a spare (a consumed segment kept for reuse) that was the segment `first_lsn`.
+pub(crate) fn spare_name(first_lsn: u64) -> String {
+    format!("spare-{first_lsn:020}")
+}
+
+/// Whether `name` names a spare file.
+pub(crate) fn is_spare_name(name: &str) -> bool {
+    name.strip_prefix("spare-")
+        .is_some_and(|digits| digits.len() == 20 && digits.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Whether `name` may name a cursor: 1 to 64 of `[A-Za-z0-9._-]`, not starting with a dot.
 pub(crate) fn valid_cursor_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
@@ -442,7 +473,7 @@ mod tests {
     }
 
     fn segment(first: u64, records: &[(u64, &[u8])]) -> Vec<u8> {
-        let mut v = segment_header(first).to_vec();
+        let mut v = segment_header(first, false).to_vec();
         for (lsn, p) in records {
             v.extend(record(*lsn, p));
         }
@@ -451,8 +482,21 @@ mod tests {
 
     #[test]
     fn headers_round_trip_and_refuse_damage() {
-        let h = segment_header(42);
-        assert_eq!(parse_segment_header(&h), Ok(42));
+        let h = segment_header(42, false);
+        assert_eq!(
+            parse_segment_header(&h),
+            Ok(SegmentHeader {
+                first_lsn: 42,
+                recycled: false
+            })
+        );
+        assert_eq!(
+            parse_segment_header(&segment_header(7, true)),
+            Ok(SegmentHeader {
+                first_lsn: 7,
+                recycled: true
+            })
+        );
         assert_eq!(parse_segment_header(&h[..10]), Err(BadHeader::Short));
         assert_eq!(parse_segment_header(&[0; 32]), Err(BadHeader::Zeroed));
         let mut bad = h;
@@ -556,6 +600,13 @@ mod tests {
         assert_eq!(parse_segment_name(&segment_name(u64::MAX)), Some(u64::MAX));
         assert_eq!(parse_segment_name("seg-12.wal"), None);
         assert_eq!(parse_segment_name("seg-0000000000000000001x.wal"), None);
+        assert!(is_spare_name(&spare_name(12)));
+        assert_eq!(
+            parse_segment_name(&spare_name(12)),
+            None,
+            "a spare is never a segment"
+        );
+        assert!(!is_spare_name(&segment_name(12)));
         assert!(valid_cursor_name("forward-otlp_1.a"));
         for bad in ["", ".x", "a/b", "a b", &"x".repeat(65)] {
             assert!(!valid_cursor_name(bad), "{bad:?}");

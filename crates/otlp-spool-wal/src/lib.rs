@@ -46,7 +46,9 @@
 //! - **Readers see only durable records,** in LSN order, and never block the committer.
 //! - **Deletion waits for every consumer.** A segment is deleted only when every registered
 //!   cursor (a cursor file on disk, open or not) has durably moved past its last record, and
-//!   never the newest segment. A cursor skipped or dropped with records it never consumed
+//!   never the newest segment; "deleted" may mean renamed to a spare file (at most
+//!   [`MAX_SPARE_SEGMENTS`]) that a later segment reuses, whose old records recovery never
+//!   reads again (their LSNs are below the new header's). A cursor skipped or dropped with records it never consumed
 //!   counts them ([`Skipped`]).
 //! - **Cursor positions are durable and need no new space.** A commit returns `Ok` once the
 //!   new position and payload are synced; a cursor file (created by new file + rename +
@@ -91,6 +93,7 @@ pub use options::{
 };
 pub use reader::Record;
 pub use recovery::{Damage, RecoveryReport};
+pub use segment::MAX_SPARE_SEGMENTS;
 pub use tail::WaitOutcome;
 pub use ticket::Ticket;
 pub use wal::{CursorInfo, Wal, WalStats};

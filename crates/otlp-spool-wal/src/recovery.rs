@@ -9,7 +9,9 @@
 //! - records are checked one by one (header checksum, length, LSN strictly increasing across
 //!   segments, payload checksum); a damaged stretch followed by good records is a *hole*,
 //!   reported and skipped by every reader; damage at the end of a segment (a torn tail) is cut
-//!   off (`set_len`, then `fsync`);
+//!   off (`set_len`, then `fsync`); in a recycled segment the bytes after the valid content
+//!   are the file's earlier life and are cut off without a report;
+//! - spare files (consumed segments kept for reuse) are kept, at most `MAX_SPARE_SEGMENTS`;
 //! - a cursor's leftover temporary file is removed (its creation never completed); a slot
 //!   torn by an update that did not complete leaves the state before it current (reported);
 //!   a cursor file with no valid slot is renamed `<name>.pos.corrupt` and the cursor is
@@ -25,9 +27,9 @@ use crate::error::IoFailure;
 use crate::failpoint;
 use crate::format::{
     BadHeader, CURSOR_DIR, CursorFile, OtherSlot, cursor_file_name, cursor_temp_name,
-    parse_segment_header, parse_segment_name, scan_segment, valid_cursor_name,
+    is_spare_name, parse_segment_header, parse_segment_name, scan_segment, valid_cursor_name,
 };
-use crate::segment::SegmentMeta;
+use crate::segment::{MAX_SPARE_SEGMENTS, SegmentMeta};
 
 /// A stretch of a segment that recovery cut off or skipped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +94,8 @@ pub(crate) struct Recovered {
     pub(crate) next_lsn: u64,
     pub(crate) last_lsn: u64,
     pub(crate) used: u64,
+    /// Spare files found (consumed segments kept for reuse).
+    pub(crate) spares: Vec<PathBuf>,
     pub(crate) report: RecoveryReport,
 }
 
@@ -115,6 +119,23 @@ fn creation_cut_short(bad: BadHeader, len: usize) -> bool {
         BadHeader::Zeroed => len <= 4096,
         BadHeader::Invalid => len <= crate::format::SEGMENT_HEADER_LEN,
     }
+}
+
+/// Lists the spare files of `dir` (consumed segments kept for reuse), keeping at most
+/// `keep` and removing the others.
+fn recover_spares(dir: &Path, keep: usize) -> Result<Vec<PathBuf>, IoFailure> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| IoFailure::new("read directory", dir, &e))? {
+        let entry = entry.map_err(|e| IoFailure::new("read directory", dir, &e))?;
+        if entry.file_name().to_str().is_some_and(is_spare_name) {
+            found.push(entry.path());
+        }
+    }
+    found.sort();
+    for extra in found.drain(keep.min(found.len())..) {
+        fs::remove_file(&extra).map_err(|e| IoFailure::new("remove", &extra, &e))?;
+    }
+    Ok(found)
 }
 
 /// Lists `(first_lsn, path)` of the segment files in `dir`, in LSN order.
@@ -143,8 +164,8 @@ fn recover_segments(
     for (i, (named, path)) in files.iter().enumerate() {
         let newest = i + 1 == files.len();
         let data = fs::read(path).map_err(|e| IoFailure::new("read", path, &e))?;
-        let first_lsn = match parse_segment_header(&data) {
-            Ok(lsn) if lsn == *named => lsn,
+        let header = match parse_segment_header(&data) {
+            Ok(h) if h.first_lsn == *named => h,
             Err(bad) if newest && creation_cut_short(bad, data.len()) => {
                 fs::remove_file(path).map_err(|e| IoFailure::new("remove", path, &e))?;
                 tracing::warn!(path = %path.display(), "write-ahead log: removed a segment whose creation was cut short");
@@ -158,6 +179,7 @@ fn recover_segments(
                 continue;
             }
         };
+        let first_lsn = header.first_lsn;
         let floor = first_lsn.max(next_min);
         let scan = scan_segment(&data, floor, max_record);
         for &(offset, bytes) in &scan.holes {
@@ -179,12 +201,18 @@ fn recover_segments(
             f.sync_all()
                 .map_err(|e| IoFailure::new("fsync", path, &e))?;
             let bytes = data.len() as u64 - scan.valid_len;
-            tracing::warn!(path = %path.display(), offset = scan.valid_len, bytes, "write-ahead log: torn tail cut off");
-            report.truncated.push(Damage {
-                path: path.clone(),
-                offset: scan.valid_len,
-                bytes,
-            });
+            if header.recycled {
+                // The file's earlier life (records with smaller LSNs), plus at most the torn
+                // batch of a crash, which was never acknowledged either.
+                tracing::debug!(path = %path.display(), offset = scan.valid_len, bytes, "write-ahead log: a recycled segment's earlier content cut off");
+            } else {
+                tracing::warn!(path = %path.display(), offset = scan.valid_len, bytes, "write-ahead log: torn tail cut off");
+                report.truncated.push(Damage {
+                    path: path.clone(),
+                    offset: scan.valid_len,
+                    bytes,
+                });
+            }
         }
         if let Some(last) = scan.last_lsn {
             next_min = last + 1;
@@ -306,12 +334,14 @@ pub(crate) fn recover(dir: &Path, max_record: u32) -> Result<Recovered, IoFailur
     report.segments = segments.len();
     report.last_lsn = (last_lsn > 0).then_some(last_lsn);
     let used = segments.iter().map(|m| m.len).sum();
+    let spares = recover_spares(dir, MAX_SPARE_SEGMENTS)?;
     Ok(Recovered {
         segments,
         cursors,
         next_lsn,
         last_lsn,
         used,
+        spares,
         report,
     })
 }

@@ -48,15 +48,28 @@ pub(crate) struct View {
     pub(crate) next: Option<u64>,
 }
 
+/// Consumed segment files kept for reuse as new segments, at most.
+///
+/// Why reuse: appending to a new file grows it, so every `fdatasync` of the log must also
+/// commit the file system's journal (the new size and blocks), and on ext4 that commit waits
+/// for the ordered data of every other file written meanwhile (the Arrow files). Overwriting
+/// the blocks of a consumed segment changes no metadata `fdatasync` cares about: it writes the
+/// data and flushes the device cache, and does not wait for the others. The cost is disk
+/// space: up to this many segment files beyond the retained ones.
+pub const MAX_SPARE_SEGMENTS: usize = 2;
+
 /// The retained segments, shared by the committer, the cursors and reclamation.
 #[derive(Debug)]
 pub(crate) struct Segments {
     list: Mutex<Vec<SegmentMeta>>,
+    /// Spare files (consumed segments renamed for reuse), oldest first.
+    spares: Mutex<Vec<PathBuf>>,
 }
 
 impl Segments {
-    pub(crate) fn new(list: Vec<SegmentMeta>) -> Self {
+    pub(crate) fn new(list: Vec<SegmentMeta>, spares: Vec<PathBuf>) -> Self {
         Segments {
+            spares: Mutex::new(spares),
             list: Mutex::new(list),
         }
     }
@@ -120,6 +133,26 @@ impl Segments {
             m.last_lsn = Some(last_lsn);
             m.records += records;
         }
+    }
+
+    /// Whether another spare file would be kept.
+    pub(crate) fn wants_spare(&self) -> bool {
+        self.spares.lock().len() < MAX_SPARE_SEGMENTS
+    }
+
+    /// Adds a spare file to the pool.
+    pub(crate) fn add_spare(&self, path: PathBuf) {
+        self.spares.lock().push(path);
+    }
+
+    fn take_spare(&self) -> Option<PathBuf> {
+        let mut spares = self.spares.lock();
+        (!spares.is_empty()).then(|| spares.remove(0))
+    }
+
+    /// Spare files in the pool.
+    pub(crate) fn spare_count(&self) -> usize {
+        self.spares.lock().len()
     }
 
     /// Removes and returns the oldest segments whose every record is at most `position`
@@ -194,8 +227,68 @@ impl SegmentWriter {
         })
     }
 
-    /// Creates, syncs and registers the segment whose first record will be `first_lsn`.
+    /// Makes the segment whose first record will be `first_lsn` from a spare file if there is
+    /// one (falling back to a new file if reusing it fails), else a new file.
     fn create(&mut self, first_lsn: u64) -> Result<Active, IoFailure> {
+        while let Some(spare) = self.segments.take_spare() {
+            match self.reuse(&spare, first_lsn) {
+                Ok(active) => return Ok(active),
+                Err(e) => {
+                    tracing::warn!(path = %spare.display(), error = %e, "write-ahead log: cannot reuse a spare segment file; removing it");
+                    let _ = fs::remove_file(&spare);
+                }
+            }
+        }
+        self.create_new(first_lsn)
+    }
+
+    /// Turns the spare file `spare` into the segment `first_lsn`: its header is rewritten
+    /// (flagged recycled) and synced while it still has its spare name, then it is renamed and
+    /// the directory synced. A crash before the rename leaves a spare (never read); after it,
+    /// a segment whose old records all have smaller LSNs than its header, which recovery
+    /// treats as the empty segment it is.
+    fn reuse(&mut self, spare: &Path, first_lsn: u64) -> Result<Active, IoFailure> {
+        let path = self.dir.join(segment_name(first_lsn));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(spare)
+            .map_err(|e| IoFailure::new("open", spare, &e))?;
+        file.write_all_at(&segment_header(first_lsn, true), 0)
+            .map_err(|e| IoFailure::new("write", spare, &e))?;
+        file.sync_data()
+            .map_err(|e| IoFailure::new("fdatasync", spare, &e))?;
+        fs::rename(spare, &path).map_err(|e| IoFailure::new("rename", spare, &e))?;
+        failpoint::hit("segment.reused");
+        if let Err(e) = sync_dir(&self.dir) {
+            let _ = fs::remove_file(&path);
+            return Err(e);
+        }
+        Counters::add(&self.counters.meta_syncs, 2);
+        Ok(self.register(file, path, first_lsn))
+    }
+
+    fn register(&mut self, file: File, path: PathBuf, first_lsn: u64) -> Active {
+        let len = SEGMENT_HEADER_LEN as u64;
+        self.segments.push(SegmentMeta {
+            first_lsn,
+            path: path.clone(),
+            len,
+            records: 0,
+            last_lsn: None,
+            holes: Arc::from(Vec::new()),
+        });
+        self.unreported += len;
+        Active {
+            file,
+            path,
+            first_lsn,
+            len,
+        }
+    }
+
+    /// Creates, syncs and registers a new file for the segment `first_lsn`.
+    fn create_new(&mut self, first_lsn: u64) -> Result<Active, IoFailure> {
         let path = self.dir.join(segment_name(first_lsn));
         let file = OpenOptions::new()
             .read(true)
@@ -205,7 +298,7 @@ impl SegmentWriter {
             .map_err(|e| IoFailure::new("create", &path, &e))?;
         failpoint::hit("segment.created");
         let made = (|| {
-            file.write_all_at(&segment_header(first_lsn), 0)
+            file.write_all_at(&segment_header(first_lsn, false), 0)
                 .map_err(|e| IoFailure::new("write", &path, &e))?;
             failpoint::hit("segment.header_written");
             file.sync_all()
@@ -218,22 +311,7 @@ impl SegmentWriter {
             return Err(e);
         }
         Counters::add(&self.counters.meta_syncs, 2);
-        let len = SEGMENT_HEADER_LEN as u64;
-        self.segments.push(SegmentMeta {
-            first_lsn,
-            path: path.clone(),
-            len,
-            records: 0,
-            last_lsn: None,
-            holes: Arc::from(Vec::new()),
-        });
-        self.unreported += len;
-        Ok(Active {
-            file,
-            path,
-            first_lsn,
-            len,
-        })
+        Ok(self.register(file, path, first_lsn))
     }
 
     /// Truncates the active file back to its last good length and syncs that.

@@ -23,7 +23,8 @@ use crate::durable::{create_dir, replace_file, sync_dir};
 use crate::error::{AppendError, CloseError, CursorError, IoFailure, OpenError};
 use crate::failpoint;
 use crate::format::{
-    CURSOR_DIR, CursorFile, LOCK_FILE, cursor_file_name, cursor_temp_name, valid_cursor_name,
+    CURSOR_DIR, CursorFile, LOCK_FILE, cursor_file_name, cursor_temp_name, spare_name,
+    valid_cursor_name,
 };
 use crate::group::{Core, Counters, Limits};
 use crate::options::WalOptions;
@@ -52,8 +53,14 @@ pub struct WalStats {
     pub data_syncs: u64,
     /// `fsync` calls on new segment and cursor files and on directories.
     pub meta_syncs: u64,
-    /// Segments deleted because every cursor moved past them.
+    /// Segments removed from the log because every cursor moved past them (deleted, or kept
+    /// as spare files: see `recycled_segments`).
     pub deleted_segments: u64,
+    /// Of those, the ones kept as spare files for the committer to reuse.
+    pub recycled_segments: u64,
+    /// Spare files on disk now (at most [`MAX_SPARE_SEGMENTS`](crate::MAX_SPARE_SEGMENTS)): disk space beyond the
+    /// retained segments.
+    pub spare_segments: usize,
     /// Bytes in use: retained segments plus records waiting for their sync.
     pub used_bytes: u64,
     /// The bound on `used_bytes`.
@@ -95,6 +102,7 @@ pub(crate) struct Inner {
     cursors: Mutex<BTreeMap<String, CursorEntry>>,
     reclaim_lock: Mutex<()>,
     deleted_segments: AtomicU64,
+    recycled_segments: AtomicU64,
     committer: Mutex<Option<JoinHandle>>,
     report: RecoveryReport,
     _lock: File,
@@ -143,7 +151,7 @@ impl Wal {
         );
         let counters = Arc::new(Counters::default());
         let last = recovered.segments.last().cloned();
-        let segments = Arc::new(Segments::new(recovered.segments));
+        let segments = Arc::new(Segments::new(recovered.segments, recovered.spares));
         let mut writer = SegmentWriter::resume(
             &opts.dir,
             Arc::clone(&segments),
@@ -185,6 +193,7 @@ impl Wal {
                 cursors: Mutex::new(cursors),
                 reclaim_lock: Mutex::new(()),
                 deleted_segments: AtomicU64::new(0),
+                recycled_segments: AtomicU64::new(0),
                 committer: Mutex::new(Some(committer)),
                 report,
                 _lock: lock,
@@ -363,6 +372,8 @@ impl Wal {
             data_syncs: Counters::get(&c.data_syncs),
             meta_syncs: Counters::get(&c.meta_syncs),
             deleted_segments: Counters::get(&self.inner.deleted_segments),
+            recycled_segments: Counters::get(&self.inner.recycled_segments),
+            spare_segments: self.inner.segments.spare_count(),
             used_bytes: self.inner.core.used(),
             max_bytes: self.inner.opts.max_bytes,
             segments: self.inner.segments.count(),
@@ -458,6 +469,24 @@ impl Inner {
         let mut freed = 0;
         let mut deleted = 0;
         for seg in &doomed {
+            // A full-size segment is kept as a spare for the committer to reuse (see
+            // `MAX_SPARE_SEGMENTS`) while the pool has room; the others are deleted.
+            if seg.len >= self.opts.segment_bytes / 2 && self.segments.wants_spare() {
+                let spare = self.opts.dir.join(spare_name(seg.first_lsn));
+                match fs::rename(&seg.path, &spare) {
+                    Ok(()) => {
+                        self.segments.add_spare(spare);
+                        freed += seg.len;
+                        deleted += 1;
+                        Counters::add(&self.recycled_segments, 1);
+                        failpoint::hit("reclaim.unlinked");
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::debug!(path = %seg.path.display(), error = %e, "write-ahead log: cannot keep a consumed segment as a spare; deleting it")
+                    }
+                }
+            }
             match fs::remove_file(&seg.path) {
                 Ok(()) => {
                     freed += seg.len;

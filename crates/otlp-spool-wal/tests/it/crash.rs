@@ -12,16 +12,14 @@
 //! first and a later occurrence; the same checks follow.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use otlp_spool_core::Signal;
 use otlp_spool_wal::Wal;
 
-use crate::util::{Rng, child, child_dir, read_all, small};
+use crate::util::{Rng, acks, child, child_dir, read_all, small, spawn_capturing};
 
 const ROLE: &str = "appender";
 const TEST: &str = "crash::appender_child";
@@ -95,17 +93,8 @@ fn run_child(
     kill_after: Duration,
 ) -> Vec<(u64, String)> {
     let mut cmd = child(TEST, ROLE, dir, crash);
-    cmd.env("CYCLE", cycle.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let mut proc = cmd.spawn().unwrap();
-    let stdout = proc.stdout.take().unwrap();
-    let lines = std::thread::spawn(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .collect::<Vec<_>>()
-    });
+    cmd.env("CYCLE", cycle.to_string());
+    let (mut proc, lines) = spawn_capturing(cmd);
     if crash.is_some() {
         // It aborts by itself; the kill is only the bound in time.
         for _ in 0..(kill_after.as_millis() / 10) {
@@ -125,16 +114,7 @@ fn run_child(
         Some(expected),
         "child ended otherwise: {status:?} ({crash:?})"
     );
-    lines
-        .join()
-        .unwrap()
-        .into_iter()
-        .filter_map(|l| {
-            let rest = l.strip_prefix("ACK ")?;
-            let (lsn, id) = rest.split_once(' ')?;
-            Some((lsn.parse().ok()?, id.to_owned()))
-        })
-        .collect()
+    acks(lines.join().unwrap())
 }
 
 /// Opens the log as a restart would and checks every acknowledged record; returns the number

@@ -11,4 +11,5 @@ mod cursor;
 mod disk_full;
 mod protocol;
 mod recovery;
+mod recycle;
 mod util;

@@ -118,3 +118,31 @@ impl Rng {
         lo + self.next() % (hi - lo)
     }
 }
+
+/// Starts `cmd` with its stdout captured on a thread of its own (stderr discarded).
+pub(crate) fn spawn_capturing(
+    mut cmd: Command,
+) -> (std::process::Child, std::thread::JoinHandle<Vec<String>>) {
+    use std::io::{BufRead, BufReader};
+    cmd.stdout(Stdio::piped()).stderr(Stdio::null());
+    let mut proc = cmd.spawn().unwrap();
+    let stdout = proc.stdout.take().unwrap();
+    let lines = std::thread::spawn(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
+    });
+    (proc, lines)
+}
+
+/// The `ACK <lsn> <id>` lines a child printed.
+pub(crate) fn acks(lines: Vec<String>) -> Vec<(u64, String)> {
+    lines
+        .into_iter()
+        .filter_map(|l| {
+            let (lsn, id) = l.strip_prefix("ACK ")?.split_once(' ')?;
+            Some((lsn.parse().ok()?, id.to_owned()))
+        })
+        .collect()
+}

@@ -262,7 +262,7 @@ fn per_lane(
 /// The write-ahead log (`wal` mode): its fill, its fsyncs (group commit: `data_syncs` far
 /// below `appended_records` under concurrency) and its refusals.
 fn encode_wal(encoder: &mut DescriptorEncoder<'_>, s: &otlp_spool_wal::WalStats) -> fmt::Result {
-    let gauges: [(&str, &str, u64); 3] = [
+    let gauges: [(&str, &str, u64); 4] = [
         (
             "otlp_spool_wal_used_bytes",
             "Bytes of the write-ahead log in use (segments and records waiting for their sync).",
@@ -278,11 +278,16 @@ fn encode_wal(encoder: &mut DescriptorEncoder<'_>, s: &otlp_spool_wal::WalStats)
             "Segment files retained.",
             s.segments as u64,
         ),
+        (
+            "otlp_spool_wal_spare_segments",
+            "Consumed segment files kept on disk for reuse as new segments (at most 2).",
+            s.spare_segments as u64,
+        ),
     ];
     for (name, help, value) in gauges {
         metrics::gauge(encoder, name, help)?.value(value)?;
     }
-    let counters: [(&str, &str, u64); 7] = [
+    let counters: [(&str, &str, u64); 8] = [
         (
             "otlp_spool_wal_appended_records_total",
             "Requests appended to the log.",
@@ -315,8 +320,13 @@ fn encode_wal(encoder: &mut DescriptorEncoder<'_>, s: &otlp_spool_wal::WalStats)
         ),
         (
             "otlp_spool_wal_deleted_segments_total",
-            "Segments deleted once every cursor was past them.",
+            "Segments removed from the log once every cursor was past them (deleted or kept as spares).",
             s.deleted_segments,
+        ),
+        (
+            "otlp_spool_wal_recycled_segments_total",
+            "Of those, the ones kept as spare files and reused as new segments.",
+            s.recycled_segments,
         ),
     ];
     for (name, help, value) in counters {
