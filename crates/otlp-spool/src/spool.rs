@@ -127,6 +127,7 @@ impl SpoolBuilder {
                 if let Some(wal) = pipeline.wal() {
                     crate::forward::drop_forward_cursors(wal, None);
                 }
+                crate::forward::warn_unsent_spools(&config.output_dir, None);
                 None
             }
         };

@@ -177,6 +177,7 @@ impl Feeds {
             drain: parking_lot::Mutex::new(None),
             spool_dir: config.output_dir.join(FORWARD_SPOOL_DIR).join(&id),
         };
+        warn_unsent_spools(&config.output_dir, Some(&id));
         if let Some(wal) = wal {
             let name = feed::cursor_name(protocol, &f.endpoint);
             drop_forward_cursors(wal, Some(&name));
@@ -244,7 +245,7 @@ impl Feeds {
             return Kept::default();
         }
         match persist(&self.spool_dir, spool, &kept) {
-            Ok(()) => {
+            Ok(_) => {
                 tracing::info!(items, dir = %self.spool_dir.display(),
                     "forwarder: what the remote did not take before the deadline is kept in the forward spool, sent after the next start");
                 Kept {
@@ -252,13 +253,11 @@ impl Feeds {
                     lost: 0,
                 }
             }
-            Err(e) => {
-                tracing::error!(items, dir = %self.spool_dir.display(), error = %e,
-                    "forwarder: keeping what the remote did not take failed; those items are lost");
-                Kept {
-                    persisted: 0,
-                    lost: items,
-                }
+            Err((persisted, e)) => {
+                let lost = items - persisted;
+                tracing::error!(persisted, lost, dir = %self.spool_dir.display(), error = %e,
+                    "forwarder: keeping what the remote did not take failed part-way; the items not kept are lost");
+                Kept { persisted, lost }
             }
         }
     }
@@ -281,6 +280,22 @@ pub(crate) fn drop_forward_cursors(wal: &Wal, keep: Option<&str>) {
     }
 }
 
+/// Logs (`warn`) every forward spool under `output_dir` but `keep`'s: what a graceful shutdown
+/// kept for an endpoint that is no longer configured. It is left on disk, unsent, for the
+/// operator (configuring that endpoint again sends it); never deleted here.
+pub(crate) fn warn_unsent_spools(output_dir: &Path, keep: Option<&str>) {
+    let Ok(entries) = std::fs::read_dir(output_dir.join(FORWARD_SPOOL_DIR)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if entry.path().is_dir() && Some(name.to_string_lossy().as_ref()) != keep {
+            tracing::warn!(dir = %entry.path().display(),
+                "forward spool of an endpoint that is not configured now: kept, not sent (configure that endpoint again to send it, or remove the directory)");
+        }
+    }
+}
+
 /// The forward spool's directory under the output directory.
 pub(crate) const FORWARD_SPOOL_DIR: &str = "forward-spool";
 const SPOOL_CURSOR: &str = "forward";
@@ -298,22 +313,78 @@ fn open_spool(dir: &Path) -> Result<Wal, String> {
 }
 
 /// Appends `kept` to the spool at `dir` (`spool` if it is open already), waits until every
-/// record is durable and closes it.
-fn persist(dir: &Path, spool: Option<Wal>, kept: &[Telemetry]) -> Result<(), String> {
+/// record is durable and closes it. Returns the items made durable; on a failure (the spool
+/// full, the disk full) the error comes with the items made durable before it, which the
+/// next start sends.
+fn persist(dir: &Path, spool: Option<Wal>, kept: &[Telemetry]) -> Result<u64, (u64, String)> {
     let spool = match spool {
         Some(spool) => spool,
-        None => open_spool(dir)?,
+        None => open_spool(dir).map_err(|e| (0, e))?,
     };
-    let mut last = None;
+    let mut tickets = Vec::with_capacity(kept.len());
+    let mut failure = None;
     for telemetry in kept {
-        let ticket = spool
-            .append(telemetry.signal(), telemetry.bytes())
-            .map_err(|e| e.to_string())?;
-        last = Some(ticket);
+        match spool.append(telemetry.signal(), telemetry.bytes()) {
+            Ok(ticket) => tickets.push((ticket, telemetry.item_count() as u64)),
+            Err(e) => {
+                failure = Some(e.to_string());
+                break;
+            }
+        }
     }
-    // Tickets complete in LSN order: the last one durable means all of them are.
-    if let Some(ticket) = last {
-        ticket.wait().map_err(|e| e.to_string())?;
+    let mut durable = 0;
+    for (ticket, items) in tickets {
+        match ticket.wait() {
+            Ok(_) => durable += items,
+            Err(e) => {
+                failure.get_or_insert_with(|| e.to_string());
+            }
+        }
     }
-    spool.close().map_err(|e| e.to_string())
+    let closed = spool.close().map_err(|e| e.to_string());
+    match failure.map_or(closed, Err) {
+        Ok(()) => Ok(durable),
+        Err(e) => Err((durable, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use otlp_spool_core::Signal;
+
+    fn telemetry(items: usize, bytes: usize) -> Telemetry {
+        Telemetry::from_validated(Signal::Logs, Bytes::from(vec![7u8; bytes]), items, bytes)
+    }
+
+    #[test]
+    fn a_spool_that_fills_part_way_counts_only_the_items_it_could_not_keep() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("spool");
+        let opts = WalOptions::builder(&dir)
+            .max_bytes(64 * 1024)
+            .segment_bytes(16 * 1024)
+            .max_record_bytes(16 * 1024)
+            .build()
+            .unwrap();
+        let spool = Wal::open(opts).unwrap();
+        // Ten records of 10 KiB, 3 items each: about six fit under 64 KiB.
+        let kept: Vec<Telemetry> = (0..10).map(|_| telemetry(3, 10 * 1024)).collect();
+        let (durable, error) = persist(&dir, Some(spool), &kept).unwrap_err();
+        assert!(error.contains("full"), "{error}");
+        assert!((3..30).contains(&durable) && durable % 3 == 0, "{durable}");
+        // What it counted as kept is what the spool holds after a restart.
+        let spool = open_spool(&dir).unwrap();
+        let mut cursor = spool.cursor("count").unwrap();
+        let mut records = 0;
+        while cursor.next_record().unwrap().is_some() {
+            records += 1;
+        }
+        assert_eq!(records * 3, durable);
+        // And everything kept when there is room.
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("spool");
+        assert_eq!(persist(&dir, None, &kept[..4]), Ok(12));
+    }
 }

@@ -198,6 +198,42 @@ async fn memory_mode_keeps_the_forward_queue_across_graceful_restarts() {
     .expect("test timed out");
 }
 
+/// A spool kept for an endpoint that is then configured away is named in a warning at every
+/// start and left on disk, unsent and undeleted (configuring that endpoint again sends it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spool_of_an_endpoint_no_longer_configured_is_named_and_kept() {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let tmp = tempfile::tempdir().unwrap();
+        let sender_dir = tmp.path().join("sender");
+        let first = sender_config(tmp.path(), "memory", free_port(), "");
+        let sender = start_sender(&sender_dir, &first);
+        assert!(!send(&sender, 1, 5).await.is_empty());
+        let (status, log) = terminate(sender).await;
+        assert!(status.success(), "{log}");
+        let spools = || {
+            std::fs::read_dir(sender_dir.join("forward-spool"))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect::<Vec<_>>()
+        };
+        let kept = spools();
+        assert_eq!(kept.len(), 1, "one spool, for the first endpoint");
+
+        // Now forwarding elsewhere: the first endpoint's spool is named, not sent, not removed.
+        let other_dir = tmp.path().join("other");
+        std::fs::create_dir_all(&other_dir).unwrap();
+        let second = sender_config(&other_dir, "memory", free_port(), "");
+        let sender = start_sender(&sender_dir, &second);
+        let (status, log) = terminate(sender).await;
+        assert!(status.success(), "{log}");
+        assert!(log.contains("not configured now"), "{log}");
+        assert!(log.contains(&kept[0].display().to_string()), "{log}");
+        assert!(spools().contains(&kept[0]), "left on disk");
+    })
+    .await
+    .expect("test timed out");
+}
+
 /// A remote that stays down does not turn a `wal` sender's answers into 503s for good: once
 /// the log is 90% full, retention skips what the forwarder has not read (counted), the
 /// file writer keeps up, and clients keep getting 200; local files hold everything.
