@@ -18,7 +18,7 @@
 //!   way out; nothing about paths is recorded on the happy path beyond the child counts.
 
 use super::error::Fail;
-use super::{Msg, RECURSION_LIMIT, Reader, WalkErrorKind, Walker, fields, other};
+use super::{Msg, RECURSION_LIMIT, Reader, WalkErrorKind, Walker, fields, is_utf8, other};
 
 /// Frames one value walk can hold: one per message level, which prost bounds.
 pub(super) const STACK: usize = RECURSION_LIMIT as usize;
@@ -91,6 +91,9 @@ impl Walker {
     /// `KeyValue` whose value is at `level`: the common case (a scalar value) walked flat, one
     /// reader per message; a nested array or list goes to [`value_tree`](Self::value_tree).
     pub(super) fn key_value(&mut self, m: Msg<'_>, level: u32) -> Result<(), Fail> {
+        if self.key_value_fast(m, level) {
+            return Ok(());
+        }
         self.stats.key_values += 1;
         let mut r = m.reader();
         while let Some(tag) = r.next_tag()? {
@@ -102,6 +105,62 @@ impl Walker {
             }
         }
         Ok(())
+    }
+
+    /// The shape nearly every attribute has, checked straight from the bytes: a key of fewer
+    /// than 128 bytes, then a value of fewer than 128 bytes that is empty or holds exactly one
+    /// string (< 128 bytes), bool, int or string index (one-byte varints) or double, and
+    /// nothing else, with the value's level within the limits. Returns `false` (having
+    /// changed nothing) for any other encoding, an invalid UTF-8 string included, which the
+    /// general walk then reads, refuses and explains; on `true` the stats are what the general
+    /// walk would have counted.
+    #[inline(always)]
+    fn key_value_fast(&mut self, m: Msg<'_>, level: u32) -> bool {
+        const KEY: u8 = 0x0A; // field 1, length-delimited
+        const VALUE: u8 = 0x12; // field 2, length-delimited
+        const STRING: u8 = 0x0A;
+        const BOOL: u8 = 0x10;
+        const INT: u8 = 0x18;
+        const DOUBLE: u8 = 0x21;
+        const STRINDEX: u8 = 0x40;
+        let b = m.buf;
+        let [KEY, key_len, rest @ ..] = b else {
+            return false;
+        };
+        let key_len = usize::from(*key_len);
+        if key_len >= 0x80 || rest.len() < key_len + 2 {
+            return false;
+        }
+        let (key, rest) = rest.split_at(key_len);
+        let [VALUE, value_len, value @ ..] = rest else {
+            return false;
+        };
+        if usize::from(*value_len) != value.len()
+            || value.len() >= 0x80
+            || level > self.max_depth
+            || m.depth >= RECURSION_LIMIT
+            || !is_utf8(key)
+        {
+            return false;
+        }
+        let string_len = match value {
+            [] => 0,
+            [STRING, n, text @ ..] if usize::from(*n) == text.len() => {
+                if !is_utf8(text) {
+                    return false;
+                }
+                text.len()
+            }
+            [BOOL | INT | STRINDEX, v] if *v < 0x80 => 0,
+            [DOUBLE, _, _, _, _, _, _, _, _] => 0,
+            _ => return false,
+        };
+        self.stats.key_values += 1;
+        self.stats.string_bytes += (key.len() + string_len) as u64;
+        if level > self.stats.max_value_depth {
+            self.stats.max_value_depth = level;
+        }
+        true
     }
 
     /// The current field as an `AnyValue` at `level`: checked against the limits, then walked
