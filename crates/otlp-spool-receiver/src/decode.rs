@@ -248,10 +248,31 @@ pub fn decompress(body: Bytes, encoding: Encoding, max_bytes: usize) -> Result<B
 
 /// Reads at most `max_bytes + 1` bytes, so that "over the limit" is visible without inflating
 /// the rest.
-fn read_capped(reader: impl Read, compressed: &[u8], max_bytes: usize) -> std::io::Result<Vec<u8>> {
+///
+/// The decoder is always asked for output in chunks of the same size, whatever the cap: a
+/// decoder may judge the same stream differently depending on how much room each read gives
+/// it (zstd accepted a frame whose declared size its blocks do not fill when read two bytes at
+/// a time, and refused it when read in larger pieces: a fuzz finding). With fixed chunks, a
+/// body whose output fits under a small cap gives exactly what it gives under a large one.
+fn read_capped(
+    mut reader: impl Read,
+    compressed: &[u8],
+    max_bytes: usize,
+) -> std::io::Result<Vec<u8>> {
+    const CHUNK: usize = 16 * 1024;
     let cap = max_bytes.saturating_add(1);
     let mut out = Vec::with_capacity(compressed.len().saturating_mul(4).min(cap));
-    reader.take(cap as u64).read_to_end(&mut out)?;
+    let mut chunk = vec![0u8; CHUNK];
+    while out.len() < cap {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let room = cap - out.len();
+        out.extend_from_slice(&chunk[..n.min(room)]);
+    }
     Ok(out)
 }
 

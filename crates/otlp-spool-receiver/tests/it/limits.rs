@@ -316,3 +316,25 @@ async fn export_raw(server: &Server, body: Vec<u8>) -> Result<(), (Code, String)
         failed => Err(failed),
     }
 }
+
+/// A fuzz finding (`fuzz/artifacts`, kept in `fuzz/corpus/decompress`): a zstd frame that
+/// declares 16 bytes of content but holds one empty block. Read two bytes at a time (a 1-byte
+/// cap) zstd used to let it pass; read in larger pieces it is "Data corruption detected". The
+/// verdict must not depend on the cap.
+#[test]
+fn a_zstd_frame_is_judged_the_same_under_every_cap() {
+    let body = Bytes::from_static(&[
+        0x28, 0xb5, 0x2f, 0xfd, 0x80, 0x48, 0x10, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00,
+    ]);
+    let reference = otlp_spool_receiver::decompress(body.clone(), Encoding::Zstd, 16 << 20);
+    assert!(
+        matches!(&reference, Err(DecodeError::Invalid(m)) if m.contains("zstd")),
+        "{reference:?}"
+    );
+    for cap in [1, 2, 3, 16, 17, 1024] {
+        match otlp_spool_receiver::decompress(body.clone(), Encoding::Zstd, cap) {
+            Ok(out) => panic!("cap {cap}: accepted {out:?}, refused without a cap"),
+            Err(DecodeError::Invalid(_) | DecodeError::TooLarge(_)) => {}
+        }
+    }
+}
