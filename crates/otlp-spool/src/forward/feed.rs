@@ -192,6 +192,15 @@ impl Feed {
     }
 }
 
+/// A record read from the log, walked once.
+struct Waiting {
+    lsn: u64,
+    /// Its payload's length.
+    bytes: u64,
+    /// `None`: its bytes did not walk (counted when read; passed over).
+    telemetry: Option<Telemetry>,
+}
+
 /// The feed's thread state.
 struct Worker {
     wal: Wal,
@@ -202,8 +211,8 @@ struct Worker {
     settled: mpsc::Receiver<Vec<u64>>,
     stop: Arc<AtomicBool>,
     stats: Arc<FeedStats>,
-    /// Records read but not handed out yet (the forwarder had no room).
-    waiting: VecDeque<Record>,
+    /// Records read but not handed out yet (the forwarder had no room), walked once when read.
+    waiting: VecDeque<Waiting>,
     /// LSNs handed out whose fate is not known yet, with their items and bytes.
     outstanding: BTreeMap<u64, (u64, u64)>,
     /// Bytes of `outstanding`.
@@ -288,7 +297,12 @@ impl Worker {
             }
             if self.waiting.is_empty() {
                 match self.cursor.next_batch(READ_RECORDS, READ_BYTES) {
-                    Ok(batch) => self.waiting.extend(batch),
+                    Ok(batch) => {
+                        for record in batch {
+                            let waiting = self.walk(record);
+                            self.waiting.push_back(waiting);
+                        }
+                    }
                     Err(e) => {
                         tracing::warn!(source = ?self.source, error = %e, "forward feed: reading the log failed; trying again");
                         self.pause(Duration::from_millis(200));
@@ -365,7 +379,7 @@ impl Worker {
 
     /// Hands the waiting records to the forwarder while it has room.
     fn hand_out(&mut self) {
-        let last = self.waiting.back().map_or(0, Record::lsn);
+        let last = self.waiting.back().map_or(0, |w| w.lsn);
         if last > self.inflight_mark {
             let before = self.inflight_mark;
             self.inflight_mark = last;
@@ -376,15 +390,14 @@ impl Worker {
                 return;
             }
         }
-        while let Some(record) = self.waiting.front() {
-            let lsn = record.lsn();
-            let Some(telemetry) = self.telemetry(record) else {
+        while let Some(front) = self.waiting.front() {
+            let (lsn, bytes) = (front.lsn, front.bytes);
+            let Some(telemetry) = front.telemetry.clone() else {
                 self.waiting.pop_front();
                 self.settle_unsent(lsn);
                 continue;
             };
             let items = telemetry.item_count() as u64;
-            let bytes = record.bytes().len() as u64;
             if !self.outstanding.is_empty() && self.outstanding_bytes + bytes > self.window {
                 self.wait_for_fates();
                 return;
@@ -438,15 +451,23 @@ impl Worker {
         self.handed = self.handed.max(lsn);
     }
 
-    fn telemetry(&self, record: &Record) -> Option<Telemetry> {
-        let bytes = bytes::Bytes::copy_from_slice(record.bytes());
-        match Telemetry::from_protobuf(record.signal(), bytes, &self.limits) {
+    /// Walks a record read from the log, once (its bytes move into the `Telemetry`, no copy).
+    fn walk(&self, record: Record) -> Waiting {
+        let (lsn, signal) = (record.lsn(), record.signal());
+        let bytes = bytes::Bytes::from(record.into_bytes());
+        let len = bytes.len() as u64;
+        let telemetry = match Telemetry::from_protobuf(signal, bytes, &self.limits) {
             Ok((telemetry, _refused)) => Some(telemetry),
             Err(e) => {
                 FeedStats::add(&self.stats.unreadable_records, 1);
-                tracing::error!(source = ?self.source, lsn = record.lsn(), error = %e, "forward feed: a logged record does not walk; passed over");
+                tracing::error!(source = ?self.source, lsn, error = %e, "forward feed: a logged record does not walk; passed over");
                 None
             }
+        };
+        Waiting {
+            lsn,
+            bytes: len,
+            telemetry,
         }
     }
 
@@ -475,20 +496,23 @@ impl Worker {
         let mut target = self.handed.min(limit);
         while bytes < SHED_STEP_BYTES {
             let record = match self.waiting.pop_front() {
-                Some(r) => r,
+                Some(w) => w,
                 None => match self.cursor.next_record() {
-                    Ok(Some(r)) => r,
+                    Ok(Some(r)) => self.walk(r),
                     _ => break,
                 },
             };
-            if record.lsn() > limit {
+            if record.lsn > limit {
                 self.waiting.push_front(record);
                 break;
             }
-            items += self.telemetry(&record).map_or(0, |t| t.item_count() as u64);
+            items += record
+                .telemetry
+                .as_ref()
+                .map_or(0, |t| t.item_count() as u64);
             records += 1;
-            bytes += record.bytes().len();
-            target = target.max(record.lsn());
+            bytes += record.bytes as usize;
+            target = target.max(record.lsn);
         }
         if target <= position {
             return;
