@@ -85,6 +85,8 @@ impl WalOptionsBuilder {
     /// Bound on the log's bytes: segments on disk plus records waiting for their sync. An
     /// append that would pass it is refused with [`AppendError::Full`](crate::AppendError::Full).
     /// At least twice `segment_bytes`, so a consumed segment can be freed while the next fills.
+    /// Spare files (at most [`MAX_SPARE_SEGMENTS`](crate::MAX_SPARE_SEGMENTS) consumed
+    /// segments kept for reuse) take disk space beyond this bound.
     pub fn max_bytes(mut self, bytes: u64) -> Self {
         self.opts.max_bytes = bytes;
         self

@@ -258,6 +258,7 @@ impl SegmentWriter {
             .map_err(|e| IoFailure::new("write", spare, &e))?;
         file.sync_data()
             .map_err(|e| IoFailure::new("fdatasync", spare, &e))?;
+        failpoint::hit("segment.reuse_header_synced");
         fs::rename(spare, &path).map_err(|e| IoFailure::new("rename", spare, &e))?;
         failpoint::hit("segment.reused");
         if let Err(e) = sync_dir(&self.dir) {

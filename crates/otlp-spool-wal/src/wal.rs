@@ -479,7 +479,7 @@ impl Inner {
                         freed += seg.len;
                         deleted += 1;
                         Counters::add(&self.recycled_segments, 1);
-                        failpoint::hit("reclaim.unlinked");
+                        failpoint::hit("reclaim.unlinked"); // the segment left the log (renamed to a spare)
                         continue;
                     }
                     Err(e) => {

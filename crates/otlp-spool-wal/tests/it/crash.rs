@@ -12,14 +12,13 @@
 //! first and a later occurrence; the same checks follow.
 
 use std::collections::BTreeMap;
-use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::time::Duration;
 
 use otlp_spool_core::Signal;
 use otlp_spool_wal::Wal;
 
-use crate::util::{Rng, acks, child, child_dir, read_all, small, spawn_capturing};
+use crate::util::{Rng, acks, child, child_dir, end_child, read_all, small, spawn_capturing};
 
 const ROLE: &str = "appender";
 const TEST: &str = "crash::appender_child";
@@ -95,25 +94,7 @@ fn run_child(
     let mut cmd = child(TEST, ROLE, dir, crash);
     cmd.env("CYCLE", cycle.to_string());
     let (mut proc, lines) = spawn_capturing(cmd);
-    if crash.is_some() {
-        // It aborts by itself; the kill is only the bound in time.
-        for _ in 0..(kill_after.as_millis() / 10) {
-            if proc.try_wait().unwrap().is_some() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    } else {
-        std::thread::sleep(kill_after);
-    }
-    let _ = proc.kill();
-    let status = proc.wait().unwrap();
-    let expected = if crash.is_some() { 6 } else { 9 }; // SIGABRT at the crash point, or SIGKILL
-    assert_eq!(
-        status.signal(),
-        Some(expected),
-        "child ended otherwise: {status:?} ({crash:?})"
-    );
+    end_child(&mut proc, crash, kill_after);
     acks(lines.join().unwrap())
 }
 

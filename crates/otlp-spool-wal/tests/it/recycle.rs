@@ -4,14 +4,13 @@
 //! that no reader and no recovery ever returns them, in process and across SIGKILLs.
 
 use std::collections::{BTreeMap, HashMap};
-use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::time::Duration;
 
 use otlp_spool_core::Signal;
 use otlp_spool_wal::{MAX_SPARE_SEGMENTS, Wal, WalOptions};
 
-use crate::util::{Rng, acks, child, child_dir, put, read_all, small, spawn_capturing};
+use crate::util::{Rng, acks, child, child_dir, end_child, put, read_all, small, spawn_capturing};
 
 const ROLE: &str = "recycler";
 const TEST: &str = "recycle::recycler_child";
@@ -149,19 +148,58 @@ fn recycler_child() {
     });
 }
 
-fn run_child(dir: &Path, cycle: usize, kill_after: Duration) -> Vec<(u64, String)> {
-    let mut cmd = child(TEST, ROLE, dir, None);
+fn run_child(
+    dir: &Path,
+    cycle: usize,
+    crash: Option<&str>,
+    kill_after: Duration,
+) -> Vec<(u64, String)> {
+    let mut cmd = child(TEST, ROLE, dir, crash);
     cmd.env("CYCLE", cycle.to_string());
     let (mut proc, lines) = spawn_capturing(cmd);
-    std::thread::sleep(kill_after);
-    let _ = proc.kill();
-    let status = proc.wait().unwrap();
-    assert_eq!(
-        status.signal(),
-        Some(9),
-        "child ended otherwise: {status:?}"
-    );
+    end_child(&mut proc, crash, kill_after);
     acks(lines.join().unwrap())
+}
+
+/// Opens the log as a restart would and checks it against what the children acknowledged:
+/// every acknowledged record the cursor has not consumed is there, at its LSN, once; nothing
+/// from a reused file's earlier life is read. Returns the records in the log.
+fn verify(dir: &Path, acked: &HashMap<String, u64>) -> usize {
+    let wal = Wal::open(options(dir)).unwrap();
+    let report = wal.recovery_report().clone();
+    assert!(
+        report.holes.is_empty() && report.quarantined.is_empty(),
+        "{report:?}"
+    );
+    let position = wal
+        .cursors()
+        .into_iter()
+        .find(|c| c.name == "files")
+        .map_or(0, |c| c.position);
+    let found = read_all(&wal);
+    assert!(found.windows(2).all(|w| w[0].0 < w[1].0), "LSN order");
+    let mut seen = HashMap::new();
+    for (lsn, _, bytes) in &found {
+        let id = id_of(bytes);
+        if let Some(&acked_at) = acked.get(&id) {
+            assert_eq!(acked_at, *lsn, "{id} read at another LSN: a stale record");
+        }
+        assert!(seen.insert(id, *lsn).is_none(), "a record twice");
+    }
+    let found_lsns: std::collections::HashSet<u64> = found.iter().map(|r| r.0).collect();
+    for (id, lsn) in acked {
+        assert!(
+            *lsn <= position || found_lsns.contains(lsn),
+            "acknowledged {id} at {lsn} (unconsumed: position {position}) lost"
+        );
+    }
+    found.len()
+}
+
+fn record_acks(acked: &mut HashMap<String, u64>, new: Vec<(u64, String)>) {
+    for (lsn, id) in new {
+        assert!(acked.insert(id, lsn).is_none(), "acknowledged twice");
+    }
 }
 
 #[test]
@@ -173,47 +211,47 @@ fn sigkill_while_segments_are_reused_loses_nothing_and_reads_nothing_stale() {
     let mut reused_seen = 0;
     for cycle in 0..12 {
         let after = Duration::from_millis(rng.range(80, 500));
-        for (lsn, id) in run_child(&dir, cycle, after) {
-            assert!(acked.insert(id, lsn).is_none(), "acknowledged twice");
-        }
+        record_acks(&mut acked, run_child(&dir, cycle, None, after));
         let (recycled, _, spares) = census(&dir);
         assert!(spares <= MAX_SPARE_SEGMENTS, "{spares} spare files");
         reused_seen += recycled;
-
-        let wal = Wal::open(options(&dir)).unwrap();
-        let report = wal.recovery_report().clone();
-        assert!(
-            report.holes.is_empty() && report.quarantined.is_empty(),
-            "{report:?}"
-        );
-        let position = wal
-            .cursors()
-            .into_iter()
-            .find(|c| c.name == "files")
-            .map_or(0, |c| c.position);
-        let found = read_all(&wal);
-        assert!(found.windows(2).all(|w| w[0].0 < w[1].0), "LSN order");
-        let mut seen = HashMap::new();
-        for (lsn, _, bytes) in &found {
-            let id = id_of(bytes);
-            if let Some(&acked_at) = acked.get(&id) {
-                assert_eq!(acked_at, *lsn, "{id} read at another LSN: a stale record");
-            }
-            assert!(seen.insert(id, *lsn).is_none(), "a record twice");
-        }
-        let found_lsns: std::collections::HashSet<u64> = found.iter().map(|r| r.0).collect();
-        for (id, lsn) in &acked {
-            assert!(
-                *lsn <= position || found_lsns.contains(lsn),
-                "acknowledged {id} at {lsn} (unconsumed: position {position}) lost"
-            );
-        }
+        let in_log = verify(&dir, &acked);
         eprintln!(
-            "cycle {cycle}: killed after {after:?}; {} acknowledged in all, position {position}, {} in the log, {recycled} reused segment files",
-            acked.len(),
-            found.len()
+            "cycle {cycle}: killed after {after:?}; {} acknowledged in all, {in_log} in the log, {recycled} reused segment files",
+            acked.len()
         );
     }
     assert!(acked.len() > 1000, "the children did work");
     assert!(reused_seen > 0, "segments were reused");
+}
+
+/// The child aborts itself at each step of turning a consumed segment into a spare and a
+/// spare into a segment (first and a later occurrence), then runs again and is killed; after
+/// each run the log is checked.
+#[test]
+fn every_crash_point_of_segment_reuse() {
+    let points = [
+        "reclaim.unlinked",
+        "segment.reuse_header_synced",
+        "segment.reused",
+    ];
+    for point in points {
+        for n in [1, 3] {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = tmp.path().join("wal");
+            let mut acked = HashMap::new();
+            let spec = format!("{point}:{n}");
+            record_acks(
+                &mut acked,
+                run_child(&dir, 0, Some(&spec), Duration::from_secs(20)),
+            );
+            verify(&dir, &acked);
+            record_acks(
+                &mut acked,
+                run_child(&dir, 1, None, Duration::from_millis(300)),
+            );
+            verify(&dir, &acked);
+            assert!(!acked.is_empty(), "{spec}: the children did work");
+        }
+    }
 }

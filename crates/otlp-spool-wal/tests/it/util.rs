@@ -146,3 +146,27 @@ pub(crate) fn acks(lines: Vec<String>) -> Vec<(u64, String)> {
         })
         .collect()
 }
+
+/// Ends a child started with a crash point (it aborts by itself: waits up to `kill_after`)
+/// or without one (killed after `kill_after`), and checks it died by SIGABRT or SIGKILL.
+pub(crate) fn end_child(proc: &mut std::process::Child, crash: Option<&str>, kill_after: Duration) {
+    use std::os::unix::process::ExitStatusExt;
+    if crash.is_some() {
+        for _ in 0..(kill_after.as_millis() / 10) {
+            if proc.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    } else {
+        std::thread::sleep(kill_after);
+    }
+    let _ = proc.kill();
+    let status = proc.wait().unwrap();
+    let expected = if crash.is_some() { 6 } else { 9 }; // SIGABRT at the crash point, or SIGKILL
+    assert_eq!(
+        status.signal(),
+        Some(expected),
+        "child ended otherwise: {status:?} ({crash:?})"
+    );
+}

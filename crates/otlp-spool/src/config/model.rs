@@ -242,8 +242,9 @@ impl Durability {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WalConfig {
-    /// Disk bound of the log: when it is full, clients get 503 / UNAVAILABLE with a retry
-    /// hint (the backpressure of a full lane) until the writers free segments. At least twice
+    /// Bound on the log's segments: when it is full, clients get 503 / UNAVAILABLE with a
+    /// retry hint (the backpressure of a full lane) until the writers free segments. On disk,
+    /// up to two consumed segment files kept for reuse come on top. At least twice
     /// `segment_bytes`. Default 1GiB.
     pub max_bytes: ByteSize,
     /// Size of one segment file, the unit of deletion (at least 4KiB). Default 64MiB.
