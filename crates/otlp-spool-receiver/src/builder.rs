@@ -57,6 +57,13 @@ pub const DEFAULT_KEEPALIVE_TIME: Duration = Duration::from_secs(30);
 /// Default time an HTTP/2 keep-alive ping may go unanswered before the connection is closed:
 /// 20 s (gRPC's default `keepalive.timeout`).
 pub const DEFAULT_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+/// Default time a request waits for room in a full sink before it is refused with 503 /
+/// UNAVAILABLE: 100 ms. A full lane frees room as soon as its writer finishes a batch (a few
+/// to some tens of milliseconds at saturation), so a short wait turns most refusals into a
+/// little latency; a client refused at once would send the whole request again, and the
+/// server would receive and validate it again, spending on the refusal the CPU that the
+/// writer, which makes the room, needs.
+pub const DEFAULT_BACKPRESSURE_WAIT: Duration = Duration::from_millis(100);
 /// Default gRPC address: `127.0.0.1:4317`.
 pub const DEFAULT_GRPC_ADDR: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 4317);
@@ -123,6 +130,7 @@ pub struct ReceiverBuilder {
     max_decoded_bytes: usize,
     max_nesting_depth: u32,
     max_concurrent_requests: usize,
+    backpressure_wait: Duration,
     conn: ConnConfig,
     bearer_token: Option<String>,
     tls: Option<(PathBuf, PathBuf)>,
@@ -142,6 +150,7 @@ impl ReceiverBuilder {
             max_decoded_bytes: DEFAULT_MAX_DECODED_BYTES,
             max_nesting_depth: DEFAULT_MAX_NESTING_DEPTH,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            backpressure_wait: DEFAULT_BACKPRESSURE_WAIT,
             conn: ConnConfig {
                 read_header_timeout: DEFAULT_READ_HEADER_TIMEOUT,
                 read_timeout: DEFAULT_READ_TIMEOUT,
@@ -221,6 +230,18 @@ impl ReceiverBuilder {
     /// 503 / UNAVAILABLE with a one-second retry hint.
     pub fn max_concurrent_requests(mut self, max: usize) -> Self {
         self.max_concurrent_requests = max;
+        self
+    }
+
+    /// How long a valid request that finds the sink full ([`SinkError::Full`]) waits for room,
+    /// trying again every few milliseconds, before it is refused with 503 / UNAVAILABLE and
+    /// the sink's retry hint. It holds its concurrency slot and its body's share of
+    /// `max_body_buffer` meanwhile, so the wait adds no unbounded memory. `Duration::ZERO`
+    /// refuses at once. Default [`DEFAULT_BACKPRESSURE_WAIT`].
+    ///
+    /// [`SinkError::Full`]: otlp_spool_core::SinkError::Full
+    pub fn backpressure_wait(mut self, wait: Duration) -> Self {
+        self.backpressure_wait = wait;
         self
     }
 
@@ -362,6 +383,7 @@ impl ReceiverBuilder {
             max_decoded_bytes: self.max_decoded_bytes,
             max_nesting_depth: self.max_nesting_depth,
             max_concurrent_requests: self.max_concurrent_requests,
+            backpressure_wait: self.backpressure_wait,
             conn: self.conn,
             auth,
             tls,
@@ -384,6 +406,7 @@ impl fmt::Debug for ReceiverBuilder {
             .field("max_decoded_bytes", &self.max_decoded_bytes)
             .field("max_nesting_depth", &self.max_nesting_depth)
             .field("max_concurrent_requests", &self.max_concurrent_requests)
+            .field("backpressure_wait", &self.backpressure_wait)
             .field("conn", &self.conn)
             .field(
                 "bearer_token",
@@ -405,6 +428,7 @@ pub struct Receiver {
     pub(crate) max_decoded_bytes: usize,
     pub(crate) max_nesting_depth: u32,
     pub(crate) max_concurrent_requests: usize,
+    pub(crate) backpressure_wait: Duration,
     pub(crate) conn: ConnConfig,
     pub(crate) auth: Option<BearerToken>,
     pub(crate) tls: Option<Arc<ServerConfig>>,

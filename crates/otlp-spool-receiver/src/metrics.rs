@@ -157,6 +157,7 @@ pub struct ReceiverMetrics {
     items_received: [AtomicU64; 3],
     items_accepted: [AtomicU64; 3],
     items_refused: [AtomicU64; 3],
+    backpressure_waits: [AtomicU64; 3],
     rejected: [AtomicU64; RejectReason::ALL.len()],
     connections_accepted: AtomicU64,
     connections_refused: AtomicU64,
@@ -185,6 +186,10 @@ impl ReceiverMetrics {
         bump(&self.accepted_requests[signal.index()], 1);
         bump(&self.items_accepted[signal.index()], accepted_items as u64);
         bump(&self.items_refused[signal.index()], refused_items);
+    }
+
+    pub(crate) fn backpressure_wait(&self, signal: Signal) {
+        bump(&self.backpressure_waits[signal.index()], 1);
     }
 
     pub(crate) fn rejected(&self, reason: RejectReason) {
@@ -254,6 +259,13 @@ impl ReceiverMetrics {
         read(&self.items_refused[signal.index()])
     }
 
+    /// Valid requests of `signal` that found the sink full and waited for room (see
+    /// `ReceiverBuilder::backpressure_wait`); those still refused when the wait ran out are
+    /// also counted in [`rejected_requests`](Self::rejected_requests) as `backpressure`.
+    pub fn backpressure_waits(&self, signal: Signal) -> u64 {
+        read(&self.backpressure_waits[signal.index()])
+    }
+
     /// Requests refused as a whole for `reason`.
     pub fn rejected_requests(&self, reason: RejectReason) -> u64 {
         read(&self.rejected[reason.index()])
@@ -274,7 +286,7 @@ type PerSignal = (
     fn(&ReceiverMetrics, Signal) -> u64,
 );
 
-const PER_SIGNAL: [PerSignal; 4] = [
+const PER_SIGNAL: [PerSignal; 5] = [
     (
         "otlp_spool_receiver_accepted_requests_total",
         "Export requests acknowledged, by signal.",
@@ -294,6 +306,11 @@ const PER_SIGNAL: [PerSignal; 4] = [
         "otlp_spool_receiver_items_refused_total",
         "Items refused inside accepted requests (partial success), by signal.",
         ReceiverMetrics::items_refused,
+    ),
+    (
+        "otlp_spool_receiver_backpressure_waits_total",
+        "Valid requests that found the buffer full and waited for room, by signal.",
+        ReceiverMetrics::backpressure_waits,
     ),
 ];
 

@@ -105,6 +105,7 @@ impl Receiver {
             body_budget: BodyBudget::new(self.max_body_buffer),
             max_body_bytes: self.max_body_bytes,
             read_timeout: self.conn.read_timeout,
+            backpressure_wait: self.backpressure_wait,
             health: self.health,
             max_decoded_bytes: self.max_decoded_bytes,
             max_nesting_depth: self.max_nesting_depth,

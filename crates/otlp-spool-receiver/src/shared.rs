@@ -1,15 +1,17 @@
 //! [`Shared`]: the state both servers' handlers read, and [`Shared::ingest`], the one place
 //! where validated telemetry meets the sink.
 //!
-//! Invariants: the sink is called at most once per request, only with a non-empty batch, and
-//! only after the whole request was validated; the answer waits for the sink's [`Ack`]
+//! Invariants: the sink is handed a request only after the whole request was validated, and
+//! only a non-empty batch; it holds the request at most once (a `Full` refusal hands the batch
+//! back, and the request tries again until `backpressure_wait` has passed); the answer waits for the sink's [`Ack`]
 //! (`otlp_spool_core::Ack`) to resolve, holding the request's concurrency slot meanwhile; a request whose items were all refused
 //! (or that held none) is acknowledged without calling the sink.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
-use otlp_spool_core::{Sink, Telemetry};
+use otlp_spool_core::{Ack, Refusal, Signal, Sink, SinkError, Telemetry};
 
 use crate::auth::BearerToken;
 use crate::decode::Limits;
@@ -29,7 +31,9 @@ pub(crate) struct Shared {
     pub(crate) body_budget: BodyBudget,
     pub(crate) max_body_bytes: usize,
     /// How long a request body may take to arrive (`body.rs`).
-    pub(crate) read_timeout: std::time::Duration,
+    pub(crate) read_timeout: Duration,
+    /// How long a request that finds the sink full waits for room (`ReceiverBuilder::backpressure_wait`).
+    pub(crate) backpressure_wait: Duration,
     pub(crate) health: Health,
     pub(crate) max_decoded_bytes: usize,
     pub(crate) max_nesting_depth: u32,
@@ -57,10 +61,43 @@ impl Shared {
             items + usize::try_from(refused.count).unwrap_or(usize::MAX),
         );
         if items > 0 {
-            self.sink.submit(telemetry)?.resolve().await?;
+            self.submit(signal, telemetry).await?.resolve().await?;
         }
         self.metrics.accepted(signal, items, refused.count);
         Ok(refused)
+    }
+
+    /// Hands `telemetry` to the sink; while the sink is full, tries again (first after 1 ms,
+    /// then at most every 8 ms) until `backpressure_wait` has passed since the first refusal,
+    /// then returns that `Full` refusal. Every other refusal returns at once.
+    async fn submit(&self, signal: Signal, telemetry: Telemetry) -> Result<Ack, Refusal> {
+        const FIRST_PAUSE: Duration = Duration::from_millis(1);
+        const LONGEST_PAUSE: Duration = Duration::from_millis(8);
+        let refusal = match self.sink.submit(telemetry) {
+            Ok(ack) => return Ok(ack),
+            Err(refusal) => refusal,
+        };
+        if !matches!(refusal.error(), SinkError::Full { .. }) || self.backpressure_wait.is_zero() {
+            return Err(refusal);
+        }
+        self.metrics.backpressure_wait(signal);
+        let deadline = Instant::now() + self.backpressure_wait;
+        let mut pause = FIRST_PAUSE;
+        let mut refusal = refusal;
+        loop {
+            let now = Instant::now();
+            if now >= deadline || self.shutting_down.load(Ordering::Acquire) {
+                return Err(refusal);
+            }
+            tokio::time::sleep(pause.min(deadline - now)).await;
+            pause = (pause * 2).min(LONGEST_PAUSE);
+            let (_full, telemetry) = refusal.into_parts();
+            refusal = match self.sink.submit(telemetry) {
+                Ok(ack) => return Ok(ack),
+                Err(again) if matches!(again.error(), SinkError::Full { .. }) => again,
+                Err(other) => return Err(other),
+            };
+        }
     }
 
     /// The limits every request is validated against.

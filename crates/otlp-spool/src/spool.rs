@@ -299,6 +299,7 @@ impl Spool {
             .max_decoded_bytes(usize::try_from(r.max_decoded_size.0).unwrap_or(usize::MAX))
             .max_nesting_depth(r.max_nesting_depth)
             .max_concurrent_requests(r.max_concurrent_requests)
+            .backpressure_wait(r.backpressure_wait.0)
             .read_header_timeout(r.read_header_timeout.0)
             .read_timeout(r.read_timeout.0)
             .idle_timeout(r.idle_timeout.0)

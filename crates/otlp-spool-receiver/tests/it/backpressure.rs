@@ -160,3 +160,149 @@ async fn concurrency_limit_sheds_load_with_a_retry_hint() {
     assert_eq!(first.await.unwrap().status, 200);
     assert_eq!(metrics.rejected_requests(RejectReason::TooManyRequests), 1);
 }
+
+/// A sink that is full for its first `full_for` attempts, then takes everything; counts
+/// attempts and what it holds.
+struct FullAtFirst {
+    full_for: usize,
+    attempts: std::sync::atomic::AtomicUsize,
+    held: std::sync::Mutex<Vec<otlp_spool_receiver::Telemetry>>,
+}
+
+impl FullAtFirst {
+    fn new(full_for: usize) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self {
+            full_for,
+            attempts: std::sync::atomic::AtomicUsize::new(0),
+            held: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    fn attempts(&self) -> usize {
+        self.attempts.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn held_items(&self) -> usize {
+        let held = self.held.lock().unwrap();
+        held.iter().map(|t| t.item_count()).sum()
+    }
+}
+
+impl otlp_spool_receiver::Sink for FullAtFirst {
+    fn accept(
+        &self,
+        telemetry: otlp_spool_receiver::Telemetry,
+    ) -> Result<(), otlp_spool_receiver::Refusal> {
+        let attempt = self
+            .attempts
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if attempt < self.full_for {
+            let full = SinkError::Full {
+                retry_after: Duration::from_secs(1),
+            };
+            return Err(otlp_spool_receiver::Refusal::new(full, telemetry));
+        }
+        self.held.lock().unwrap().push(telemetry);
+        Ok(())
+    }
+}
+
+async fn serve_with(
+    sink: std::sync::Arc<FullAtFirst>,
+    wait: Duration,
+) -> otlp_spool_receiver::RunningReceiver {
+    otlp_spool_receiver::Receiver::builder()
+        .grpc_addr(local())
+        .http_addr(local())
+        .backpressure_wait(wait)
+        .build()
+        .unwrap()
+        .serve(sink, std::future::pending())
+        .await
+        .unwrap()
+}
+
+/// A request that finds the sink full waits for room and is acknowledged once the sink takes
+/// it: no refusal reaches the client, the sink holds it once, and the wait is counted.
+#[tokio::test]
+async fn a_request_that_finds_the_sink_full_waits_for_room_and_is_acknowledged() {
+    use otlp_spool_receiver::Signal;
+    let sink = FullAtFirst::new(3);
+    let running = serve_with(sink.clone(), Duration::from_secs(5)).await;
+    let body = traces(vec![good_span(1, "x"), good_span(2, "y")]).encode_to_vec();
+    let url = format!("http://{}/v1/traces", running.http_addr().unwrap());
+    let reply = tokio::time::timeout(
+        Duration::from_secs(10),
+        send(
+            client()
+                .post(url)
+                .header("content-type", "application/x-protobuf")
+                .body(body),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(sink.attempts(), 4, "three refusals, then taken");
+    assert_eq!(sink.held_items(), 2, "held once");
+
+    // gRPC: the sink takes it at the first attempt now, nothing waits.
+    let channel =
+        tonic::transport::Channel::from_shared(format!("http://{}", running.grpc_addr().unwrap()))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+    TraceServiceClient::new(channel)
+        .export(traces(vec![good_span(3, "z")]))
+        .await
+        .unwrap();
+    assert_eq!(sink.held_items(), 3);
+    let metrics = running.metrics();
+    assert_eq!(metrics.backpressure_waits(Signal::Traces), 1);
+    assert_eq!(metrics.rejected_requests(RejectReason::Backpressure), 0);
+    assert_eq!(metrics.items_accepted(Signal::Traces), 3);
+}
+
+/// `backpressure_wait(0)` refuses at once (one attempt); a sink still full when the wait has
+/// run out gets the refusal with the sink's retry hint, after trying again, and holds nothing.
+#[tokio::test]
+async fn a_full_sink_refuses_at_once_without_a_wait_and_after_it_with_one() {
+    use otlp_spool_receiver::Signal;
+    let body = traces(vec![good_span(1, "x")]).encode_to_vec();
+    for (wait, least_attempts) in [(Duration::ZERO, 1), (Duration::from_millis(60), 3)] {
+        let sink = FullAtFirst::new(usize::MAX);
+        let running = serve_with(sink.clone(), wait).await;
+        let url = format!("http://{}/v1/traces", running.http_addr().unwrap());
+        let started = std::time::Instant::now();
+        let reply = tokio::time::timeout(
+            Duration::from_secs(10),
+            send(
+                client()
+                    .post(url)
+                    .header("content-type", "application/x-protobuf")
+                    .body(body.clone()),
+            ),
+        )
+        .await
+        .unwrap();
+        assert_eq!(reply.status, 503, "wait {wait:?}");
+        assert_eq!(reply.header("retry-after"), Some("1"));
+        assert!(
+            started.elapsed() >= wait,
+            "refused only once the wait ran out"
+        );
+        if wait.is_zero() {
+            assert_eq!(sink.attempts(), 1, "no second attempt without a wait");
+        } else {
+            assert!(sink.attempts() >= least_attempts, "{}", sink.attempts());
+        }
+        assert_eq!(sink.held_items(), 0);
+        let metrics = running.metrics();
+        assert_eq!(metrics.rejected_requests(RejectReason::Backpressure), 1);
+        assert_eq!(
+            metrics.backpressure_waits(Signal::Traces),
+            u64::from(!wait.is_zero())
+        );
+    }
+}

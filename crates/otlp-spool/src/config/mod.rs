@@ -298,6 +298,16 @@ impl Config {
             "receiver.max_concurrent_requests",
             r.max_concurrent_requests as u64,
         )?;
+        const LONGEST_BACKPRESSURE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+        if r.backpressure_wait.0 > LONGEST_BACKPRESSURE_WAIT {
+            return Err(ConfigError::new(
+                "receiver.backpressure_wait",
+                format!(
+                    "{:?} is too long: at most 10s (a client's whole export usually has 10s)",
+                    r.backpressure_wait.0
+                ),
+            ));
+        }
         for (key, value) in [
             ("receiver.read_header_timeout", r.read_header_timeout),
             ("receiver.read_timeout", r.read_timeout),

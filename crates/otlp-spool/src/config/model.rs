@@ -86,6 +86,12 @@ pub struct ReceiverConfig {
     /// 503 / UNAVAILABLE and a retry hint. A request takes its slot only once its body has
     /// arrived. Default 256.
     pub max_concurrent_requests: usize,
+    /// How long a valid request that finds its buffer lane full waits for room before it is
+    /// refused with 503 / UNAVAILABLE and a retry hint (trying again every few milliseconds;
+    /// it holds its concurrency slot and body buffer meanwhile). A client refused at once sends
+    /// the whole request again, which costs the CPU the writer needs to make room. 0s refuses
+    /// at once; at most 10s. Default 100ms.
+    pub backpressure_wait: HumanDuration,
     /// A new connection must deliver its first request head (HTTP/1) or its HTTP/2 preface
     /// within this, and an HTTP/1 keep-alive request head must complete within this once it
     /// began; else the connection is closed. Default 10s (the Collector: 1m).
@@ -122,6 +128,7 @@ impl Default for ReceiverConfig {
             max_decoded_size: ByteSize(64 << 20),
             max_nesting_depth: r::DEFAULT_MAX_NESTING_DEPTH,
             max_concurrent_requests: 256,
+            backpressure_wait: HumanDuration(r::DEFAULT_BACKPRESSURE_WAIT),
             read_header_timeout: HumanDuration(r::DEFAULT_READ_HEADER_TIMEOUT),
             read_timeout: HumanDuration(r::DEFAULT_READ_TIMEOUT),
             idle_timeout: HumanDuration(r::DEFAULT_IDLE_TIMEOUT),
@@ -194,7 +201,8 @@ pub struct BufferConfig {
     /// ... or its oldest request is this old. Default 1s.
     pub max_batch_age: HumanDuration,
     /// What happens when a lane is full: `reject` (default) or `drop_oldest`. (There is no
-    /// `block`: an OTLP server answers backpressure at once rather than holding requests.)
+    /// `block`: a request that finds its lane full waits at most `receiver.backpressure_wait`
+    /// for room, then is refused with the retry hint; nothing waits unbounded.)
     pub policy: BufferPolicy,
     /// The retry hint sent with backpressure. Default 1s.
     pub retry_after: HumanDuration,

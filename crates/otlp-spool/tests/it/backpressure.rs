@@ -88,3 +88,74 @@ async fn full_buffer_answers_with_a_retry_hint_and_loses_nothing_acknowledged() 
     .await
     .expect("test timed out");
 }
+
+/// A request that finds its lane full waits (`receiver.backpressure_wait`) instead of being
+/// refused at once: the writers resume while it waits, and it is acknowledged and stored,
+/// with the wait counted and no backpressure refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_waits_for_room_and_is_stored_once_the_writers_free_it() {
+    tokio::time::timeout(Duration::from_secs(120), async {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = otlp_spool::config::Config::default();
+        config.receiver.backpressure_wait =
+            otlp_spool::config::HumanDuration(Duration::from_secs(5));
+        let spool = Spool::builder()
+            .config(config)
+            .output_dir(dir.path())
+            .grpc_addr("127.0.0.1:0".parse().unwrap())
+            .http_addr("127.0.0.1:0".parse().unwrap())
+            .buffer_max_bytes(64 * 1024)
+            .build()
+            .await
+            .unwrap();
+        let addrs = spool.serve().await.unwrap();
+        spool.pipeline().pause_writers(true);
+        let client = reqwest::Client::new();
+        let mut acknowledged = BTreeSet::new();
+        // Fill the lane: each request is taken at once until one has to wait.
+        let waiting = loop {
+            let batch = u32::try_from(acknowledged.len()).unwrap();
+            let req = request(batch, 20);
+            let send = tokio::spawn({
+                let client = client.clone();
+                let req = req.clone();
+                async move { post(&client, addrs.http, &req).await.unwrap() }
+            });
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if !send.is_finished() {
+                break (send, req);
+            }
+            let answer = send.await.unwrap();
+            assert_eq!(answer.status, 200, "nothing is refused within the wait");
+            acknowledged.extend(ids(&req));
+            assert!(acknowledged.len() < 200 * 20, "the lane never filled");
+        };
+        let (send, req) = waiting;
+        spool.pipeline().pause_writers(false);
+        let answer = send.await.unwrap();
+        assert_eq!(answer.status, 200, "taken once the writers made room");
+        acknowledged.extend(ids(&req));
+        spool.flush().await.unwrap();
+        assert_eq!(stored_ids(dir.path()), acknowledged);
+        let metrics = client
+            .get(format!("http://{}/metrics", addrs.http))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            metrics.contains("otlp_spool_receiver_backpressure_waits_total{signal=\"traces\"} 1"),
+            "{metrics}"
+        );
+        assert!(
+            metrics
+                .contains("otlp_spool_receiver_rejected_requests_total{reason=\"backpressure\"} 0"),
+            "{metrics}"
+        );
+        spool.shutdown().await.unwrap();
+    })
+    .await
+    .expect("test timed out");
+}

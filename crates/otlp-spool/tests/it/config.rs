@@ -132,8 +132,20 @@ fn receiver_hygiene_keys_and_shutdown_timeout_have_documented_defaults() {
     assert_eq!(r.max_concurrent_streams, 100);
     assert_eq!(r.keepalive.time.0, Duration::from_secs(30));
     assert_eq!(r.keepalive.timeout.0, Duration::from_secs(20));
+    assert_eq!(r.backpressure_wait.0, Duration::from_millis(100));
     assert_eq!(c.shutdown_timeout.0, Duration::from_secs(30));
 
+    let c = load(
+        Some("receiver:\n  backpressure_wait: 0s\n"),
+        &[],
+        Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        c.receiver.backpressure_wait.0,
+        Duration::ZERO,
+        "0s refuses at once"
+    );
     let yaml = "shutdown_timeout: 5s\nreceiver:\n  read_header_timeout: 2s\n  read_timeout: 3s\n  idle_timeout: 4s\n  tls_handshake_timeout: 1s\n  max_connections: 10\n  max_concurrent_streams: 5\n  keepalive: { time: 7s, timeout: 8s }\n";
     let c = load(Some(yaml), &[], Overrides::default()).unwrap();
     assert_eq!(c.receiver.read_timeout.0, Duration::from_secs(3));
@@ -193,6 +205,14 @@ fn bad_hygiene_values_are_named() {
         (
             "receiver:\n  keepalive: { tiem: 1s }\n",
             "receiver.keepalive",
+        ),
+        (
+            "receiver:\n  backpressure_wait: 11s\n",
+            "receiver.backpressure_wait",
+        ),
+        (
+            "receiver:\n  backpressure_wait: later\n",
+            "receiver.backpressure_wait",
         ),
         ("shutdown_timeout: 0s\n", "shutdown_timeout"),
     ] {
