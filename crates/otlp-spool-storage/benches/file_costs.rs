@@ -13,7 +13,8 @@
 //! Before the group runs, the bench prints bytes per span of each variant as written to disk
 //! by a `FileStore`, beside the wire size and the Arrow memory. Probe mode, for CPU time and
 //! instruction counts without criterion:
-//! `OTLP_SPOOL_FILE_COSTS=<variant>:<iterations> <bench binary>` (`sizes` prints the table only).
+//! `OTLP_SPOOL_FILE_COSTS=<variant>:<iterations> <bench binary>` (`sizes` prints the table only);
+//! `OTLP_SPOOL_BATCH_BYTES=<bytes>` sets the converter's `max_batch_bytes` instead of the default.
 
 use std::hint::black_box;
 use std::io::Write;
@@ -201,7 +202,7 @@ fn store(dir: &Path, format: Format, compression: Compression) -> FileStore {
 
 /// Streams every request through one converter into `w`; returns the spans.
 fn convert_into(requests: &[Vec<u8>], w: &SignalWriter) -> usize {
-    let mut c = Converter::new(Signal::Traces, BatchLimits::default());
+    let mut c = Converter::new(Signal::Traces, limits());
     let mut spans = 0;
     let mut write = |b: RecordBatch| {
         w.write(b).expect("write");
@@ -223,7 +224,7 @@ fn write_once(requests: &[Vec<u8>], w: &SignalWriter) {
 
 /// Converts every request, dropping the batches.
 fn convert_once(requests: &[Vec<u8>]) {
-    let mut c = Converter::new(Signal::Traces, BatchLimits::default());
+    let mut c = Converter::new(Signal::Traces, limits());
     for r in requests {
         c.push(black_box(r), |b| drop(black_box(b)))
             .expect("convert");
@@ -253,7 +254,7 @@ fn sizes(requests: &[Vec<u8>]) {
     let spans = (REQUESTS * SPANS) as f64;
     let mut memory = 0;
     {
-        let mut c = Converter::new(Signal::Traces, BatchLimits::default());
+        let mut c = Converter::new(Signal::Traces, limits());
         let mut add = |b: RecordBatch| memory += b.get_array_memory_size();
         for r in requests {
             c.push(r, &mut add).expect("convert");
@@ -333,5 +334,17 @@ fn probe(spec: &str, requests: &[Vec<u8>]) {
             let w = store.writer(Signal::Traces);
             (0..n).for_each(|_| write_once(requests, &w));
         }
+    }
+}
+
+/// The converter's limits: the default ones, or `OTLP_SPOOL_BATCH_BYTES` (bytes of Arrow memory
+/// per record batch) to see what the batch size does to the sizes and rates.
+fn limits() -> BatchLimits {
+    match std::env::var("OTLP_SPOOL_BATCH_BYTES") {
+        Ok(bytes) => BatchLimits::builder()
+            .max_batch_bytes(bytes.parse().expect("OTLP_SPOOL_BATCH_BYTES: a byte count"))
+            .build()
+            .expect("valid batch limits"),
+        Err(_) => BatchLimits::default(),
     }
 }
