@@ -222,6 +222,18 @@ async fn serve_with(
         .unwrap()
 }
 
+/// POSTs protobuf `body` to `/v1/traces` of `running`, within 10 s.
+async fn post_traces(running: &otlp_spool_receiver::RunningReceiver, body: Vec<u8>) -> Reply {
+    let url = format!("http://{}/v1/traces", running.http_addr().unwrap());
+    let request = client()
+        .post(url)
+        .header("content-type", "application/x-protobuf")
+        .body(body);
+    tokio::time::timeout(Duration::from_secs(10), send(request))
+        .await
+        .expect("the request was answered within 10 s")
+}
+
 /// A request that finds the sink full waits for room and is acknowledged once the sink takes
 /// it: no refusal reaches the client, the sink holds it once, and the wait is counted.
 #[tokio::test]
@@ -230,18 +242,7 @@ async fn a_request_that_finds_the_sink_full_waits_for_room_and_is_acknowledged()
     let sink = FullAtFirst::new(3);
     let running = serve_with(sink.clone(), Duration::from_secs(5)).await;
     let body = traces(vec![good_span(1, "x"), good_span(2, "y")]).encode_to_vec();
-    let url = format!("http://{}/v1/traces", running.http_addr().unwrap());
-    let reply = tokio::time::timeout(
-        Duration::from_secs(10),
-        send(
-            client()
-                .post(url)
-                .header("content-type", "application/x-protobuf")
-                .body(body),
-        ),
-    )
-    .await
-    .unwrap();
+    let reply = post_traces(&running, body).await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(sink.attempts(), 4, "three refusals, then taken");
     assert_eq!(sink.held_items(), 2, "held once");
@@ -273,19 +274,8 @@ async fn a_full_sink_refuses_at_once_without_a_wait_and_after_it_with_one() {
     for (wait, least_attempts) in [(Duration::ZERO, 1), (Duration::from_millis(60), 3)] {
         let sink = FullAtFirst::new(usize::MAX);
         let running = serve_with(sink.clone(), wait).await;
-        let url = format!("http://{}/v1/traces", running.http_addr().unwrap());
         let started = std::time::Instant::now();
-        let reply = tokio::time::timeout(
-            Duration::from_secs(10),
-            send(
-                client()
-                    .post(url)
-                    .header("content-type", "application/x-protobuf")
-                    .body(body.clone()),
-            ),
-        )
-        .await
-        .unwrap();
+        let reply = post_traces(&running, body.clone()).await;
         assert_eq!(reply.status, 503, "wait {wait:?}");
         assert_eq!(reply.header("retry-after"), Some("1"));
         assert!(
