@@ -380,14 +380,20 @@ impl<'a> Reader<'a> {
     pub fn read_len(&mut self) -> Result<&'a [u8], WireError> {
         let buf = self.buf;
         let at = self.pos;
-        // Fast path: a length below 128 whose payload is in the buffer.
-        if let Some(&len) = buf.get(at)
-            && len < 0x80
-        {
-            let from = at + 1;
-            let end = from + usize::from(len);
-            if let Some(payload) = buf.get(from..end) {
-                self.pos = end;
+        // Fast path: a length of one or two bytes (below 16,384: spans, log records, data
+        // points) whose payload is in the buffer.
+        if let Some(&low) = buf.get(at) {
+            let (len, from) = if low < 0x80 {
+                (usize::from(low), at + 1)
+            } else if let Some(&high) = buf.get(at + 1)
+                && high < 0x80
+            {
+                (usize::from(low & 0x7f) | usize::from(high) << 7, at + 2)
+            } else {
+                return self.read_len_slow();
+            };
+            if let Some(payload) = buf.get(from..from + len) {
+                self.pos = from + len;
                 return Ok(payload);
             }
         }

@@ -34,6 +34,8 @@ const ARRAY: u8 = 5;
 const KVLIST: u8 = 6;
 const BYTES: u8 = 7;
 const STRINDEX: u8 = 8;
+/// The builder's tag of an absent AnyValue (a null struct slot), written as `EMPTY`.
+const ABSENT: u8 = 0x80;
 
 /// Builds the AnyValue struct column, one slot per `append_*`.
 ///
@@ -44,7 +46,7 @@ const STRINDEX: u8 = 8;
 /// `ty` once, in `finish`.
 #[derive(Debug)]
 pub(crate) struct AnyValueBuilder {
-    valid: Vec<bool>,
+    /// Type tags, `ABSENT` for a null slot.
     ty: Vec<u8>,
     string: ByteColumn,
     boolean: Vec<bool>,
@@ -60,7 +62,6 @@ pub(crate) struct AnyValueBuilder {
 impl AnyValueBuilder {
     pub(crate) fn new() -> Self {
         Self {
-            valid: Vec::new(),
             ty: Vec::new(),
             string: ByteColumn::new(),
             boolean: Vec::new(),
@@ -74,9 +75,8 @@ impl AnyValueBuilder {
     }
 
     #[inline]
-    fn slot(&mut self, valid: bool, ty: u8) -> usize {
+    fn slot(&mut self, ty: u8) -> usize {
         let i = self.ty.len();
-        self.valid.push(valid);
         self.ty.push(ty);
         i
     }
@@ -84,53 +84,53 @@ impl AnyValueBuilder {
     /// No AnyValue at all (a null struct slot).
     #[inline]
     pub(crate) fn append_absent(&mut self) {
-        self.slot(false, EMPTY);
+        self.slot(ABSENT);
     }
 
     /// An AnyValue with no value set (type 0).
     #[inline]
     pub(crate) fn append_empty(&mut self) {
-        self.slot(true, EMPTY);
+        self.slot(EMPTY);
     }
 
     #[inline]
     pub(crate) fn append_str(&mut self, value: Text<'_>) {
-        let i = self.slot(true, STRING);
+        let i = self.slot(STRING);
         self.string.pad_to(i);
         self.string.push_text(value);
     }
 
     #[inline]
     pub(crate) fn append_bool(&mut self, value: bool) {
-        let i = self.slot(true, BOOL);
+        let i = self.slot(BOOL);
         pad(&mut self.boolean, i);
         self.boolean.push(value);
     }
 
     #[inline]
     pub(crate) fn append_int(&mut self, value: i64) {
-        let i = self.slot(true, INT);
+        let i = self.slot(INT);
         pad(&mut self.int, i);
         self.int.push(value);
     }
 
     #[inline]
     pub(crate) fn append_strindex(&mut self, value: i32) {
-        let i = self.slot(true, STRINDEX);
+        let i = self.slot(STRINDEX);
         pad(&mut self.int, i);
         self.int.push(i64::from(value));
     }
 
     #[inline]
     pub(crate) fn append_double(&mut self, value: f64) {
-        let i = self.slot(true, DOUBLE);
+        let i = self.slot(DOUBLE);
         pad(&mut self.double, i);
         self.double.push(value);
     }
 
     #[inline]
     pub(crate) fn append_bytes(&mut self, value: &[u8]) {
-        let i = self.slot(true, BYTES);
+        let i = self.slot(BYTES);
         self.bytes.pad_to(i);
         self.bytes.push(value);
     }
@@ -139,7 +139,7 @@ impl AnyValueBuilder {
     /// the decoded `ArrayValue` / `KeyValueList` message.
     #[inline]
     pub(crate) fn append_nested(&mut self, kvlist: bool, encoding: &[u8]) {
-        let i = self.slot(true, if kvlist { KVLIST } else { ARRAY });
+        let i = self.slot(if kvlist { KVLIST } else { ARRAY });
         self.nested.pad_to(i);
         self.nested.push(encoding);
     }
@@ -175,7 +175,6 @@ impl AnyValueBuilder {
 
     /// Keeps the first `len` slots.
     pub(crate) fn truncate(&mut self, len: usize) {
-        self.valid.truncate(len);
         self.ty.truncate(len);
         self.string.truncate(len);
         self.boolean.truncate(len);
@@ -207,8 +206,16 @@ impl AnyValueBuilder {
             });
         }
         let n = self.ty.len();
-        let ty = take_vec(&mut self.ty);
-        let [string, boolean_nulls, int, double, bytes, nested] = validity(&ty);
+        let mut ty = take_vec(&mut self.ty);
+        let ([string, boolean_nulls, int, double, bytes, nested], present) = validity(&ty);
+        let nulls = present;
+        if nulls.is_some() {
+            for t in &mut ty {
+                if *t == ABSENT {
+                    *t = EMPTY;
+                }
+            }
+        }
         self.string.fill_to(n);
         self.bytes.fill_to(n);
         self.nested.fill_to(n);
@@ -231,35 +238,42 @@ impl AnyValueBuilder {
             Arc::new(self.bytes.finish_binary(Some(bytes), column)?),
             Arc::new(self.nested.finish_binary(Some(nested), column)?),
         ];
-        let valid = take_vec(&mut self.valid);
-        let nulls = if valid.iter().all(|v| *v) {
-            None
-        } else {
-            Some(NullBuffer::from(valid))
-        };
         StructArray::try_new(any_value_fields(), children, nulls)
             .map_err(|source| arrow(column, source))
     }
 }
 
 /// Which typed child (0 string, 1 bool, 2 int, 3 double, 4 bytes, 5 nested; 6 none) holds
-/// the value of each type tag.
+/// the value of each type tag (`ABSENT & 15` is `EMPTY`'s: none).
 const SLOT: [usize; 16] = [6, 0, 1, 2, 3, 5, 5, 4, 2, 6, 6, 6, 6, 6, 6, 6];
 
-/// The validity bitmaps of the six typed children, in one pass over the type tags.
-fn validity(ty: &[u8]) -> [NullBuffer; 6] {
+/// The validity bitmaps of the six typed children, and of the struct itself if a slot is
+/// `ABSENT`, in one pass over the type tags.
+fn validity(ty: &[u8]) -> ([NullBuffer; 6], Option<NullBuffer>) {
     let words = ty.len().div_ceil(64);
-    let mut masks: [Vec<u64>; 6] = std::array::from_fn(|_| Vec::with_capacity(words));
+    let mut masks: [Vec<u64>; 7] = std::array::from_fn(|_| Vec::with_capacity(words));
+    let mut any_absent = false;
     for chunk in ty.chunks(64) {
-        let mut w = [0u64; 7];
+        let mut w = [0u64; 8];
         for (bit, &tag) in chunk.iter().enumerate() {
             w[SLOT[usize::from(tag & 15)]] |= 1 << bit;
+            w[7] |= u64::from(tag != ABSENT) << bit;
         }
-        for (mask, word) in masks.iter_mut().zip(w) {
+        let full = if chunk.len() == 64 {
+            u64::MAX
+        } else {
+            (1 << chunk.len()) - 1
+        };
+        any_absent |= w[7] != full;
+        for (mask, word) in masks.iter_mut().zip(w.into_iter().take(6).chain([w[7]])) {
             mask.push(word.to_le());
         }
     }
-    masks.map(|m| NullBuffer::new(BooleanBuffer::new(Buffer::from_vec(m), 0, ty.len())))
+    let len = ty.len();
+    let [string, boolean, int, double, bytes, nested, present] =
+        masks.map(|m| NullBuffer::new(BooleanBuffer::new(Buffer::from_vec(m), 0, len)));
+    let children = [string, boolean, int, double, bytes, nested];
+    (children, any_absent.then_some(present))
 }
 
 /// Reads AnyValues back from the struct column.

@@ -607,13 +607,17 @@ impl ByteColumn {
             return Ok((offsets, Buffer::from_vec(Vec::<u8>::new())));
         }
         check_offset(self.data.len(), column)?;
-        let offsets = take_offsets(&mut self.offsets);
+        let offsets = ScalarBuffer::from(take_offsets(&mut self.offsets));
         let data = take_vec(&mut self.data);
         self.all_str = true;
-        Ok((
-            OffsetBuffer::new(ScalarBuffer::from(offsets)),
-            Buffer::from_vec(data),
-        ))
+        // SAFETY: `OffsetBuffer::new` would accept these offsets (it checks them one by one,
+        // a pass over every slot of every column of the batch): there is at least one (`[0]`
+        // at the start); each is `data.len()` as it stood when pushed (`push*`, `skip`,
+        // `pad_to`, `fill_to`), so they never decrease, and `truncate` keeps a prefix; `data`
+        // never exceeds `i32::MAX` bytes (`check_offset` above), so none is negative.
+        #[allow(unsafe_code)]
+        let offsets = unsafe { OffsetBuffer::new_unchecked(offsets) };
+        Ok((offsets, Buffer::from_vec(data)))
     }
 
     pub(crate) fn finish_utf8(

@@ -14,7 +14,9 @@ use super::super::attributes::AttributesBuilder;
 use super::super::batch::{Batcher, Columns, Sink};
 use super::super::columns::Text;
 use super::super::resource::{EntityRefsBuilder, ResourceScopeBuilder, index};
-use super::{Msg, Parts, Res, fixed64, len, next, string, varint};
+use super::{
+    Msg, Parts, Res, fixed64, len, next, next_tag, pass, read_len, read_string, string, tag, varint,
+};
 
 const AT_KV: &str = "key_value";
 const AT_ANY: &str = "any_value";
@@ -541,19 +543,22 @@ pub(crate) fn push<C: Columns>(
 /// The fields of a container: its header message occurrences, its schema url, and whether it
 /// has items (field 2).
 fn scan_container<'a>(m: Msg<'a>, at: &'static str) -> Res<(Parts<'a>, Text<'a>, bool)> {
+    const HEADER: u32 = tag(1, 2);
+    const ITEMS: u32 = tag(2, 2);
+    const SCHEMA_URL: u32 = tag(3, 2);
     let mut header = Parts::new(m, 1);
     let mut schema_url = Text::default();
     let mut has_items = false;
     let mut r = m.reader();
-    while let Some(f) = next(&mut r, at)? {
-        match f.number {
-            1 => header.add(m.sub(&f, at)?),
-            2 => {
-                len(&f, at)?;
+    while let Some(t) = next_tag(&mut r, at)? {
+        match t {
+            HEADER => header.add(m.read_sub(&mut r, at)?),
+            ITEMS => {
+                read_len(&mut r, at)?;
                 has_items = true;
             }
-            3 => schema_url = string(&f, at)?,
-            _ => m.skip(&f, at)?,
+            SCHEMA_URL => schema_url = read_string(&mut r, at)?,
+            _ => m.other(&mut r, t, 0b1110, at)?,
         }
     }
     Ok((header, schema_url, has_items))
@@ -600,11 +605,15 @@ fn resource_container<C: Columns>(
             cx.scope_key(b, items.scratch())?;
             if has_items {
                 let mut position = 0;
+                // `scan_container` checked every field; field 2 is length-delimited.
                 let mut r = sm.reader();
-                while let Some(f) = next(&mut r, paths.scope)? {
-                    if f.number == 2 {
-                        items.item(b, &cx, sm.sub(&f, paths.scope)?, position, sink)?;
+                while let Some(t) = next_tag(&mut r, paths.scope)? {
+                    if t == tag(2, 2) {
+                        let item = sm.read_sub(&mut r, paths.scope)?;
+                        items.item(b, &cx, item, position, sink)?;
                         position += 1;
+                    } else {
+                        pass(&mut r, t, paths.scope)?;
                     }
                 }
             }

@@ -5,7 +5,9 @@ use super::super::batch::{Batcher, Sink};
 use super::super::columns::Text;
 use super::super::logs::LogColumns;
 use super::common::{Paths, RowColumns, Rows, any_value, key_value};
-use super::{Msg, Parts, Res, fixed32, fixed64, len, next, string, varint};
+use super::{
+    Msg, Parts, Res, next_tag, read_fixed32, read_fixed64, read_len, read_string, read_varint, tag,
+};
 
 const PATHS: Paths = Paths {
     request: "export_logs_service_request",
@@ -29,29 +31,44 @@ impl RowColumns for LogColumns {
     }
 }
 
-/// Appends the columns of one log record.
+/// Bit `n` set for each field `n` of `LogRecord` (1..=12 but the reserved 4), for
+/// `Msg::other`.
+const RECORD_FIELDS: u32 = 0b1_1111_1110_1110;
+
+/// Appends the columns of one log record (tag dispatch, as `traces::span`).
 #[inline]
 fn record(c: &mut LogColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Res<()> {
+    const TIME: u32 = tag(1, 1);
+    const SEVERITY_NUMBER: u32 = tag(2, 0);
+    const SEVERITY_TEXT: u32 = tag(3, 2);
+    const BODY: u32 = tag(5, 2);
+    const ATTRIBUTES: u32 = tag(6, 2);
+    const DROPPED: u32 = tag(7, 0);
+    const FLAGS: u32 = tag(8, 5);
+    const TRACE_ID: u32 = tag(9, 2);
+    const SPAN_ID: u32 = tag(10, 2);
+    const OBSERVED: u32 = tag(11, 1);
+    const EVENT_NAME: u32 = tag(12, 2);
     let (mut time, mut observed) = (0u64, 0u64);
     let (mut severity_number, mut dropped, mut flags) = (0i32, 0u32, 0u32);
     let (mut severity_text, mut event_name) = (Text::default(), Text::default());
     let (mut trace_id, mut span_id): (&[u8], &[u8]) = (&[], &[]);
     let mut body = Parts::new(m, 5);
     let mut r = m.reader();
-    while let Some(f) = next(&mut r, AT)? {
-        match f.number {
-            1 => time = fixed64(&f, AT)?,
-            2 => severity_number = varint(&f, AT)? as i32,
-            3 => severity_text = string(&f, AT)?,
-            5 => body.add(m.sub(&f, AT)?),
-            6 => key_value(m.sub(&f, AT)?, &mut c.attributes, scratch)?,
-            7 => dropped = varint(&f, AT)? as u32,
-            8 => flags = fixed32(&f, AT)?,
-            9 => trace_id = len(&f, AT)?,
-            10 => span_id = len(&f, AT)?,
-            11 => observed = fixed64(&f, AT)?,
-            12 => event_name = string(&f, AT)?,
-            _ => m.skip(&f, AT)?,
+    while let Some(t) = next_tag(&mut r, AT)? {
+        match t {
+            TIME => time = read_fixed64(&mut r, AT)?,
+            SEVERITY_NUMBER => severity_number = read_varint(&mut r, AT)? as i32,
+            SEVERITY_TEXT => severity_text = read_string(&mut r, AT)?,
+            BODY => body.add(m.read_sub(&mut r, AT)?),
+            ATTRIBUTES => key_value(m.read_sub(&mut r, AT)?, &mut c.attributes, scratch)?,
+            DROPPED => dropped = read_varint(&mut r, AT)? as u32,
+            FLAGS => flags = read_fixed32(&mut r, AT)?,
+            TRACE_ID => trace_id = read_len(&mut r, AT)?,
+            SPAN_ID => span_id = read_len(&mut r, AT)?,
+            OBSERVED => observed = read_fixed64(&mut r, AT)?,
+            EVENT_NAME => event_name = read_string(&mut r, AT)?,
+            _ => m.other(&mut r, t, RECORD_FIELDS, AT)?,
         }
     }
     c.attributes.close();

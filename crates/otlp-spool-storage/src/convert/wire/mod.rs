@@ -86,6 +86,45 @@ impl<'a> Msg<'a> {
         })
     }
 
+    /// The sub-message held by the length-delimited field whose tag `r` just read (the tag
+    /// dispatch form of [`sub`](Self::sub)).
+    #[inline]
+    pub(crate) fn read_sub(&self, r: &mut Reader<'a>, at: &'static str) -> Res<Msg<'a>> {
+        let bytes = read_len(r, at)?;
+        if self.depth == 0 {
+            return Err(recursion_at(r.field_start(), at));
+        }
+        Ok(Msg {
+            bytes,
+            base: r.offset() - bytes.len(),
+            depth: self.depth - 1,
+        })
+    }
+
+    /// A field of this message that no arm of a tag dispatch matched (`r` is just past its
+    /// tag): its value is read, and it is refused if its number is one of `known` (bit `n` set
+    /// for field `n`: the wire type is wrong), else skipped as [`skip`](Self::skip) does.
+    #[inline(never)]
+    pub(crate) fn other(
+        &self,
+        r: &mut Reader<'a>,
+        tag: u32,
+        known: u32,
+        at: &'static str,
+    ) -> Res<()> {
+        let value = r.read_value(tag).map_err(|e| wire(e, at))?;
+        let f = Field {
+            number: tag >> 3,
+            value,
+            start: r.field_start(),
+            end: r.offset(),
+        };
+        if f.number < 32 && known & (1 << f.number) != 0 {
+            return Err(wrong_type(&f, at));
+        }
+        self.skip(&f, at)
+    }
+
     /// Skips the unknown field `f` of this message, refusing what prost's `skip_field`
     /// refuses: any field at budget 0, and groups whose contents nest past the budget.
     #[inline]
@@ -128,6 +167,63 @@ pub(crate) fn next<'a>(reader: &mut Reader<'a>, at: &'static str) -> Res<Option<
     }
 }
 
+/// The tag of the next field of `reader` (tag dispatch: match the tags of the fields you
+/// read with `read_*`, hand the rest to [`Msg::other`]), `None` at the end.
+#[inline(always)]
+pub(crate) fn next_tag(reader: &mut Reader<'_>, at: &'static str) -> Res<Option<u32>> {
+    if reader.is_at_end() {
+        return Ok(None);
+    }
+    reader.next_tag().map_err(|e| wire(e, at))
+}
+
+/// The payload of the length-delimited field whose tag was just read.
+#[inline(always)]
+pub(crate) fn read_len<'a>(reader: &mut Reader<'a>, at: &'static str) -> Res<&'a [u8]> {
+    reader.read_len().map_err(|e| wire(e, at))
+}
+
+/// The text of the string field whose tag was just read, checked to be UTF-8.
+#[inline(always)]
+pub(crate) fn read_string<'a>(reader: &mut Reader<'a>, at: &'static str) -> Res<Text<'a>> {
+    let bytes = read_len(reader, at)?;
+    Text::new(bytes).ok_or_else(|| bad_utf8_at(reader.field_start(), at))
+}
+
+/// The value of the varint field whose tag was just read.
+#[inline(always)]
+pub(crate) fn read_varint(reader: &mut Reader<'_>, at: &'static str) -> Res<u64> {
+    reader.read_varint().map_err(|e| wire(e, at))
+}
+
+/// The value of the fixed64 field whose tag was just read.
+#[inline(always)]
+pub(crate) fn read_fixed64(reader: &mut Reader<'_>, at: &'static str) -> Res<u64> {
+    reader.read_fixed64().map_err(|e| wire(e, at))
+}
+
+/// The value of the fixed32 field whose tag was just read.
+#[inline(always)]
+pub(crate) fn read_fixed32(reader: &mut Reader<'_>, at: &'static str) -> Res<u32> {
+    reader.read_fixed32().map_err(|e| wire(e, at))
+}
+
+/// Steps over the value of the field whose tag was just read, in a message whose fields an
+/// earlier pass has checked.
+#[inline]
+pub(crate) fn pass(reader: &mut Reader<'_>, tag: u32, at: &'static str) -> Res<()> {
+    match reader.read_value(tag) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(wire(e, at)),
+    }
+}
+
+/// The tag of field `number` with wire type `wire_type` (0 varint, 1 fixed64, 2 length-
+/// delimited, 5 fixed32), as [`next_tag`] returns it.
+pub(crate) const fn tag(number: u32, wire_type: u32) -> u32 {
+    number << 3 | wire_type
+}
+
 #[cold]
 #[inline(never)]
 fn wire(e: WireError, at: &'static str) -> Fail {
@@ -141,9 +237,15 @@ fn wire(e: WireError, at: &'static str) -> Fail {
 #[cold]
 #[inline(never)]
 fn recursion(f: &Field<'_>, at: &'static str) -> Fail {
+    recursion_at(f.start, at)
+}
+
+#[cold]
+#[inline(never)]
+fn recursion_at(offset: usize, at: &'static str) -> Fail {
     Fail::from(ConvertError::Malformed {
         at: at.to_string(),
-        offset: f.start,
+        offset,
         reason: "recursion limit reached (messages nested more than 100 deep)".to_string(),
     })
 }
@@ -175,9 +277,15 @@ fn wrong_type(f: &Field<'_>, at: &'static str) -> Fail {
 #[cold]
 #[inline(never)]
 fn bad_utf8(f: &Field<'_>, at: &'static str) -> Fail {
+    bad_utf8_at(f.start, at)
+}
+
+#[cold]
+#[inline(never)]
+fn bad_utf8_at(offset: usize, at: &'static str) -> Fail {
     Fail::from(ConvertError::InvalidUtf8 {
         at: at.to_string(),
-        offset: f.start,
+        offset,
     })
 }
 
@@ -195,15 +303,6 @@ pub(crate) fn varint(f: &Field<'_>, at: &'static str) -> Res<u64> {
 pub(crate) fn fixed64(f: &Field<'_>, at: &'static str) -> Res<u64> {
     match f.value {
         Value::Fixed64(v) => Ok(v),
-        _ => Err(wrong_type(f, at)),
-    }
-}
-
-/// A fixed32 field's value.
-#[inline]
-pub(crate) fn fixed32(f: &Field<'_>, at: &'static str) -> Res<u32> {
-    match f.value {
-        Value::Fixed32(v) => Ok(v),
         _ => Err(wrong_type(f, at)),
     }
 }

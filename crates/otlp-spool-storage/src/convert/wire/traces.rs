@@ -5,7 +5,9 @@ use super::super::batch::{Batcher, Sink};
 use super::super::columns::Text;
 use super::super::traces::{EventsBuilder, LinksBuilder, SpanColumns};
 use super::common::{Paths, RowColumns, Rows, key_value};
-use super::{Msg, Parts, Res, fixed32, fixed64, len, next, string, varint};
+use super::{
+    Msg, Parts, Res, next_tag, read_fixed32, read_fixed64, read_len, read_string, read_varint, tag,
+};
 
 const PATHS: Paths = Paths {
     request: "export_trace_service_request",
@@ -32,9 +34,33 @@ impl RowColumns for SpanColumns {
     }
 }
 
-/// Appends the span columns of one row.
+/// Bit `n` set for each field `n` of `Span` (1..=16), for [`Msg::other`].
+const SPAN_FIELDS: u32 = 0x1_fffe;
+const EVENT_FIELDS: u32 = 0b1_1110;
+const LINK_FIELDS: u32 = 0b111_1110;
+
+/// Appends the span columns of one row. Dispatches on whole tags (number and wire type), so a
+/// field of the expected type is read in one step; every other tag goes to `Msg::other`.
 #[inline]
 fn span(c: &mut SpanColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Res<()> {
+    const TRACE_ID: u32 = tag(1, 2);
+    const SPAN_ID: u32 = tag(2, 2);
+    const TRACE_STATE: u32 = tag(3, 2);
+    const PARENT_SPAN_ID: u32 = tag(4, 2);
+    const NAME: u32 = tag(5, 2);
+    const KIND: u32 = tag(6, 0);
+    const START: u32 = tag(7, 1);
+    const END: u32 = tag(8, 1);
+    const ATTRIBUTES: u32 = tag(9, 2);
+    const DROPPED_ATTRIBUTES: u32 = tag(10, 0);
+    const EVENTS: u32 = tag(11, 2);
+    const DROPPED_EVENTS: u32 = tag(12, 0);
+    const LINKS: u32 = tag(13, 2);
+    const DROPPED_LINKS: u32 = tag(14, 0);
+    const STATUS: u32 = tag(15, 2);
+    const FLAGS: u32 = tag(16, 5);
+    const MESSAGE: u32 = tag(2, 2);
+    const CODE: u32 = tag(3, 0);
     let (mut trace_id, mut span_id, mut parent_span_id): (&[u8], &[u8], &[u8]) = (&[], &[], &[]);
     let (mut trace_state, mut name) = (Text::default(), Text::default());
     let (mut kind, mut flags) = (0i32, 0u32);
@@ -42,25 +68,25 @@ fn span(c: &mut SpanColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Res<()> {
     let (mut dropped_attributes, mut dropped_events, mut dropped_links) = (0u32, 0u32, 0u32);
     let mut status = Parts::new(m, 15);
     let mut r = m.reader();
-    while let Some(f) = next(&mut r, AT)? {
-        match f.number {
-            1 => trace_id = len(&f, AT)?,
-            2 => span_id = len(&f, AT)?,
-            3 => trace_state = string(&f, AT)?,
-            4 => parent_span_id = len(&f, AT)?,
-            5 => name = string(&f, AT)?,
-            6 => kind = varint(&f, AT)? as i32,
-            7 => start = fixed64(&f, AT)?,
-            8 => end = fixed64(&f, AT)?,
-            9 => key_value(m.sub(&f, AT)?, &mut c.attributes, scratch)?,
-            10 => dropped_attributes = varint(&f, AT)? as u32,
-            11 => event(m.sub(&f, AT)?, &mut c.events, scratch)?,
-            12 => dropped_events = varint(&f, AT)? as u32,
-            13 => link(m.sub(&f, AT)?, &mut c.links, scratch)?,
-            14 => dropped_links = varint(&f, AT)? as u32,
-            15 => status.add(m.sub(&f, AT)?),
-            16 => flags = fixed32(&f, AT)?,
-            _ => m.skip(&f, AT)?,
+    while let Some(t) = next_tag(&mut r, AT)? {
+        match t {
+            TRACE_ID => trace_id = read_len(&mut r, AT)?,
+            SPAN_ID => span_id = read_len(&mut r, AT)?,
+            TRACE_STATE => trace_state = read_string(&mut r, AT)?,
+            PARENT_SPAN_ID => parent_span_id = read_len(&mut r, AT)?,
+            NAME => name = read_string(&mut r, AT)?,
+            KIND => kind = read_varint(&mut r, AT)? as i32,
+            START => start = read_fixed64(&mut r, AT)?,
+            END => end = read_fixed64(&mut r, AT)?,
+            ATTRIBUTES => key_value(m.read_sub(&mut r, AT)?, &mut c.attributes, scratch)?,
+            DROPPED_ATTRIBUTES => dropped_attributes = read_varint(&mut r, AT)? as u32,
+            EVENTS => event(m.read_sub(&mut r, AT)?, &mut c.events, scratch)?,
+            DROPPED_EVENTS => dropped_events = read_varint(&mut r, AT)? as u32,
+            LINKS => link(m.read_sub(&mut r, AT)?, &mut c.links, scratch)?,
+            DROPPED_LINKS => dropped_links = read_varint(&mut r, AT)? as u32,
+            STATUS => status.add(m.read_sub(&mut r, AT)?),
+            FLAGS => flags = read_fixed32(&mut r, AT)?,
+            _ => m.other(&mut r, t, SPAN_FIELDS, AT)?,
         }
     }
     c.attributes.close();
@@ -85,11 +111,12 @@ fn span(c: &mut SpanColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Res<()> {
         let (mut message, mut code) = (Text::default(), 0i32);
         status.each(AT_STATUS, |s| {
             let mut r = s.reader();
-            while let Some(f) = next(&mut r, AT_STATUS)? {
-                match f.number {
-                    2 => message = string(&f, AT_STATUS)?,
-                    3 => code = varint(&f, AT_STATUS)? as i32,
-                    _ => s.skip(&f, AT_STATUS)?,
+            while let Some(t) = next_tag(&mut r, AT_STATUS)? {
+                match t {
+                    MESSAGE => message = read_string(&mut r, AT_STATUS)?,
+                    CODE => code = read_varint(&mut r, AT_STATUS)? as i32,
+                    // Field 1 is reserved (the deprecated code): skipped like unknown fields.
+                    _ => s.other(&mut r, t, 0b1100, AT_STATUS)?,
                 }
             }
             Ok(())
@@ -102,15 +129,19 @@ fn span(c: &mut SpanColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Res<()> {
 
 /// Appends one event to the open events slot.
 fn event(m: Msg<'_>, e: &mut EventsBuilder, scratch: &mut Vec<u8>) -> Res<()> {
+    const TIME: u32 = tag(1, 1);
+    const NAME: u32 = tag(2, 2);
+    const ATTRIBUTES: u32 = tag(3, 2);
+    const DROPPED: u32 = tag(4, 0);
     let (mut time, mut name, mut dropped) = (0u64, Text::default(), 0u32);
     let mut r = m.reader();
-    while let Some(f) = next(&mut r, AT_EVENT)? {
-        match f.number {
-            1 => time = fixed64(&f, AT_EVENT)?,
-            2 => name = string(&f, AT_EVENT)?,
-            3 => key_value(m.sub(&f, AT_EVENT)?, &mut e.attributes, scratch)?,
-            4 => dropped = varint(&f, AT_EVENT)? as u32,
-            _ => m.skip(&f, AT_EVENT)?,
+    while let Some(t) = next_tag(&mut r, AT_EVENT)? {
+        match t {
+            TIME => time = read_fixed64(&mut r, AT_EVENT)?,
+            NAME => name = read_string(&mut r, AT_EVENT)?,
+            ATTRIBUTES => key_value(m.read_sub(&mut r, AT_EVENT)?, &mut e.attributes, scratch)?,
+            DROPPED => dropped = read_varint(&mut r, AT_EVENT)? as u32,
+            _ => m.other(&mut r, t, EVENT_FIELDS, AT_EVENT)?,
         }
     }
     e.attributes.close();
@@ -120,18 +151,24 @@ fn event(m: Msg<'_>, e: &mut EventsBuilder, scratch: &mut Vec<u8>) -> Res<()> {
 
 /// Appends one link to the open links slot.
 fn link(m: Msg<'_>, l: &mut LinksBuilder, scratch: &mut Vec<u8>) -> Res<()> {
+    const TRACE_ID: u32 = tag(1, 2);
+    const SPAN_ID: u32 = tag(2, 2);
+    const TRACE_STATE: u32 = tag(3, 2);
+    const ATTRIBUTES: u32 = tag(4, 2);
+    const DROPPED: u32 = tag(5, 0);
+    const FLAGS: u32 = tag(6, 5);
     let (mut trace_id, mut span_id): (&[u8], &[u8]) = (&[], &[]);
     let (mut trace_state, mut dropped, mut flags) = (Text::default(), 0u32, 0u32);
     let mut r = m.reader();
-    while let Some(f) = next(&mut r, AT_LINK)? {
-        match f.number {
-            1 => trace_id = len(&f, AT_LINK)?,
-            2 => span_id = len(&f, AT_LINK)?,
-            3 => trace_state = string(&f, AT_LINK)?,
-            4 => key_value(m.sub(&f, AT_LINK)?, &mut l.attributes, scratch)?,
-            5 => dropped = varint(&f, AT_LINK)? as u32,
-            6 => flags = fixed32(&f, AT_LINK)?,
-            _ => m.skip(&f, AT_LINK)?,
+    while let Some(t) = next_tag(&mut r, AT_LINK)? {
+        match t {
+            TRACE_ID => trace_id = read_len(&mut r, AT_LINK)?,
+            SPAN_ID => span_id = read_len(&mut r, AT_LINK)?,
+            TRACE_STATE => trace_state = read_string(&mut r, AT_LINK)?,
+            ATTRIBUTES => key_value(m.read_sub(&mut r, AT_LINK)?, &mut l.attributes, scratch)?,
+            DROPPED => dropped = read_varint(&mut r, AT_LINK)? as u32,
+            FLAGS => flags = read_fixed32(&mut r, AT_LINK)?,
+            _ => m.other(&mut r, t, LINK_FIELDS, AT_LINK)?,
         }
     }
     l.attributes.close();
