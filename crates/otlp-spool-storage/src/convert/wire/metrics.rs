@@ -12,7 +12,8 @@ use super::super::metrics::{BucketsBuilder, ExemplarsBuilder, Histo, Kind, Metri
 use super::super::resource::index;
 use super::common::{Containers, Items, Paths, key_value};
 use super::{
-    Msg, Parts, Res, fixed64, len, next, repeated_fixed64, repeated_varint, sint32, string, varint,
+    Msg, Parts, Res, fixed64, next, next_tag, read_fixed64, read_len, read_packed_fixed64,
+    read_varint, repeated_varint, sint32, string, tag, varint,
 };
 
 const PATHS: Paths = Paths {
@@ -279,16 +280,32 @@ fn exemplar(m: Msg<'_>, e: &mut ExemplarsBuilder, scratch: &mut Vec<u8>) -> Res<
     let mut time = 0u64;
     let (mut span_id, mut trace_id): (&[u8], &[u8]) = (&[], &[]);
     let mut value = None;
+    const ATTRIBUTES: u32 = tag(7, 2);
+    const TIME: u32 = tag(2, 1);
+    const AS_DOUBLE: u32 = tag(3, 1);
+    const SPAN_ID: u32 = tag(4, 2);
+    const TRACE_ID: u32 = tag(5, 2);
+    const AS_INT: u32 = tag(6, 1);
     let mut r = m.reader();
-    while let Some(f) = next(&mut r, AT_EXEMPLAR)? {
-        match f.number {
-            7 => key_value(m.sub(&f, AT_EXEMPLAR)?, &mut e.filtered_attributes, scratch)?,
-            2 => time = fixed64(&f, AT_EXEMPLAR)?,
-            3 => value = Some(Number::Double(f64::from_bits(fixed64(&f, AT_EXEMPLAR)?))),
-            4 => span_id = len(&f, AT_EXEMPLAR)?,
-            5 => trace_id = len(&f, AT_EXEMPLAR)?,
-            6 => value = Some(Number::Int(fixed64(&f, AT_EXEMPLAR)? as i64)),
-            _ => m.skip(&f, AT_EXEMPLAR)?,
+    while let Some(t) = next_tag(&mut r, AT_EXEMPLAR)? {
+        match t {
+            ATTRIBUTES => key_value(
+                m.read_sub(&mut r, AT_EXEMPLAR)?,
+                &mut e.filtered_attributes,
+                scratch,
+            )?,
+            TIME => time = read_fixed64(&mut r, AT_EXEMPLAR)?,
+            AS_DOUBLE => {
+                value = Some(Number::Double(f64::from_bits(read_fixed64(
+                    &mut r,
+                    AT_EXEMPLAR,
+                )?)));
+            }
+            SPAN_ID => span_id = read_len(&mut r, AT_EXEMPLAR)?,
+            TRACE_ID => trace_id = read_len(&mut r, AT_EXEMPLAR)?,
+            AS_INT => value = Some(Number::Int(read_fixed64(&mut r, AT_EXEMPLAR)? as i64)),
+            // Field 1 is reserved (the deprecated labels).
+            _ => m.other(&mut r, t, 0b1111_1100, AT_EXEMPLAR)?,
         }
     }
     e.filtered_attributes.close();
@@ -299,17 +316,29 @@ fn exemplar(m: Msg<'_>, e: &mut ExemplarsBuilder, scratch: &mut Vec<u8>) -> Res<
 fn number_point(c: &mut MetricColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Res<()> {
     let (mut start, mut time, mut flags) = (0u64, 0u64, 0u32);
     let mut value = None;
+    const ATTRIBUTES: u32 = tag(7, 2);
+    const START: u32 = tag(2, 1);
+    const TIME: u32 = tag(3, 1);
+    const AS_DOUBLE: u32 = tag(4, 1);
+    const EXEMPLARS: u32 = tag(5, 2);
+    const AS_INT: u32 = tag(6, 1);
+    const FLAGS: u32 = tag(8, 0);
     let mut r = m.reader();
-    while let Some(f) = next(&mut r, AT_POINT)? {
-        match f.number {
-            7 => key_value(m.sub(&f, AT_POINT)?, &mut c.attributes, scratch)?,
-            2 => start = fixed64(&f, AT_POINT)?,
-            3 => time = fixed64(&f, AT_POINT)?,
-            4 => value = Some(Number::Double(f64::from_bits(fixed64(&f, AT_POINT)?))),
-            5 => exemplar(m.sub(&f, AT_POINT)?, &mut c.exemplars, scratch)?,
-            6 => value = Some(Number::Int(fixed64(&f, AT_POINT)? as i64)),
-            8 => flags = varint(&f, AT_POINT)? as u32,
-            _ => m.skip(&f, AT_POINT)?,
+    while let Some(t) = next_tag(&mut r, AT_POINT)? {
+        match t {
+            ATTRIBUTES => key_value(m.read_sub(&mut r, AT_POINT)?, &mut c.attributes, scratch)?,
+            START => start = read_fixed64(&mut r, AT_POINT)?,
+            TIME => time = read_fixed64(&mut r, AT_POINT)?,
+            AS_DOUBLE => {
+                value = Some(Number::Double(f64::from_bits(read_fixed64(
+                    &mut r, AT_POINT,
+                )?)));
+            }
+            EXEMPLARS => exemplar(m.read_sub(&mut r, AT_POINT)?, &mut c.exemplars, scratch)?,
+            AS_INT => value = Some(Number::Int(read_fixed64(&mut r, AT_POINT)? as i64)),
+            FLAGS => flags = read_varint(&mut r, AT_POINT)? as u32,
+            // Field 1 is reserved (the deprecated labels).
+            _ => m.other(&mut r, t, 0b1_1111_1100, AT_POINT)?,
         }
     }
     c.attributes.close();
@@ -320,21 +349,43 @@ fn number_point(c: &mut MetricColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Res
 
 fn histogram_point(c: &mut MetricColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Res<()> {
     let mut h = Histo::default();
+    const ATTRIBUTES: u32 = tag(9, 2);
+    const START: u32 = tag(2, 1);
+    const TIME: u32 = tag(3, 1);
+    const COUNT: u32 = tag(4, 1);
+    const SUM: u32 = tag(5, 1);
+    const BUCKET_COUNTS: u32 = tag(6, 2);
+    const BUCKET_COUNT: u32 = tag(6, 1);
+    const EXPLICIT_BOUNDS: u32 = tag(7, 2);
+    const EXPLICIT_BOUND: u32 = tag(7, 1);
+    const EXEMPLARS: u32 = tag(8, 2);
+    const FLAGS: u32 = tag(10, 0);
+    const MIN: u32 = tag(11, 1);
+    const MAX: u32 = tag(12, 1);
     let mut r = m.reader();
-    while let Some(f) = next(&mut r, AT_POINT)? {
-        match f.number {
-            9 => key_value(m.sub(&f, AT_POINT)?, &mut c.attributes, scratch)?,
-            2 => h.start = fixed64(&f, AT_POINT)?,
-            3 => h.time = fixed64(&f, AT_POINT)?,
-            4 => h.count = fixed64(&f, AT_POINT)?,
-            5 => h.sum = Some(f64::from_bits(fixed64(&f, AT_POINT)?)),
-            6 => repeated_fixed64(&f, AT_POINT, |v| c.bucket_counts.push(v))?,
-            7 => repeated_fixed64(&f, AT_POINT, |v| c.explicit_bounds.push(f64::from_bits(v)))?,
-            8 => exemplar(m.sub(&f, AT_POINT)?, &mut c.exemplars, scratch)?,
-            10 => h.flags = varint(&f, AT_POINT)? as u32,
-            11 => h.min = Some(f64::from_bits(fixed64(&f, AT_POINT)?)),
-            12 => h.max = Some(f64::from_bits(fixed64(&f, AT_POINT)?)),
-            _ => m.skip(&f, AT_POINT)?,
+    while let Some(t) = next_tag(&mut r, AT_POINT)? {
+        match t {
+            ATTRIBUTES => key_value(m.read_sub(&mut r, AT_POINT)?, &mut c.attributes, scratch)?,
+            START => h.start = read_fixed64(&mut r, AT_POINT)?,
+            TIME => h.time = read_fixed64(&mut r, AT_POINT)?,
+            COUNT => h.count = read_fixed64(&mut r, AT_POINT)?,
+            SUM => h.sum = Some(f64::from_bits(read_fixed64(&mut r, AT_POINT)?)),
+            // Repeated numbers come packed (the usual encoding) or one per field.
+            BUCKET_COUNTS => read_packed_fixed64(&mut r, AT_POINT, |v| c.bucket_counts.push(v))?,
+            BUCKET_COUNT => c.bucket_counts.push(read_fixed64(&mut r, AT_POINT)?),
+            EXPLICIT_BOUNDS => read_packed_fixed64(&mut r, AT_POINT, |v| {
+                c.explicit_bounds.push(f64::from_bits(v));
+            })?,
+            EXPLICIT_BOUND => {
+                let bits = read_fixed64(&mut r, AT_POINT)?;
+                c.explicit_bounds.push(f64::from_bits(bits));
+            }
+            EXEMPLARS => exemplar(m.read_sub(&mut r, AT_POINT)?, &mut c.exemplars, scratch)?,
+            FLAGS => h.flags = read_varint(&mut r, AT_POINT)? as u32,
+            MIN => h.min = Some(f64::from_bits(read_fixed64(&mut r, AT_POINT)?)),
+            MAX => h.max = Some(f64::from_bits(read_fixed64(&mut r, AT_POINT)?)),
+            // Field 1 is reserved (the deprecated labels).
+            _ => m.other(&mut r, t, 0b1_1111_1111_1100, AT_POINT)?,
         }
     }
     c.attributes.close();

@@ -253,9 +253,15 @@ fn recursion_at(offset: usize, at: &'static str) -> Fail {
 #[cold]
 #[inline(never)]
 fn malformed(f: &Field<'_>, at: &'static str, reason: String) -> Fail {
+    malformed_at(f.start, at, reason)
+}
+
+#[cold]
+#[inline(never)]
+fn malformed_at(offset: usize, at: &'static str, reason: String) -> Fail {
     Fail::from(ConvertError::Malformed {
         at: at.to_string(),
-        offset: f.start,
+        offset,
         reason,
     })
 }
@@ -322,27 +328,23 @@ pub(crate) fn string<'a>(f: &Field<'a>, at: &'static str) -> Res<Text<'a>> {
     Text::new(len(f, at)?).ok_or_else(|| bad_utf8(f, at))
 }
 
-/// The values of a repeated fixed64 / double field occurrence, packed or not.
+/// The values of a packed repeated fixed64 / double field whose tag was just read (its
+/// unpacked occurrences are plain fixed64 fields).
 #[inline]
-pub(crate) fn repeated_fixed64(
-    f: &Field<'_>,
+pub(crate) fn read_packed_fixed64(
+    reader: &mut Reader<'_>,
     at: &'static str,
     mut push: impl FnMut(u64),
 ) -> Res<()> {
-    match f.value {
-        Value::Fixed64(v) => push(v),
-        Value::Len(packed) => {
-            if !packed.len().is_multiple_of(8) {
-                let reason = format!("packed fixed64 field of {} bytes", packed.len());
-                return Err(malformed(f, at, reason));
-            }
-            for chunk in packed.chunks_exact(8) {
-                let mut bits = [0u8; 8];
-                bits.copy_from_slice(chunk);
-                push(u64::from_le_bytes(bits));
-            }
-        }
-        _ => return Err(wrong_type(f, at)),
+    let packed = read_len(reader, at)?;
+    if !packed.len().is_multiple_of(8) {
+        let reason = format!("packed fixed64 field of {} bytes", packed.len());
+        return Err(malformed_at(reader.field_start(), at, reason));
+    }
+    for chunk in packed.chunks_exact(8) {
+        let mut bits = [0u8; 8];
+        bits.copy_from_slice(chunk);
+        push(u64::from_le_bytes(bits));
     }
     Ok(())
 }
