@@ -207,9 +207,9 @@ impl AnyValueBuilder {
         }
         let n = self.ty.len();
         let mut ty = take_vec(&mut self.ty);
-        let ([string, boolean_nulls, int, double, bytes, nested], present) = validity(&ty);
-        let nulls = present;
+        let ([string, boolean_nulls, int, double, bytes, nested], nulls) = validity(&ty);
         if nulls.is_some() {
+            // Absent slots are null in the struct and carry the empty tag.
             for t in &mut ty {
                 if *t == ABSENT {
                     *t = EMPTY;

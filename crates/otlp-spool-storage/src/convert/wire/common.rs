@@ -15,7 +15,8 @@ use super::super::batch::{Batcher, Columns, Sink};
 use super::super::columns::Text;
 use super::super::resource::{EntityRefsBuilder, ResourceScopeBuilder, index};
 use super::{
-    Msg, Parts, Res, fixed64, len, next, next_tag, pass, read_len, read_string, string, tag, varint,
+    Msg, Parts, Res, fields, fixed64, len, next, next_tag, pass, read_len, read_string, string,
+    tag, varint,
 };
 
 const AT_KV: &str = "key_value";
@@ -546,6 +547,7 @@ fn scan_container<'a>(m: Msg<'a>, at: &'static str) -> Res<(Parts<'a>, Text<'a>,
     const HEADER: u32 = tag(1, 2);
     const ITEMS: u32 = tag(2, 2);
     const SCHEMA_URL: u32 = tag(3, 2);
+    const KNOWN: u32 = fields(&[HEADER, ITEMS, SCHEMA_URL]);
     let mut header = Parts::new(m, 1);
     let mut schema_url = Text::default();
     let mut has_items = false;
@@ -558,7 +560,7 @@ fn scan_container<'a>(m: Msg<'a>, at: &'static str) -> Res<(Parts<'a>, Text<'a>,
                 has_items = true;
             }
             SCHEMA_URL => schema_url = read_string(&mut r, at)?,
-            _ => m.other(&mut r, t, 0b1110, at)?,
+            _ => m.other(&mut r, t, KNOWN, at)?,
         }
     }
     Ok((header, schema_url, has_items))

@@ -6,7 +6,8 @@ use super::super::columns::Text;
 use super::super::logs::LogColumns;
 use super::common::{Paths, RowColumns, Rows, any_value, key_value};
 use super::{
-    Msg, Parts, Res, next_tag, read_fixed32, read_fixed64, read_len, read_string, read_varint, tag,
+    Msg, Parts, Res, fields, next_tag, read_fixed32, read_fixed64, read_len, read_string,
+    read_varint, tag,
 };
 
 const PATHS: Paths = Paths {
@@ -31,10 +32,6 @@ impl RowColumns for LogColumns {
     }
 }
 
-/// Bit `n` set for each field `n` of `LogRecord` (1..=12 but the reserved 4), for
-/// `Msg::other`.
-const RECORD_FIELDS: u32 = 0b1_1111_1110_1110;
-
 /// Appends the columns of one log record (tag dispatch, as `traces::span`).
 #[inline]
 fn record(c: &mut LogColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Res<()> {
@@ -49,6 +46,20 @@ fn record(c: &mut LogColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Res<()> {
     const SPAN_ID: u32 = tag(10, 2);
     const OBSERVED: u32 = tag(11, 1);
     const EVENT_NAME: u32 = tag(12, 2);
+    // Field 4 is reserved: skipped like unknown fields.
+    const KNOWN: u32 = fields(&[
+        TIME,
+        SEVERITY_NUMBER,
+        SEVERITY_TEXT,
+        BODY,
+        ATTRIBUTES,
+        DROPPED,
+        FLAGS,
+        TRACE_ID,
+        SPAN_ID,
+        OBSERVED,
+        EVENT_NAME,
+    ]);
     let (mut time, mut observed) = (0u64, 0u64);
     let (mut severity_number, mut dropped, mut flags) = (0i32, 0u32, 0u32);
     let (mut severity_text, mut event_name) = (Text::default(), Text::default());
@@ -68,7 +79,7 @@ fn record(c: &mut LogColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Res<()> {
             SPAN_ID => span_id = read_len(&mut r, AT)?,
             OBSERVED => observed = read_fixed64(&mut r, AT)?,
             EVENT_NAME => event_name = read_string(&mut r, AT)?,
-            _ => m.other(&mut r, t, RECORD_FIELDS, AT)?,
+            _ => m.other(&mut r, t, KNOWN, AT)?,
         }
     }
     c.attributes.close();

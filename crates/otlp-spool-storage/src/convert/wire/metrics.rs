@@ -12,7 +12,7 @@ use super::super::metrics::{BucketsBuilder, ExemplarsBuilder, Histo, Kind, Metri
 use super::super::resource::index;
 use super::common::{Containers, Items, Paths, key_value};
 use super::{
-    Msg, Parts, Res, fixed64, next, next_tag, read_fixed64, read_len, read_packed_fixed64,
+    Msg, Parts, Res, fields, fixed64, next, next_tag, read_fixed64, read_len, read_packed_fixed64,
     read_varint, repeated_varint, sint32, string, tag, varint,
 };
 
@@ -277,15 +277,17 @@ fn drop_unused_metric(b: &mut Batcher<MetricColumns>) {
 
 /// Appends one exemplar to the open exemplars slot.
 fn exemplar(m: Msg<'_>, e: &mut ExemplarsBuilder, scratch: &mut Vec<u8>) -> Res<()> {
-    let mut time = 0u64;
-    let (mut span_id, mut trace_id): (&[u8], &[u8]) = (&[], &[]);
-    let mut value = None;
     const ATTRIBUTES: u32 = tag(7, 2);
     const TIME: u32 = tag(2, 1);
     const AS_DOUBLE: u32 = tag(3, 1);
     const SPAN_ID: u32 = tag(4, 2);
     const TRACE_ID: u32 = tag(5, 2);
     const AS_INT: u32 = tag(6, 1);
+    // Field 1 is reserved (the deprecated labels): skipped like unknown fields.
+    const KNOWN: u32 = fields(&[ATTRIBUTES, TIME, AS_DOUBLE, SPAN_ID, TRACE_ID, AS_INT]);
+    let mut time = 0u64;
+    let (mut span_id, mut trace_id): (&[u8], &[u8]) = (&[], &[]);
+    let mut value = None;
     let mut r = m.reader();
     while let Some(t) = next_tag(&mut r, AT_EXEMPLAR)? {
         match t {
@@ -304,8 +306,7 @@ fn exemplar(m: Msg<'_>, e: &mut ExemplarsBuilder, scratch: &mut Vec<u8>) -> Res<
             SPAN_ID => span_id = read_len(&mut r, AT_EXEMPLAR)?,
             TRACE_ID => trace_id = read_len(&mut r, AT_EXEMPLAR)?,
             AS_INT => value = Some(Number::Int(read_fixed64(&mut r, AT_EXEMPLAR)? as i64)),
-            // Field 1 is reserved (the deprecated labels).
-            _ => m.other(&mut r, t, 0b1111_1100, AT_EXEMPLAR)?,
+            _ => m.other(&mut r, t, KNOWN, AT_EXEMPLAR)?,
         }
     }
     e.filtered_attributes.close();
@@ -314,8 +315,6 @@ fn exemplar(m: Msg<'_>, e: &mut ExemplarsBuilder, scratch: &mut Vec<u8>) -> Res<
 }
 
 fn number_point(c: &mut MetricColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Res<()> {
-    let (mut start, mut time, mut flags) = (0u64, 0u64, 0u32);
-    let mut value = None;
     const ATTRIBUTES: u32 = tag(7, 2);
     const START: u32 = tag(2, 1);
     const TIME: u32 = tag(3, 1);
@@ -323,6 +322,10 @@ fn number_point(c: &mut MetricColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Res
     const EXEMPLARS: u32 = tag(5, 2);
     const AS_INT: u32 = tag(6, 1);
     const FLAGS: u32 = tag(8, 0);
+    // Field 1 is reserved (the deprecated labels): skipped like unknown fields.
+    const KNOWN: u32 = fields(&[ATTRIBUTES, START, TIME, AS_DOUBLE, EXEMPLARS, AS_INT, FLAGS]);
+    let (mut start, mut time, mut flags) = (0u64, 0u64, 0u32);
+    let mut value = None;
     let mut r = m.reader();
     while let Some(t) = next_tag(&mut r, AT_POINT)? {
         match t {
@@ -337,8 +340,7 @@ fn number_point(c: &mut MetricColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Res
             EXEMPLARS => exemplar(m.read_sub(&mut r, AT_POINT)?, &mut c.exemplars, scratch)?,
             AS_INT => value = Some(Number::Int(read_fixed64(&mut r, AT_POINT)? as i64)),
             FLAGS => flags = read_varint(&mut r, AT_POINT)? as u32,
-            // Field 1 is reserved (the deprecated labels).
-            _ => m.other(&mut r, t, 0b1_1111_1100, AT_POINT)?,
+            _ => m.other(&mut r, t, KNOWN, AT_POINT)?,
         }
     }
     c.attributes.close();
@@ -348,7 +350,6 @@ fn number_point(c: &mut MetricColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Res
 }
 
 fn histogram_point(c: &mut MetricColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Res<()> {
-    let mut h = Histo::default();
     const ATTRIBUTES: u32 = tag(9, 2);
     const START: u32 = tag(2, 1);
     const TIME: u32 = tag(3, 1);
@@ -362,6 +363,21 @@ fn histogram_point(c: &mut MetricColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> 
     const FLAGS: u32 = tag(10, 0);
     const MIN: u32 = tag(11, 1);
     const MAX: u32 = tag(12, 1);
+    // Field 1 is reserved (the deprecated labels): skipped like unknown fields.
+    const KNOWN: u32 = fields(&[
+        ATTRIBUTES,
+        START,
+        TIME,
+        COUNT,
+        SUM,
+        BUCKET_COUNTS,
+        EXPLICIT_BOUNDS,
+        EXEMPLARS,
+        FLAGS,
+        MIN,
+        MAX,
+    ]);
+    let mut h = Histo::default();
     let mut r = m.reader();
     while let Some(t) = next_tag(&mut r, AT_POINT)? {
         match t {
@@ -384,8 +400,7 @@ fn histogram_point(c: &mut MetricColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> 
             FLAGS => h.flags = read_varint(&mut r, AT_POINT)? as u32,
             MIN => h.min = Some(f64::from_bits(read_fixed64(&mut r, AT_POINT)?)),
             MAX => h.max = Some(f64::from_bits(read_fixed64(&mut r, AT_POINT)?)),
-            // Field 1 is reserved (the deprecated labels).
-            _ => m.other(&mut r, t, 0b1_1111_1111_1100, AT_POINT)?,
+            _ => m.other(&mut r, t, KNOWN, AT_POINT)?,
         }
     }
     c.attributes.close();

@@ -218,6 +218,20 @@ pub(crate) fn pass(reader: &mut Reader<'_>, tag: u32, at: &'static str) -> Res<(
     }
 }
 
+/// The `known` set of [`Msg::other`] for a dispatch on `tags`: bit `n` set for the number `n`
+/// of each (numbers below 32, checked when the constant is built).
+pub(crate) const fn fields(tags: &[u32]) -> u32 {
+    let mut known = 0;
+    let mut i = 0;
+    while i < tags.len() {
+        let number = tags[i] >> 3;
+        assert!(number < 32, "field numbers of a `known` set stay below 32");
+        known |= 1 << number;
+        i += 1;
+    }
+    known
+}
+
 /// The tag of field `number` with wire type `wire_type` (0 varint, 1 fixed64, 2 length-
 /// delimited, 5 fixed32), as [`next_tag`] returns it.
 pub(crate) const fn tag(number: u32, wire_type: u32) -> u32 {

@@ -6,7 +6,8 @@ use super::super::columns::Text;
 use super::super::traces::{EventsBuilder, LinksBuilder, SpanColumns};
 use super::common::{Paths, RowColumns, Rows, key_value};
 use super::{
-    Msg, Parts, Res, next_tag, read_fixed32, read_fixed64, read_len, read_string, read_varint, tag,
+    Msg, Parts, Res, fields, next_tag, read_fixed32, read_fixed64, read_len, read_string,
+    read_varint, tag,
 };
 
 const PATHS: Paths = Paths {
@@ -34,11 +35,6 @@ impl RowColumns for SpanColumns {
     }
 }
 
-/// Bit `n` set for each field `n` of `Span` (1..=16), for [`Msg::other`].
-const SPAN_FIELDS: u32 = 0x1_fffe;
-const EVENT_FIELDS: u32 = 0b1_1110;
-const LINK_FIELDS: u32 = 0b111_1110;
-
 /// Appends the span columns of one row. Dispatches on whole tags (number and wire type), so a
 /// field of the expected type is read in one step; every other tag goes to `Msg::other`.
 #[inline]
@@ -59,8 +55,28 @@ fn span(c: &mut SpanColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Res<()> {
     const DROPPED_LINKS: u32 = tag(14, 0);
     const STATUS: u32 = tag(15, 2);
     const FLAGS: u32 = tag(16, 5);
+    const KNOWN: u32 = fields(&[
+        TRACE_ID,
+        SPAN_ID,
+        TRACE_STATE,
+        PARENT_SPAN_ID,
+        NAME,
+        KIND,
+        START,
+        END,
+        ATTRIBUTES,
+        DROPPED_ATTRIBUTES,
+        EVENTS,
+        DROPPED_EVENTS,
+        LINKS,
+        DROPPED_LINKS,
+        STATUS,
+        FLAGS,
+    ]);
     const MESSAGE: u32 = tag(2, 2);
     const CODE: u32 = tag(3, 0);
+    // Field 1 is reserved (the deprecated code): skipped like unknown fields.
+    const STATUS_KNOWN: u32 = fields(&[MESSAGE, CODE]);
     let (mut trace_id, mut span_id, mut parent_span_id): (&[u8], &[u8], &[u8]) = (&[], &[], &[]);
     let (mut trace_state, mut name) = (Text::default(), Text::default());
     let (mut kind, mut flags) = (0i32, 0u32);
@@ -86,7 +102,7 @@ fn span(c: &mut SpanColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Res<()> {
             DROPPED_LINKS => dropped_links = read_varint(&mut r, AT)? as u32,
             STATUS => status.add(m.read_sub(&mut r, AT)?),
             FLAGS => flags = read_fixed32(&mut r, AT)?,
-            _ => m.other(&mut r, t, SPAN_FIELDS, AT)?,
+            _ => m.other(&mut r, t, KNOWN, AT)?,
         }
     }
     c.attributes.close();
@@ -115,8 +131,7 @@ fn span(c: &mut SpanColumns, m: Msg<'_>, scratch: &mut Vec<u8>) -> Res<()> {
                 match t {
                     MESSAGE => message = read_string(&mut r, AT_STATUS)?,
                     CODE => code = read_varint(&mut r, AT_STATUS)? as i32,
-                    // Field 1 is reserved (the deprecated code): skipped like unknown fields.
-                    _ => s.other(&mut r, t, 0b1100, AT_STATUS)?,
+                    _ => s.other(&mut r, t, STATUS_KNOWN, AT_STATUS)?,
                 }
             }
             Ok(())
@@ -133,6 +148,7 @@ fn event(m: Msg<'_>, e: &mut EventsBuilder, scratch: &mut Vec<u8>) -> Res<()> {
     const NAME: u32 = tag(2, 2);
     const ATTRIBUTES: u32 = tag(3, 2);
     const DROPPED: u32 = tag(4, 0);
+    const KNOWN: u32 = fields(&[TIME, NAME, ATTRIBUTES, DROPPED]);
     let (mut time, mut name, mut dropped) = (0u64, Text::default(), 0u32);
     let mut r = m.reader();
     while let Some(t) = next_tag(&mut r, AT_EVENT)? {
@@ -141,7 +157,7 @@ fn event(m: Msg<'_>, e: &mut EventsBuilder, scratch: &mut Vec<u8>) -> Res<()> {
             NAME => name = read_string(&mut r, AT_EVENT)?,
             ATTRIBUTES => key_value(m.read_sub(&mut r, AT_EVENT)?, &mut e.attributes, scratch)?,
             DROPPED => dropped = read_varint(&mut r, AT_EVENT)? as u32,
-            _ => m.other(&mut r, t, EVENT_FIELDS, AT_EVENT)?,
+            _ => m.other(&mut r, t, KNOWN, AT_EVENT)?,
         }
     }
     e.attributes.close();
@@ -157,6 +173,7 @@ fn link(m: Msg<'_>, l: &mut LinksBuilder, scratch: &mut Vec<u8>) -> Res<()> {
     const ATTRIBUTES: u32 = tag(4, 2);
     const DROPPED: u32 = tag(5, 0);
     const FLAGS: u32 = tag(6, 5);
+    const KNOWN: u32 = fields(&[TRACE_ID, SPAN_ID, TRACE_STATE, ATTRIBUTES, DROPPED, FLAGS]);
     let (mut trace_id, mut span_id): (&[u8], &[u8]) = (&[], &[]);
     let (mut trace_state, mut dropped, mut flags) = (Text::default(), 0u32, 0u32);
     let mut r = m.reader();
@@ -168,7 +185,7 @@ fn link(m: Msg<'_>, l: &mut LinksBuilder, scratch: &mut Vec<u8>) -> Res<()> {
             ATTRIBUTES => key_value(m.read_sub(&mut r, AT_LINK)?, &mut l.attributes, scratch)?,
             DROPPED => dropped = read_varint(&mut r, AT_LINK)? as u32,
             FLAGS => flags = read_fixed32(&mut r, AT_LINK)?,
-            _ => m.other(&mut r, t, LINK_FIELDS, AT_LINK)?,
+            _ => m.other(&mut r, t, KNOWN, AT_LINK)?,
         }
     }
     l.attributes.close();
