@@ -1,7 +1,7 @@
 //! The wire reader against prost: on any bytes, reading every field succeeds exactly when prost
 //! can skip them all as unknown fields, and the values read re-encode to the same bytes.
 
-use otlp_spool_core::wire::{Reader, Value, WireType, put_tag, put_varint};
+use otlp_spool_core::wire::{Reader, Value, WireErrorKind, WireType, put_tag, put_varint};
 use proptest::prelude::*;
 use prost::Message;
 
@@ -93,4 +93,48 @@ proptest! {
         let ours = reencode(&bytes).is_some();
         prop_assert_eq!(ours, Nothing::decode(&bytes[..]).is_ok(), "bytes {:02x?}", bytes);
     }
+}
+
+/// `read_len` on lengths of one, two and three varint bytes (its inline path takes one and
+/// two), a non-minimal two-byte length, and payloads or lengths cut short: the payload read
+/// is the one written, and a cut is `Truncated` at the field's tag.
+#[test]
+fn read_len_across_length_sizes_and_cuts() {
+    for len in [0usize, 1, 127, 128, 300, 16_383, 16_384, 70_000] {
+        let payload: Vec<u8> = (0..len).map(|i| i as u8).collect();
+        let mut bytes = vec![0x0a];
+        put_varint(&mut bytes, len as u64);
+        bytes.extend_from_slice(&payload);
+        bytes.push(0x10); // a next field, so a wrong end position shows
+        bytes.push(0x01);
+        let mut r = Reader::new(&bytes);
+        assert_eq!(r.next_tag().unwrap(), Some(0x0a));
+        assert_eq!(r.read_len().unwrap(), payload.as_slice(), "length {len}");
+        assert_eq!(r.next_tag().unwrap(), Some(0x10), "length {len}");
+        // Cuts inside the length, right after it, and inside the payload are refused.
+        let header = 1 + (bytes.len() - 3 - len);
+        for cut in [2, header, header + len / 2] {
+            if cut >= header + len {
+                continue;
+            }
+            let mut r = Reader::new(&bytes[..cut]);
+            assert_eq!(r.next_tag().unwrap(), Some(0x0a));
+            let e = r.read_len().unwrap_err();
+            let found = (e.kind, e.offset);
+            assert_eq!(
+                found,
+                (WireErrorKind::Truncated, 0),
+                "length {len}, cut {cut}"
+            );
+        }
+    }
+    // A two-byte length that is not minimal (0x80 0x00 is 0), as prost accepts it.
+    let mut r = Reader::new(&[0x0a, 0x80, 0x00, 0x10, 0x01]);
+    assert_eq!(r.next_tag().unwrap(), Some(0x0a));
+    assert_eq!(r.read_len().unwrap(), &[] as &[u8]);
+    assert_eq!(r.next_tag().unwrap(), Some(0x10));
+    // A length whose second byte is missing.
+    let mut r = Reader::new(&[0x0a, 0x80]);
+    assert_eq!(r.next_tag().unwrap(), Some(0x0a));
+    assert_eq!(r.read_len().unwrap_err().kind, WireErrorKind::Truncated);
 }
