@@ -594,6 +594,7 @@ fn resource_container<C: Columns>(
             let scope_index = index(position, "scope_index")?;
             position += 1;
             let sm = m.sub(&f, paths.resource)?;
+            prefetch(sm.bytes);
             let (scope, scope_schema_url, has_items) = scan_container(sm, paths.scope)?;
             let cx = Containers {
                 resource_index,
@@ -624,6 +625,35 @@ fn resource_container<C: Columns>(
     }
     drop_unused_resource(b);
     Ok(())
+}
+
+/// The most of a scope container [`prefetch`] asks for: what the core's L2 cache (1 MiB on
+/// this project's machines) holds with room to spare.
+const PREFETCH_MAX: usize = 512 << 10;
+
+/// Asks the CPU to start loading a scope container (up to [`PREFETCH_MAX`] bytes) into its
+/// caches before `scan_container` reads it.
+///
+/// The writer converts requests that arrived a while ago, so their bytes are no longer in the
+/// core's caches, and the scan reads one tag and length per item, each of which leads to the
+/// next: without the hint every item costs a full memory latency, one after the other (the
+/// scan took 5.6 % of a saturated server's CPU in `perf`, about 80 ns per span for a few
+/// instructions). With it, the loads of the whole container overlap. A hint only: it changes
+/// no memory and cannot fault.
+#[inline]
+fn prefetch(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in bytes[..bytes.len().min(PREFETCH_MAX)].chunks(64) {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        // SAFETY: a prefetch reads nothing into the program and never faults, whatever the
+        // address; this one is inside `bytes` anyway.
+        #[allow(unsafe_code)]
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast());
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
 }
 
 /// At the end of a scope container: takes its entry out of the batch again if no row of the
