@@ -401,3 +401,73 @@ proptest! {
         check_corrupt(&LOGS, &req, seed)?;
     }
 }
+
+/// A length-delimited field `number` holding `payload`.
+fn len_field(number: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![number << 3 | 2];
+    prost::encoding::encode_varint(payload.len() as u64, &mut out);
+    out.extend_from_slice(payload);
+    out
+}
+
+/// A scope container whose `scope` and `schema_url` come after (and between) its spans (prost
+/// writes `schema_url` after the items): every batch holds the container's final entry, the
+/// merge of its `scope` occurrences and the last url, wherever the batch seams fall (1 to 6
+/// rows per batch: before, between and after those fields), exactly as the prost converter.
+#[test]
+fn scope_and_schema_url_after_the_spans_reach_every_batch() {
+    use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
+    use opentelemetry_proto::tonic::trace::v1::Span;
+    let span = |i: u8| Span {
+        trace_id: vec![i; 16],
+        span_id: vec![i; 8],
+        name: format!("span-{i}"),
+        ..Default::default()
+    };
+    let scope = |name: &str, version: &str| InstrumentationScope {
+        name: name.into(),
+        version: version.into(),
+        ..Default::default()
+    };
+    // spans 1, 2; scope "a"; span 3; url "u1"; spans 4, 5; scope version "2"; url "u2"; span 6.
+    let mut container = Vec::new();
+    for i in 1..=2 {
+        container.extend(len_field(2, &span(i).encode_to_vec()));
+    }
+    container.extend(len_field(1, &scope("a", "").encode_to_vec()));
+    container.extend(len_field(2, &span(3).encode_to_vec()));
+    container.extend(len_field(3, b"u1"));
+    for i in 4..=5 {
+        container.extend(len_field(2, &span(i).encode_to_vec()));
+    }
+    container.extend(len_field(1, &scope("", "2").encode_to_vec()));
+    container.extend(len_field(3, b"u2"));
+    container.extend(len_field(2, &span(6).encode_to_vec()));
+    let request = len_field(1, &len_field(2, &container));
+    let decoded = ExportTraceServiceRequest::decode(request.as_slice()).unwrap();
+    let kept = &decoded.resource_spans[0].scope_spans[0];
+    assert_eq!(kept.schema_url, "u2");
+    assert_eq!(kept.scope, Some(scope("a", "2")));
+    assert_eq!(kept.spans.len(), 6);
+    for rows in 1..=6 {
+        let limits = BatchLimits::builder().max_batch_rows(rows).build().unwrap();
+        let (from_bytes, results) =
+            via_bytes(Signal::Traces, std::slice::from_ref(&request), limits);
+        assert_eq!(*results[0].as_ref().unwrap(), 6);
+        let from_prost = via_prost(
+            Signal::Traces,
+            std::slice::from_ref(&decoded),
+            limits,
+            TRACES.push,
+        );
+        assert_eq!(from_bytes.len(), from_prost.len(), "{rows} rows per batch");
+        for (a, b) in from_bytes.iter().zip(&from_prost) {
+            same_batch(a, b).unwrap();
+            let back = arrow_to_traces(a).unwrap();
+            for ss in back.resource_spans.iter().flat_map(|rs| &rs.scope_spans) {
+                assert_eq!(ss.schema_url, "u2", "{rows} rows per batch");
+                assert_eq!(ss.scope, Some(scope("a", "2")), "{rows} rows per batch");
+            }
+        }
+    }
+}

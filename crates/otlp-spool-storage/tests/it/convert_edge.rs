@@ -179,7 +179,11 @@ fn ids_are_lowercase_hex_of_any_length() {
     odd.trace_id = vec![0xde, 0xad];
     odd.span_id = vec![];
     odd.parent_span_id = vec![0xff; 9];
-    let req = traces(vec![(None, vec![vec![span("ok"), odd]])]);
+    // Past the 16-byte id buffer of the hex writer.
+    let mut long = span("long");
+    long.trace_id = (0..17).map(|i| i * 15).collect();
+    long.span_id = vec![0x0f; 16];
+    let req = traces(vec![(None, vec![vec![span("ok"), odd, long]])]);
     let batch = check_traces(&req);
     let trace_id = batch.column_by_name("trace_id").unwrap().as_string::<i32>();
     assert_eq!(trace_id.value(0), "0102030405060708090a0b0c0d0e0f10");
@@ -197,6 +201,9 @@ fn ids_are_lowercase_hex_of_any_length() {
         .as_string::<i32>();
     assert_eq!(parent.value(0), "");
     assert_eq!(parent.value(1), "ff".repeat(9));
+    let hex: String = (0..17).map(|i| format!("{:02x}", i * 15)).collect();
+    assert_eq!(trace_id.value(2), hex);
+    assert_eq!(span_id.value(2), "0f".repeat(16));
 }
 
 #[test]
