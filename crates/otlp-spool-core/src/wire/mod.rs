@@ -9,6 +9,7 @@
 
 mod cost;
 mod reader;
+mod utf8;
 mod walk;
 
 pub use cost::write_cost;
@@ -17,4 +18,5 @@ pub use reader::{
     Field, MAX_FIELD_NUMBER, MAX_GROUP_DEPTH, Reader, Value, WireError, WireErrorKind, WireType,
     decode_varint, put_len_field, put_tag, put_varint, tag, varint_len,
 };
+pub use utf8::is_utf8;
 pub use walk::{Refused, WalkError, WalkErrorKind, WalkLimits, Walked, WireStats, walk};

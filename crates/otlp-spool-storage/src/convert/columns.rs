@@ -18,6 +18,7 @@ use arrow_array::{Array, ArrayRef, DictionaryArray, ListArray, PrimitiveArray, R
 use arrow_array::{BinaryArray, StringArray, StructArray};
 use arrow_buffer::{Buffer, NullBuffer, NullBufferBuilder, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{ArrowError, DataType, FieldRef};
+use otlp_spool_core::wire::is_utf8;
 
 use super::ConvertError;
 use super::schema::{SCHEMA_VERSION, SCHEMA_VERSION_KEY, SIGNAL_KEY, V1, item, schema};
@@ -457,10 +458,11 @@ pub(crate) fn dictionary<K: ArrowDictionaryKeyType>(
 pub(crate) struct Text<'a>(&'a [u8]);
 
 impl<'a> Text<'a> {
-    /// `bytes` if they are UTF-8. ASCII, the usual case, is checked a word at a time.
+    /// `bytes` if they are UTF-8 (short ASCII, the usual case, is checked inline:
+    /// `otlp_spool_core::wire::is_utf8`).
     #[inline]
     pub(crate) fn new(bytes: &'a [u8]) -> Option<Self> {
-        (bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()).then_some(Text(bytes))
+        is_utf8(bytes).then_some(Text(bytes))
     }
 
     #[inline]
@@ -541,9 +543,19 @@ impl ByteColumn {
     /// Appends `bytes` as one lowercase hex text value (ASCII, so `all_str` stays true).
     #[inline]
     pub(crate) fn push_hex(&mut self, bytes: &[u8]) {
-        self.data.reserve(2 * bytes.len());
-        for &b in bytes {
-            self.data.extend_from_slice(&HEX_PAIRS[usize::from(b)]);
+        if bytes.len() <= 16 {
+            // Ids (16 and 8 bytes): the digits go to a stack buffer, then into `data` in one
+            // copy, instead of one checked two-byte append per byte.
+            let mut digits = [0u8; 32];
+            for (pair, &b) in digits.chunks_exact_mut(2).zip(bytes) {
+                pair.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
+            }
+            self.data.extend_from_slice(&digits[..2 * bytes.len()]);
+        } else {
+            self.data.reserve(2 * bytes.len());
+            for &b in bytes {
+                self.data.extend_from_slice(&HEX_PAIRS[usize::from(b)]);
+            }
         }
         self.offsets.push(self.data.len() as i32);
     }

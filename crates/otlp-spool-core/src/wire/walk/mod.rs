@@ -53,7 +53,7 @@ pub use refused::Refused;
 pub use stats::WireStats;
 
 use crate::Signal;
-use crate::wire::{MAX_GROUP_DEPTH, Reader, WireErrorKind, WireType, decode_varint};
+use crate::wire::{MAX_GROUP_DEPTH, Reader, WireErrorKind, WireType, decode_varint, is_utf8};
 use error::Fail;
 
 /// prost's recursion limit: how many message levels may nest below the request.
@@ -285,12 +285,6 @@ fn other(r: &mut Reader<'_>, tag: u32, depth: u32, fields: &[Known]) -> Result<(
             r.field_start(),
         ))
     }
-}
-
-/// Whether `s` is UTF-8, with a fast path for ASCII (nearly every OTLP string).
-#[inline(always)]
-fn is_utf8(s: &[u8]) -> bool {
-    s.is_ascii() || std::str::from_utf8(s).is_ok()
 }
 
 impl Walker {

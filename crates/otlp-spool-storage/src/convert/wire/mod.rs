@@ -12,7 +12,8 @@
 //!   or nesting past prost's recursion limit of 100 (messages and groups alike, counted as
 //!   prost counts them: [`Msg::depth`]) is a [`ConvertError`], for every part of the input,
 //!   including parts that yield no row (empty containers, oneof variants replaced later).
-//! - Strings reach the builders only through `std::str::from_utf8`: no unchecked UTF-8.
+//! - Strings reach the builders only through `otlp_spool_core::wire::is_utf8` (an ASCII check,
+//!   else `std::str::from_utf8`): no unchecked UTF-8.
 //! - Container entries are added when their container starts (so their bytes are validated
 //!   even when no row follows) and taken out again when the container ends without a row in
 //!   the batch, which leaves the batches equal to the prost converter's, whose entries come
