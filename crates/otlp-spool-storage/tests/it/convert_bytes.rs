@@ -11,6 +11,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::logs::v1::{ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::metrics::v1::{ResourceMetrics, ScopeMetrics, metric};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans};
+use otlp_spool_core::wire::put_len_field;
 use otlp_spool_storage::{
     BatchLimits, Converter, PushError, Signal, arrow_to_logs, arrow_to_metrics, arrow_to_traces,
 };
@@ -403,10 +404,9 @@ proptest! {
 }
 
 /// A length-delimited field `number` holding `payload`.
-fn len_field(number: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![number << 3 | 2];
-    prost::encoding::encode_varint(payload.len() as u64, &mut out);
-    out.extend_from_slice(payload);
+fn len_field(number: u32, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    put_len_field(&mut out, number, payload);
     out
 }
 
